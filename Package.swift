@@ -1,0 +1,47 @@
+// swift-tools-version: 6.0
+//
+// ConvEngine: 2-D convolution on the CPU, lowered to GEMM (OpenBLAS).
+//
+// The library target depends on nothing but the `CBLAS` system library (OpenBLAS found through
+// pkg-config, `apt-get install libopenblas-dev pkg-config` on Debian/Ubuntu) and the standard
+// library/Foundation, and uses no `unsafeFlags`, so other packages can depend on it.
+// Executables (the benchmark) may use swift-argument-parser.
+import PackageDescription
+
+let package = Package(
+    name: "ConvEngine",
+    products: [
+        .library(name: "ConvEngine", targets: ["ConvEngine"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CBLAS",
+            path: "Sources/CBLAS",
+            pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]
+        ),
+        .target(
+            name: "ConvEngine",
+            dependencies: ["CBLAS"],
+            path: "Sources/ConvEngine"
+        ),
+        .executableTarget(
+            name: "convbench",
+            dependencies: [
+                "ConvEngine",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Benchmarks/ConvBench"
+        ),
+        .testTarget(
+            name: "ConvEngineTests",
+            dependencies: ["ConvEngine"],
+            path: "Tests/ConvEngineTests",
+            exclude: ["Golden"]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

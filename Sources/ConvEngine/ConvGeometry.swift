@@ -1,0 +1,196 @@
+/// The shape of one 2-D convolution: batch, channels, image and kernel sizes, stride, padding,
+/// dilation and groups. All tensors are row-major (NCHW):
+///
+/// | tensor | shape |
+/// | --- | --- |
+/// | input X | `batch × inputChannels × inputHeight × inputWidth` |
+/// | filter F | `outputChannels × (inputChannels/groups) × kernelHeight × kernelWidth` |
+/// | bias B | `outputChannels` |
+/// | output O | `batch × outputChannels × outputHeight × outputWidth` |
+///
+/// A `ConvGeometry` is valid by construction: its initializer throws ``ConvError`` for every impossible
+/// combination (non-positive sizes, negative padding, channels not divisible by groups, a dilated kernel
+/// larger than the padded input, element counts that overflow `Int`, and GEMM dimensions of the lowering
+/// that overflow OpenBLAS's 32-bit integers), before any buffer exists. Every derived size below is
+/// therefore safe to use without further checks.
+public struct ConvGeometry: Hashable, Sendable, CustomStringConvertible {
+    /// Images in the batch (N).
+    public let batch: Int
+    /// Input channels (C).
+    public let inputChannels: Int
+    /// Input image height (H).
+    public let inputHeight: Int
+    /// Input image width (W).
+    public let inputWidth: Int
+    /// Output channels, the number of filters (K).
+    public let outputChannels: Int
+    /// Kernel height (R).
+    public let kernelHeight: Int
+    /// Kernel width (S).
+    public let kernelWidth: Int
+    /// Vertical stride (sh).
+    public let strideHeight: Int
+    /// Horizontal stride (sw).
+    public let strideWidth: Int
+    /// The resolved zero padding (explicit amounts even when made with `.same` or `.valid`).
+    public let padding: Padding
+    /// Vertical dilation (dh): kernel taps are `dilationHeight` rows apart.
+    public let dilationHeight: Int
+    /// Horizontal dilation (dw).
+    public let dilationWidth: Int
+    /// Groups (G). Input and output channels are both divisible by it; `groups == inputChannels` is depthwise.
+    public let groups: Int
+    /// Output height, `floor((H + top + bottom - dh*(R-1) - 1) / sh) + 1`.
+    public let outputHeight: Int
+    /// Output width, `floor((W + left + right - dw*(S-1) - 1) / sw) + 1`.
+    public let outputWidth: Int
+
+    /// Elements of the input X (`N·C·H·W`).
+    public let inputCount: Int
+    /// Elements of the filter F (`K·(C/G)·R·S`).
+    public let filterCount: Int
+    /// Elements of the output O (`N·K·P·Q`).
+    public let outputCount: Int
+    /// Nominal floating-point operations of one forward pass, `2·N·K·P·Q·(C/G)·R·S` (padding taps count).
+    public let forwardFLOPs: Int
+    /// Nominal floating-point operations of the input and filter gradients together (twice the forward).
+    public let backwardFLOPs: Int
+
+    /// Makes and validates a geometry.
+    ///
+    /// - Parameters:
+    ///   - padding: explicit amounts (an integer literal pads every side), `.valid` or `.same`.
+    /// - Throws: ``ConvError`` naming the offending field and its value.
+    public init(
+        batch: Int, inputChannels: Int, inputHeight: Int, inputWidth: Int,
+        outputChannels: Int, kernelHeight: Int, kernelWidth: Int,
+        strideHeight: Int = 1, strideWidth: Int = 1,
+        padding: PaddingSpec = .valid,
+        dilationHeight: Int = 1, dilationWidth: Int = 1,
+        groups: Int = 1
+    ) throws(ConvError) {
+        for (field, value) in [
+            ("batch", batch), ("inputChannels", inputChannels), ("inputHeight", inputHeight),
+            ("inputWidth", inputWidth), ("outputChannels", outputChannels), ("kernelHeight", kernelHeight),
+            ("kernelWidth", kernelWidth), ("strideHeight", strideHeight), ("strideWidth", strideWidth),
+            ("dilationHeight", dilationHeight), ("dilationWidth", dilationWidth), ("groups", groups),
+        ] where value < 1 {
+            throw .nonPositive(field: field, value: value)
+        }
+        if inputChannels % groups != 0 {
+            throw .notDivisibleByGroups(field: "inputChannels", value: inputChannels, groups: groups)
+        }
+        if outputChannels % groups != 0 {
+            throw .notDivisibleByGroups(field: "outputChannels", value: outputChannels, groups: groups)
+        }
+        // dilation*(kernel-1)+1, the extent the kernel covers in the padded input.
+        let reachH = try checkedSum(checkedProduct(dilationHeight, kernelHeight - 1, quantity: "dilated kernel height"), 1,
+                                    quantity: "dilated kernel height")
+        let reachW = try checkedSum(checkedProduct(dilationWidth, kernelWidth - 1, quantity: "dilated kernel width"), 1,
+                                    quantity: "dilated kernel width")
+        let pad: Padding
+        switch padding {
+        case .explicit(let p):
+            pad = p
+        case .valid:
+            pad = .zero
+        case .same:
+            guard strideHeight == 1, strideWidth == 1 else {
+                throw .samePaddingRequiresUnitStride(strideHeight: strideHeight, strideWidth: strideWidth)
+            }
+            let totalH = reachH - 1, totalW = reachW - 1
+            pad = Padding(top: totalH / 2, bottom: totalH - totalH / 2, left: totalW / 2, right: totalW - totalW / 2)
+        }
+        for (field, value) in [("padding.top", pad.top), ("padding.bottom", pad.bottom),
+                               ("padding.left", pad.left), ("padding.right", pad.right)] where value < 0 {
+            throw .negativePadding(field: field, value: value)
+        }
+        let paddedH = try checkedSum(inputHeight, pad.top, pad.bottom, quantity: "padded input height")
+        let paddedW = try checkedSum(inputWidth, pad.left, pad.right, quantity: "padded input width")
+        // Checked before dividing: Swift's `/` truncates toward zero, which is not floor for a negative numerator.
+        if paddedH < reachH {
+            throw .kernelLargerThanPaddedInput(axis: "height", paddedInput: paddedH, dilatedKernel: reachH)
+        }
+        if paddedW < reachW {
+            throw .kernelLargerThanPaddedInput(axis: "width", paddedInput: paddedW, dilatedKernel: reachW)
+        }
+        let p = (paddedH - reachH) / strideHeight + 1
+        let q = (paddedW - reachW) / strideWidth + 1
+
+        let cg = inputChannels / groups, kg = outputChannels / groups
+        self.batch = batch
+        self.inputChannels = inputChannels
+        self.inputHeight = inputHeight
+        self.inputWidth = inputWidth
+        self.outputChannels = outputChannels
+        self.kernelHeight = kernelHeight
+        self.kernelWidth = kernelWidth
+        self.strideHeight = strideHeight
+        self.strideWidth = strideWidth
+        self.padding = pad
+        self.dilationHeight = dilationHeight
+        self.dilationWidth = dilationWidth
+        self.groups = groups
+        self.outputHeight = p
+        self.outputWidth = q
+        self.inputCount = try checkedProduct(batch, inputChannels, inputHeight, inputWidth, quantity: "input element count")
+        self.filterCount = try checkedProduct(outputChannels, cg, kernelHeight, kernelWidth, quantity: "filter element count")
+        self.outputCount = try checkedProduct(batch, outputChannels, p, q, quantity: "output element count")
+        self.forwardFLOPs = try checkedProduct(2, outputCount, cg, kernelHeight, kernelWidth, quantity: "forward FLOPs")
+        self.backwardFLOPs = try checkedProduct(2, forwardFLOPs, quantity: "backward FLOPs")
+
+        // Every GEMM dimension and leading dimension of both lowerings (im2col and the full-convolution
+        // route), and every buffer those lowerings allocate, checked now so no later conversion can trap.
+        let columnRows = try checkedProduct(cg, kernelHeight, kernelWidth, quantity: "column rows (C/G·R·S)")
+        let columnCols = try checkedProduct(p, q, quantity: "column columns (P·Q)")
+        let imagePixels = try checkedProduct(inputHeight, inputWidth, quantity: "input pixels (H·W)")
+        let fullRows = try checkedProduct(kg, kernelHeight, kernelWidth, quantity: "full-convolution column rows (K/G·R·S)")
+        let zH = try checkedSum(inputHeight, reachH - 1, quantity: "full-convolution array height")
+        let zW = try checkedSum(inputWidth, reachW - 1, quantity: "full-convolution array width")
+        for (quantity, value) in [
+            ("input channels per group (C/G)", cg), ("output channels per group (K/G)", kg),
+            ("column rows (C/G·R·S)", columnRows), ("column columns (P·Q)", columnCols),
+            ("input pixels (H·W)", imagePixels), ("full-convolution column rows (K/G·R·S)", fullRows),
+        ] where value > Int(Int32.max) {
+            throw .blasDimensionTooLarge(quantity: quantity, value: value)
+        }
+        _ = try checkedProduct(columnRows, columnCols, 8, quantity: "column buffer bytes")
+        _ = try checkedProduct(fullRows, imagePixels, 8, quantity: "full-convolution column buffer bytes")
+        _ = try checkedProduct(kg, zH, zW, 8, quantity: "full-convolution array bytes")
+        _ = try checkedProduct(inputCount, 8, quantity: "input bytes")
+        _ = try checkedProduct(outputCount, 8, quantity: "output bytes")
+        _ = try checkedProduct(filterCount, 8, 4, quantity: "filter bytes")
+    }
+
+    /// The same geometry with another batch size (for example to size a workspace for a larger batch).
+    public func withBatch(_ newBatch: Int) throws(ConvError) -> ConvGeometry {
+        try ConvGeometry(
+            batch: newBatch, inputChannels: inputChannels, inputHeight: inputHeight, inputWidth: inputWidth,
+            outputChannels: outputChannels, kernelHeight: kernelHeight, kernelWidth: kernelWidth,
+            strideHeight: strideHeight, strideWidth: strideWidth, padding: .explicit(padding),
+            dilationHeight: dilationHeight, dilationWidth: dilationWidth, groups: groups)
+    }
+
+    /// Elements of the bias B and of its gradient (`K`).
+    public var biasCount: Int { outputChannels }
+    /// Input channels per group (`C/G`).
+    public var inputChannelsPerGroup: Int { inputChannels / groups }
+    /// Output channels per group (`K/G`).
+    public var outputChannelsPerGroup: Int { outputChannels / groups }
+    /// Rows of the im2col column matrix of one image and group (`C/G·R·S`), the GEMM inner dimension of the forward pass.
+    public var columnRows: Int { inputChannelsPerGroup * kernelHeight * kernelWidth }
+    /// Columns of the im2col column matrix (`P·Q`).
+    public var columnColumns: Int { outputHeight * outputWidth }
+    /// True for a 1×1 kernel at stride 1 without padding: the input image already is its column matrix.
+    public var isPointwise: Bool {
+        kernelHeight == 1 && kernelWidth == 1 && strideHeight == 1 && strideWidth == 1 && padding == .zero
+    }
+    /// True when every group has exactly one input channel (`groups == inputChannels`), any channel multiplier.
+    public var isDepthwise: Bool { groups == inputChannels }
+
+    public var description: String {
+        "N\(batch) C\(inputChannels)→K\(outputChannels) \(inputHeight)×\(inputWidth) k\(kernelHeight)×\(kernelWidth)"
+            + " s(\(strideHeight),\(strideWidth)) p(\(padding.top),\(padding.bottom),\(padding.left),\(padding.right))"
+            + " d(\(dilationHeight),\(dilationWidth)) g\(groups) → \(outputHeight)×\(outputWidth)"
+    }
+}
