@@ -27,7 +27,8 @@ public enum ConvError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The forced algorithm cannot run this geometry (for example the pointwise plan on a 3×3 kernel).
     case algorithmNotApplicable(algorithm: String, reason: String)
     /// The workspace would need `required` bytes, more than the cap of `cap` bytes the caller set,
-    /// even at the smallest tile the engine can use.
+    /// even at the smallest tile the engine can use; or, without a cap, more than the machine's physical
+    /// memory (then `cap` is that memory's size).
     case workspaceCapTooSmall(required: Int, cap: Int)
     /// Any other argument that is out of its documented range (for example a worker count of 0).
     case invalidArgument(name: String, reason: String)

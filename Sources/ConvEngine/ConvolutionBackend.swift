@@ -77,6 +77,11 @@ public protocol ConvolutionBackend: Sendable {
 extension ConvolutionBackend {
     /// Forward pass on arrays; returns O (`geometry.outputCount` elements, NCHW).
     public func forward<T: ConvScalar>(_ geometry: ConvGeometry, input: [T], filter: [T], bias: [T]? = nil) throws -> [T] {
+        // Checked before the result is allocated, so wrong arrays never cost (or trap in) a huge allocation.
+        try checkLength("input", input.count, geometry.inputCount)
+        try checkLength("filter", filter.count, geometry.filterCount)
+        if let bias { try checkLength("bias", bias.count, geometry.outputChannels) }
+        try checkResultFitsInMemory("output", geometry.outputCount, T.self)
         var output = [T](repeating: 0, count: geometry.outputCount)
         let workspace = ConvWorkspace<T>()
         try input.withUnsafeBufferPointer { x in
@@ -96,6 +101,17 @@ extension ConvolutionBackend {
     public func backward<T: ConvScalar>(
         _ geometry: ConvGeometry, input: [T]?, filter: [T]?, outputGradient: [T], gradients: GradientSet = .all
     ) throws -> Gradients<T> {
+        // Checked before the results are allocated (as in the buffer API, which checks again).
+        try checkLength("outputGradient", outputGradient.count, geometry.outputCount)
+        if gradients.contains(.input) {
+            guard let filter else { throw ConvError.missingBuffer(name: "filter") }
+            try checkLength("filter", filter.count, geometry.filterCount)
+            try checkResultFitsInMemory("inputGradient", geometry.inputCount, T.self)
+        }
+        if gradients.contains(.filter) {
+            guard let input else { throw ConvError.missingBuffer(name: "input") }
+            try checkLength("input", input.count, geometry.inputCount)
+        }
         var dX = gradients.contains(.input) ? [T](repeating: 0, count: geometry.inputCount) : nil
         var dF = gradients.contains(.filter) ? [T](repeating: 0, count: geometry.filterCount) : nil
         var dB = gradients.contains(.bias) ? [T](repeating: 0, count: geometry.outputChannels) : nil
@@ -146,4 +162,14 @@ internal func withOptionalMutableBuffer<T, R>(_ array: inout [T]?, _ body: (Unsa
     array = nil  // keep `a` uniquely referenced so the mutable buffer does not copy
     defer { array = a }
     return try a.withUnsafeMutableBufferPointer { try body($0) }
+}
+
+/// Throws ``ConvError/invalidArgument(name:reason:)`` when an array result of `count` elements would not fit
+/// in the machine's physical memory (the array API zero-fills its results, so it would trap or be killed).
+@usableFromInline
+internal func checkResultFitsInMemory<T>(_ name: String, _ count: Int, _: T.Type) throws {
+    let bytes = try checkedProduct(count, MemoryLayout<T>.stride, quantity: "\(name) bytes")
+    try checkFitsInMemory(bytes: bytes) {
+        .invalidArgument(name: name, reason: "\(bytes) bytes exceed the physical memory (\($0) bytes)")
+    }
 }

@@ -28,7 +28,7 @@ extension ConvolutionEngine {
         if inputGradient != nil { gradients.insert(.input) }
         if filterGradient != nil { gradients.insert(.filter) }
         if biasGradient != nil { gradients.insert(.bias) }
-        let plan = try plan(for: g)
+        let plan = try plan(for: g, scalar: T.self)
         let layout = try layout(for: g, plan: plan, gradients: gradients)
         let ws = try workspace.buffer(layout.total)
         try checkNoOverlap(
@@ -59,74 +59,34 @@ extension ConvolutionEngine {
         let x = input?.baseAddress, f = filter?.baseAddress
         let dX = inputGradient?.baseAddress, dF = filterGradient?.baseAddress
         let wsBase = ws.baseAddress
-        let lowering = Lowering(g)
-        let G = g.groups, C = g.inputChannels, K = g.outputChannels
-        let Cg = g.inputChannelsPerGroup, Kg = g.outputChannelsPerGroup
-        let HW = g.inputHeight * g.inputWidth, PQ = g.columnColumns, CgRS = g.columnRows
-        let pointwise = plan.algorithm == .pointwise
-        let full = plan.inputGradientAlgorithm == .fullConvolution ? FullConvolution(g) : nil
-        if dX != nil, let full, let f {
-            full.rotateFilters(f, into: wsBase! + layout.rotatedFilterOffset)
-        }
+        let full = plan.inputGradientAlgorithm == .fullConvolution
         // Images are split in contiguous, ordered shares, so each worker's filter-gradient sum has a fixed order.
-        let workers = (dX != nil || dF != nil) ? min(plan.workers, g.batch) : 0
-        parallelFor(workers) { w in
-            let col = wsBase.map { $0 + w * layout.columnsPerWorker }
-            let dFSum = dF.map { w == 0 ? $0 : wsBase! + layout.filterPartialsOffset + (w - 1) * g.filterCount }
-            let images = share(of: g.batch, worker: w, of: workers)
-            for n in images {
-                for grp in 0..<G {
-                    let image = x.map { $0 + (n * C + grp * Cg) * HW }
-                    let dOg = dO + (n * K + grp * Kg) * PQ
-                    if let dFSum, let image {
-                        let columns: UnsafePointer<T>
-                        if pointwise {
-                            columns = image
-                        } else {
-                            lowering.im2col(image, into: col!)
-                            columns = UnsafePointer(col!)
-                        }
-                        BLAS.uncheckedGEMM(transposeA: .none, transposeB: .transpose, m: Kg, n: CgRS, k: PQ,
-                                           alpha: 1, a: dOg, lda: PQ, b: columns, ldb: PQ,
-                                           beta: n == images.lowerBound ? 0 : 1,
-                                           c: dFSum + grp * Kg * CgRS, ldc: CgRS)
-                    }
-                    if let dX, let f {
-                        let dXg = dX + (n * C + grp * Cg) * HW
-                        if let full {
-                            let scratch = wsBase! + layout.fullScratchOffset + w * layout.fullScratchPerWorker
-                            full.inputGradient(outputGradient: dOg,
-                                               rotatedFilter: wsBase! + layout.rotatedFilterOffset + grp * Kg * CgRS,
-                                               inputGradient: dXg, array: scratch,
-                                               columns: scratch + layout.fullArrayPerWorker)
-                        } else if pointwise {
-                            BLAS.uncheckedGEMM(transposeA: .transpose, transposeB: .none, m: CgRS, n: PQ, k: Kg,
-                                               alpha: 1, a: f + grp * Kg * CgRS, lda: CgRS, b: dOg, ldb: PQ,
-                                               beta: 0, c: dXg, ldc: PQ)
-                        } else {
-                            BLAS.uncheckedGEMM(transposeA: .transpose, transposeB: .none, m: CgRS, n: PQ, k: Kg,
-                                               alpha: 1, a: f + grp * Kg * CgRS, lda: CgRS, b: dOg, ldb: PQ,
-                                               beta: 0, c: col!, ldc: PQ)
-                            lowering.col2im(UnsafePointer(col!), into: dXg)
-                        }
-                    }
-                }
-            }
+        let dXHere = full ? nil : dX
+        let workers = (dXHere != nil || dF != nil) ? min(plan.workers, g.batch) : 0
+        let partials = wsBase.map { $0 + layout.filterPartialsOffset }
+        if plan.algorithm == .depthwiseDirect {
+            DepthwiseKernel(g).backward(x, f, dO, dXHere, dF, partials: partials, workers: workers)
+        } else {
+            loweredBackward(g, plan, layout, x, f, dO, dXHere, dF, wsBase, workers: workers)
         }
-        if let dF, workers > 1 {
+        if let dF, workers > 1, let partials {
             // Add the partial sums in worker order; split by element ranges, which keeps that order per element.
-            let partials = wsBase! + layout.filterPartialsOffset
             let count = g.filterCount
-            parallelFor(min(plan.workers, count)) { w in
-                let range = share(of: count, worker: w, of: min(plan.workers, count))
+            let split = min(plan.workers, count)
+            parallelFor(split) { w in
+                let range = share(of: count, worker: w, of: split)
                 for part in 1..<workers {
                     let src = partials + (part - 1) * count
                     for i in range { dF[i] += src[i] }
                 }
             }
         }
+        if full, let dX, let f {
+            fullConvolutionInputGradient(g, plan, layout, f, dO, dX, wsBase!)
+        }
         if let dB = biasGradient?.baseAddress {
             // Per channel, images in order, positions in order: independent of the worker count.
+            let K = g.outputChannels, PQ = g.columnColumns
             let split = min(plan.workers, K)
             parallelFor(split) { w in
                 for k in share(of: K, worker: w, of: split) {
@@ -136,6 +96,130 @@ extension ConvolutionEngine {
                         for i in 0..<PQ { sum += row[i] }
                     }
                     dB[k] = sum
+                }
+            }
+        }
+    }
+
+    /// Filter gradient and (col2im) input gradient of the lowered algorithms, tile by tile.
+    private func loweredBackward<T: ConvScalar>(
+        _ g: ConvGeometry, _ plan: ConvPlan, _ layout: Layout,
+        _ x: UnsafePointer<T>?, _ f: UnsafePointer<T>?, _ dO: UnsafePointer<T>,
+        _ dX: UnsafeMutablePointer<T>?, _ dF: UnsafeMutablePointer<T>?, _ wsBase: UnsafeMutablePointer<T>?,
+        workers: Int
+    ) {
+        let lowering = Lowering(g)
+        let schedule = TileSchedule(outputHeight: g.outputHeight, tileRows: plan.tileRows)
+        let G = g.groups, C = g.inputChannels, K = g.outputChannels
+        let Cg = g.inputChannelsPerGroup, Kg = g.outputChannelsPerGroup
+        let HW = g.inputHeight * g.inputWidth, PQ = g.columnColumns, CgRS = g.columnRows, Q = g.outputWidth
+        let pointwise = plan.algorithm == .pointwise
+        let phasedInput = layout.inputPhasesPerWorker > 0
+        parallelFor(workers) { w in
+            let col = wsBase.map { $0 + w * layout.columnsPerWorker }
+            let scratch = wsBase.map { $0 + layout.scratchOffset + w * layout.scratchPerWorker }
+            let dFSum = dF.map { w == 0 ? $0 : wsBase! + layout.filterPartialsOffset + (w - 1) * g.filterCount }
+            let inputPhases = phasedInput ? wsBase! + layout.inputPhasesOffset + w * layout.inputPhasesPerWorker : nil
+            let gradientPhases = layout.gradientPhasesPerWorker > 0
+                ? wsBase! + layout.gradientPhasesOffset + w * layout.gradientPhasesPerWorker : nil
+            let images = share(of: g.batch, worker: w, of: workers)
+            for t in 0..<schedule.tileCount(images: images) {
+                let (tileImages, rows) = schedule.tile(t, images: images)
+                let columnsPerImage = rows.count * Q
+                let tileColumns = tileImages.count * columnsPerImage
+                let single = tileImages.count == 1
+                for grp in 0..<G {
+                    // The tile's output gradient as a K/G × tileColumns matrix: in place for one image,
+                    // gathered side by side for several.
+                    let dOTile: UnsafePointer<T>, ldo: Int
+                    if single {
+                        dOTile = dO + (tileImages.lowerBound * K + grp * Kg) * PQ + rows.lowerBound * Q
+                        ldo = PQ
+                    } else {
+                        for (i, n) in tileImages.enumerated() {
+                            for k in 0..<Kg {
+                                (scratch! + k * tileColumns + i * columnsPerImage)
+                                    .update(from: dO + (n * K + grp * Kg + k) * PQ, count: columnsPerImage)
+                            }
+                        }
+                        dOTile = UnsafePointer(scratch!)
+                        ldo = tileColumns
+                    }
+                    if let dFSum, let x {
+                        let columns: UnsafePointer<T>, ldb: Int
+                        if pointwise {
+                            columns = x + (tileImages.lowerBound * C + grp * Cg) * HW
+                            ldb = PQ
+                        } else {
+                            for (i, n) in tileImages.enumerated() {
+                                let image = x + (n * C + grp * Cg) * HW
+                                if phasedInput {
+                                    lowering.splitPhases(image, channels: Cg, inputRows: lowering.inputRows(for: rows),
+                                                         into: inputPhases!)
+                                    lowering.im2col(inputPhases!, rows: rows, into: col! + i * columnsPerImage,
+                                                    ld: tileColumns, phased: true)
+                                } else {
+                                    lowering.im2col(image, rows: rows, into: col! + i * columnsPerImage, ld: tileColumns)
+                                }
+                            }
+                            columns = UnsafePointer(col!)
+                            ldb = tileColumns
+                        }
+                        BLAS.uncheckedGEMM(transposeA: .none, transposeB: .transpose, m: Kg, n: CgRS, k: tileColumns,
+                                           alpha: 1, a: dOTile, lda: ldo, b: columns, ldb: ldb,
+                                           beta: t == 0 ? 0 : 1, c: dFSum + grp * Kg * CgRS, ldc: CgRS)
+                    }
+                    if let dX, let f {
+                        if pointwise {
+                            BLAS.uncheckedGEMM(transposeA: .transpose, transposeB: .none, m: CgRS, n: tileColumns, k: Kg,
+                                               alpha: 1, a: f + grp * Kg * CgRS, lda: CgRS, b: dOTile, ldb: ldo,
+                                               beta: 0, c: dX + (tileImages.lowerBound * C + grp * Cg) * HW, ldc: PQ)
+                        } else {
+                            BLAS.uncheckedGEMM(transposeA: .transpose, transposeB: .none, m: CgRS, n: tileColumns, k: Kg,
+                                               alpha: 1, a: f + grp * Kg * CgRS, lda: CgRS, b: dOTile, ldb: ldo,
+                                               beta: 0, c: col!, ldc: tileColumns)
+                            for (i, n) in tileImages.enumerated() {
+                                // The first band of an image overwrites its gradient; later bands add to it.
+                                let dXg = dX + (n * C + grp * Cg) * HW
+                                if let gradientPhases {
+                                    let groupPhases = gradientPhases + grp * lowering.phaseCount(channels: Cg)
+                                    lowering.col2im(UnsafePointer(col! + i * columnsPerImage), rows: rows,
+                                                    ld: tileColumns, into: groupPhases,
+                                                    overwrite: rows.lowerBound == 0, phased: true)
+                                    if rows.upperBound == g.outputHeight {
+                                        lowering.mergePhases(UnsafePointer(groupPhases), channels: Cg, into: dXg)
+                                    }
+                                } else {
+                                    lowering.col2im(UnsafePointer(col! + i * columnsPerImage), rows: rows,
+                                                    ld: tileColumns, into: dXg, overwrite: rows.lowerBound == 0)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The input gradient by the full-convolution route, one image and group at a time.
+    private func fullConvolutionInputGradient<T: ConvScalar>(
+        _ g: ConvGeometry, _ plan: ConvPlan, _ layout: Layout,
+        _ f: UnsafePointer<T>, _ dO: UnsafePointer<T>, _ dX: UnsafeMutablePointer<T>, _ wsBase: UnsafeMutablePointer<T>
+    ) {
+        let full = FullConvolution(g)
+        full.rotateFilters(f, into: wsBase + layout.rotatedFilterOffset)
+        let G = g.groups, C = g.inputChannels, K = g.outputChannels
+        let Cg = g.inputChannelsPerGroup, Kg = g.outputChannelsPerGroup
+        let HW = g.inputHeight * g.inputWidth, PQ = g.columnColumns, CgRS = g.columnRows
+        let workers = min(plan.workers, g.batch)
+        parallelFor(workers) { w in
+            let scratch = wsBase + layout.fullScratchOffset + w * layout.fullScratchPerWorker
+            for n in share(of: g.batch, worker: w, of: workers) {
+                for grp in 0..<G {
+                    full.inputGradient(outputGradient: dO + (n * K + grp * Kg) * PQ,
+                                       rotatedFilter: wsBase + layout.rotatedFilterOffset + grp * Kg * CgRS,
+                                       inputGradient: dX + (n * C + grp * Cg) * HW, array: scratch,
+                                       columns: scratch + layout.fullArrayPerWorker)
                 }
             }
         }

@@ -1,4 +1,4 @@
-// The forward pass: per image and group, `O_g = F_g · col (+ B)` (MATH.md, first row of the GEMM table).
+// The forward pass: per tile and group, `O_g = F_g · col (+ B)` (MATH.md, first row of the GEMM table).
 
 extension ConvolutionEngine {
     public func forward<T: ConvScalar>(
@@ -11,7 +11,7 @@ extension ConvolutionEngine {
         try checkLength("filter", filter.count, g.filterCount)
         if let bias { try checkLength("bias", bias.count, g.outputChannels) }
         try checkLength("output", output.count, g.outputCount)
-        let plan = try plan(for: g)
+        let plan = try plan(for: g, scalar: T.self)
         let layout = try layout(for: g, plan: plan, gradients: nil)
         let ws = try workspace.buffer(layout.total)
         try checkNoOverlap(
@@ -37,34 +37,65 @@ extension ConvolutionEngine {
         // Safe: lengths were checked against the geometry, and the layout fits in `ws`.
         let x = input.baseAddress!, f = filter.baseAddress!, o = output.baseAddress!
         let b = bias?.baseAddress
+        if plan.algorithm == .depthwiseDirect {
+            DepthwiseKernel(g).forward(x, f, b, o, workers: plan.workers)
+            return
+        }
         let lowering = Lowering(g)
+        let schedule = TileSchedule(outputHeight: g.outputHeight, tileRows: plan.tileRows)
         let G = g.groups, C = g.inputChannels, K = g.outputChannels
         let Cg = g.inputChannelsPerGroup, Kg = g.outputChannelsPerGroup
-        let HW = g.inputHeight * g.inputWidth, PQ = g.columnColumns, CgRS = g.columnRows
-        let items = g.batch * G
-        let workers = min(plan.workers, items)
+        let HW = g.inputHeight * g.inputWidth, PQ = g.columnColumns, CgRS = g.columnRows, Q = g.outputWidth
+        let tiles = schedule.tileCount(images: 0..<g.batch)
+        let workers = min(plan.workers, tiles)
         let pointwise = plan.algorithm == .pointwise
+        let phased = layout.inputPhasesPerWorker > 0
+        let wsBase = ws.baseAddress
         parallelFor(workers) { w in
-            let col = ws.baseAddress.map { $0 + w * layout.columnsPerWorker }
-            for item in share(of: items, worker: w, of: workers) {
-                let n = item / G, grp = item % G
-                let image = x + (n * C + grp * Cg) * HW
-                let columns: UnsafePointer<T>
-                if pointwise {
-                    columns = image
-                } else {
-                    lowering.im2col(image, into: col!)
-                    columns = UnsafePointer(col!)
-                }
-                let out = o + (n * K + grp * Kg) * PQ
-                BLAS.uncheckedGEMM(transposeA: .none, transposeB: .none, m: Kg, n: PQ, k: CgRS,
-                                   alpha: 1, a: f + grp * Kg * CgRS, lda: CgRS, b: columns, ldb: PQ,
-                                   beta: 0, c: out, ldc: PQ)
-                if let b {
-                    for k in 0..<Kg {
-                        let value = b[grp * Kg + k]
-                        let row = out + k * PQ
-                        for i in 0..<PQ { row[i] += value }
+            let col = wsBase.map { $0 + w * layout.columnsPerWorker }
+            let scratch = wsBase.map { $0 + layout.scratchOffset + w * layout.scratchPerWorker }
+            let phases = wsBase.map { $0 + layout.inputPhasesOffset + w * layout.inputPhasesPerWorker }
+            for t in share(of: tiles, worker: w, of: workers) {
+                let (images, rows) = schedule.tile(t, images: 0..<g.batch)
+                let columnsPerImage = rows.count * Q
+                let tileColumns = images.count * columnsPerImage
+                for grp in 0..<G {
+                    let columns: UnsafePointer<T>, ldb: Int
+                    if pointwise {
+                        // Safe: pointwise tiles are whole single images.
+                        columns = x + (images.lowerBound * C + grp * Cg) * HW
+                        ldb = PQ
+                    } else {
+                        for (i, n) in images.enumerated() {
+                            let image = x + (n * C + grp * Cg) * HW
+                            if phased {
+                                lowering.splitPhases(image, channels: Cg, inputRows: lowering.inputRows(for: rows),
+                                                     into: phases!)
+                                lowering.im2col(phases!, rows: rows, into: col! + i * columnsPerImage, ld: tileColumns,
+                                                phased: true)
+                            } else {
+                                lowering.im2col(image, rows: rows, into: col! + i * columnsPerImage, ld: tileColumns)
+                            }
+                        }
+                        columns = UnsafePointer(col!)
+                        ldb = tileColumns
+                    }
+                    let single = images.count == 1
+                    let direct = o + (images.lowerBound * K + grp * Kg) * PQ + rows.lowerBound * Q
+                    BLAS.uncheckedGEMM(transposeA: .none, transposeB: .none, m: Kg, n: tileColumns, k: CgRS,
+                                       alpha: 1, a: f + grp * Kg * CgRS, lda: CgRS, b: columns, ldb: ldb,
+                                       beta: 0, c: single ? direct : scratch!, ldc: single ? PQ : tileColumns)
+                    for (i, n) in images.enumerated() {
+                        for k in 0..<Kg {
+                            let row = o + (n * K + grp * Kg + k) * PQ + rows.lowerBound * Q
+                            if !single {
+                                row.update(from: scratch! + k * tileColumns + i * columnsPerImage, count: columnsPerImage)
+                            }
+                            if let b {
+                                let value = b[grp * Kg + k]
+                                for j in 0..<columnsPerImage { row[j] += value }
+                            }
+                        }
                     }
                 }
             }

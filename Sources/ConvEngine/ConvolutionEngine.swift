@@ -28,15 +28,28 @@ import Foundation
 public struct ConvolutionEngine: ConvolutionBackend, Sendable {
     /// Worker threads per call.
     public let workers: Int
-    /// The forced forward/filter-gradient algorithm, or `nil` to let ``plan(for:)`` choose.
+    /// The forced forward/filter-gradient algorithm, or `nil` to let ``plan(for:scalar:)`` choose.
     public let algorithm: ConvAlgorithm?
-    /// The forced input-gradient route, or `nil` to let ``plan(for:)`` choose (``InputGradientAlgorithm/col2im``).
+    /// The forced input-gradient route, or `nil` to let ``plan(for:scalar:)`` choose (``InputGradientAlgorithm/col2im``).
     public let inputGradientAlgorithm: InputGradientAlgorithm?
     /// Whether this engine pins OpenBLAS to one thread when `workers > 1` (see the type's documentation).
     public let managesBLASThreads: Bool
+    /// The most workspace, in bytes, a call may use, or `nil` for no limit. The engine shrinks its tiles
+    /// (``ConvAlgorithm/tiledIm2col``) to stay under it, and throws ``ConvError/workspaceCapTooSmall(required:cap:)``
+    /// when even the smallest plan needs more.
+    public let workspaceLimit: Int?
+    /// Bytes of column matrix a tile aims for (the tiled algorithm's cache budget).
+    public let tileBudgetBytes: Int
+    /// A forced tile height for ``ConvAlgorithm/tiledIm2col`` in output rows (`nil`: from ``tileBudgetBytes``).
+    /// Below P it is a band of one image; at or above P it is rounded down to whole images. For tests and tuning.
+    public let tileRows: Int?
 
     /// The largest worker count accepted.
     public static let maximumWorkers = 256
+    /// The default of ``tileBudgetBytes``: about the L2 cache of one core of current x86 server parts.
+    public static let defaultTileBudgetBytes = 1 << 20
+    /// Tiles get at least this many columns (output pixels), so that each GEMM stays efficient.
+    static let minimumTileColumns = 256
 
     /// Makes an engine.
     ///
@@ -44,50 +57,109 @@ public struct ConvolutionEngine: ConvolutionBackend, Sendable {
     ///   - workers: threads per call, 1…``maximumWorkers``; by default the number of active processors.
     ///   - algorithm: force a forward/filter-gradient algorithm (`nil`: automatic).
     ///   - inputGradientAlgorithm: force an input-gradient route (`nil`: automatic).
+    ///   - workspaceLimit: the most workspace bytes a call may use (`nil`: no limit).
+    ///   - tileBudgetBytes: column-matrix bytes per tile for the tiled algorithm.
+    ///   - tileRows: force the tiled algorithm's tile height in output rows (`nil`: automatic).
     ///   - managesBLASThreads: when `true` (default) and `workers > 1`, sets OpenBLAS to one thread once per process.
-    /// - Throws: ``ConvError/invalidArgument(name:reason:)`` for a worker count out of range.
+    /// - Throws: ``ConvError/invalidArgument(name:reason:)`` for a worker count, limit or budget out of range.
     public init(
         workers: Int = ProcessInfo.processInfo.activeProcessorCount,
         algorithm: ConvAlgorithm? = nil,
         inputGradientAlgorithm: InputGradientAlgorithm? = nil,
+        workspaceLimit: Int? = nil,
+        tileBudgetBytes: Int = ConvolutionEngine.defaultTileBudgetBytes,
+        tileRows: Int? = nil,
         managesBLASThreads: Bool = true
     ) throws {
         guard (1...Self.maximumWorkers).contains(workers) else {
             throw ConvError.invalidArgument(name: "workers", reason: "\(workers) is outside 1...\(Self.maximumWorkers)")
         }
+        if let workspaceLimit, workspaceLimit < 0 {
+            throw ConvError.invalidArgument(name: "workspaceLimit", reason: "\(workspaceLimit) is negative")
+        }
+        guard tileBudgetBytes > 0 else {
+            throw ConvError.invalidArgument(name: "tileBudgetBytes", reason: "\(tileBudgetBytes) is not positive")
+        }
         self.workers = workers
         self.algorithm = algorithm
         self.inputGradientAlgorithm = inputGradientAlgorithm
+        self.workspaceLimit = workspaceLimit
+        self.tileBudgetBytes = tileBudgetBytes
+        if let tileRows, tileRows < 1 {
+            throw ConvError.invalidArgument(name: "tileRows", reason: "\(tileRows) is not positive")
+        }
+        self.tileRows = tileRows
         self.managesBLASThreads = managesBLASThreads
         if workers > 1 && managesBLASThreads { BLAS.pinToOneThreadOnce() }
     }
 
-    /// The plan a call on `geometry` will use: the one place where the algorithm and the work split are chosen.
+    /// The plan a call on `geometry` in `scalar` will use: the one place where the algorithm, the tile size
+    /// and the work split are chosen.
     ///
-    /// - Throws: ``ConvError/algorithmNotApplicable(algorithm:reason:)`` if a forced algorithm cannot run `geometry`.
-    public func plan(for geometry: ConvGeometry) throws -> ConvPlan {
+    /// Automatic choice: ``ConvAlgorithm/depthwiseDirect`` for depthwise geometries with more than one group,
+    /// ``ConvAlgorithm/pointwise`` for 1×1 stride-1 unpadded ones, ``ConvAlgorithm/tiledIm2col`` otherwise;
+    /// ``InputGradientAlgorithm/col2im``. The plan respects ``workspaceLimit``.
+    ///
+    /// - Throws: ``ConvError/algorithmNotApplicable(algorithm:reason:)`` if a forced algorithm cannot run
+    ///   `geometry`; ``ConvError/workspaceCapTooSmall(required:cap:)`` if no plan fits the workspace limit.
+    public func plan<T: ConvScalar>(for geometry: ConvGeometry, scalar: T.Type = Float.self) throws -> ConvPlan {
+        let g = geometry
         let chosen: ConvAlgorithm
         if let forced = algorithm {
-            guard forced.supports(geometry) else {
-                throw ConvError.algorithmNotApplicable(
-                    algorithm: forced.rawValue, reason: "needs a 1×1 kernel, stride 1 and no padding; got \(geometry)")
+            guard forced.supports(g) else {
+                let need = forced == .pointwise ? "a 1×1 kernel, stride 1 and no padding" : "groups == input channels"
+                throw ConvError.algorithmNotApplicable(algorithm: forced.rawValue, reason: "needs \(need); got \(g)")
             }
             chosen = forced
+        } else if g.isDepthwise && g.groups > 1 {
+            chosen = .depthwiseDirect
+        } else if g.isPointwise {
+            chosen = .pointwise
         } else {
-            chosen = geometry.isPointwise ? .pointwise : .im2col
+            chosen = .tiledIm2col
         }
-        return ConvPlan(algorithm: chosen, inputGradientAlgorithm: inputGradientAlgorithm ?? .col2im, workers: workers)
+        var plan = ConvPlan(algorithm: chosen, inputGradientAlgorithm: inputGradientAlgorithm ?? .col2im,
+                            workers: workers, tileRows: g.outputHeight)
+        let size = MemoryLayout<T>.stride
+        if chosen == .tiledIm2col {
+            let budgetColumns = max(Self.minimumTileColumns, tileBudgetBytes / max(1, g.columnRows * size))
+            let rows = tileRows ?? max(1, budgetColumns / g.outputWidth)
+            if rows >= g.outputHeight {
+                // Whole images side by side, but never fewer tiles than workers can share.
+                let perWorker = tileRows == nil ? (g.batch + workers - 1) / workers : g.batch
+                plan.tileRows = min(rows / g.outputHeight, perWorker) * g.outputHeight
+            } else {
+                plan.tileRows = rows
+            }
+        }
+        guard let limit = workspaceLimit else { return plan }
+        var bytes = try checkedProduct(layout(for: g, plan: plan, gradients: .all).total, size, quantity: "workspace bytes")
+        if bytes <= limit { return plan }
+        if chosen == .tiledIm2col || (algorithm == nil && chosen != .depthwiseDirect) {
+            // Shrink the tile (whole images first, then bands of rows) until the workspace fits.
+            plan.algorithm = .tiledIm2col
+            if algorithm == nil && chosen != .tiledIm2col { plan.tileRows = g.outputHeight }
+            while bytes > limit && plan.tileRows > 1 {
+                plan.tileRows = plan.tileRows > g.outputHeight ? plan.tileRows - g.outputHeight : plan.tileRows / 2
+                bytes = try checkedProduct(layout(for: g, plan: plan, gradients: .all).total, size, quantity: "workspace bytes")
+            }
+        }
+        if bytes > limit { throw ConvError.workspaceCapTooSmall(required: bytes, cap: limit) }
+        return plan
     }
 
-    /// Workspace elements a forward or backward call on `geometry` needs with this engine (the largest over
-    /// the forward pass and a backward pass computing all three gradients).
+    /// Workspace elements a forward or backward call on `geometry` needs with this engine's plan (the largest
+    /// over the forward pass and a backward pass computing all three gradients).
     ///
-    /// With W workers, `C/G·R·S·P·Q` the column matrix of one image and group and `|F|` the filter size, it is
-    /// `W·C/G·R·S·P·Q` (none for the pointwise algorithm) plus `(W-1)·|F|` for the per-worker filter-gradient
-    /// partial sums, plus, for the full-convolution route, `|F| + W·(K/G·(H+dh(R-1))·(W+dw(S-1)) + K/G·R·S·H·W)`.
-    /// It does not depend on the batch size.
+    /// With W workers, T the plan's tile columns (`tileRows·Q`; `P·Q` for the canonical lowering) and `|F|`
+    /// the filter size, it is `W·C/G·R·S·T` for the column tiles (none for the pointwise and depthwise
+    /// algorithms), plus `W·K/G·T` when a tile holds several images, plus, for the tiled algorithm at a
+    /// horizontal stride sw > 1, `W·(C/G + C)·sw·H·ceil(W/sw)` for the images split into stride phases,
+    /// plus `(W-1)·|F|` for the per-worker
+    /// filter-gradient partial sums, plus, for the full-convolution route, `|F| + W·(K/G·(H+dh(R-1))·(W+dw(S-1))
+    /// + K/G·R·S·H·W)`. It does not grow with the batch size, and stays under ``workspaceLimit``.
     public func workspaceElementCount<T: ConvScalar>(for geometry: ConvGeometry, scalar: T.Type = T.self) throws -> Int {
-        try layout(for: geometry, plan: plan(for: geometry), gradients: .all).total
+        try layout(for: geometry, plan: plan(for: geometry, scalar: scalar), gradients: .all).total
     }
 
     /// ``workspaceElementCount(for:scalar:)`` in bytes.
@@ -98,21 +170,27 @@ public struct ConvolutionEngine: ConvolutionBackend, Sendable {
 
     /// Where each part of the workspace lives, in elements from its start.
     struct Layout {
-        var columnsPerWorker = 0          // im2col buffer of each worker
-        var filterPartials = 0            // (W-1) filter-gradient partial sums, at `filterPartialsOffset`
+        var columnsPerWorker = 0          // im2col tile of each worker
+        var scratchPerWorker = 0          // K/G × tile columns: output / output-gradient of a multi-image tile
+        var filterPartials = 0            // (W-1) filter-gradient partial sums
         var rotatedFilter = 0             // full-convolution route: the rotated filter
         var fullArrayPerWorker = 0        // full-convolution route: the zero array Z of each worker
         var fullColumnsPerWorker = 0      // full-convolution route: im2col of Z of each worker
+        var inputPhasesPerWorker = 0      // tiled, stride > 1: one group of one image split into phases
+        var gradientPhasesPerWorker = 0   // tiled, stride > 1: the input gradient of one image, in phases
         var workers = 1
 
-        var filterPartialsOffset: Int { workers * columnsPerWorker }
+        var scratchOffset: Int { workers * columnsPerWorker }
+        var inputPhasesOffset: Int { scratchOffset + workers * scratchPerWorker }
+        var gradientPhasesOffset: Int { inputPhasesOffset + workers * inputPhasesPerWorker }
+        var filterPartialsOffset: Int { gradientPhasesOffset + workers * gradientPhasesPerWorker }
         var rotatedFilterOffset: Int { filterPartialsOffset + filterPartials }
         var fullScratchOffset: Int { rotatedFilterOffset + rotatedFilter }
         var fullScratchPerWorker: Int { fullArrayPerWorker + fullColumnsPerWorker }
         var total: Int { fullScratchOffset + workers * fullScratchPerWorker }
     }
 
-    /// `gradients == nil` means the forward pass.
+    /// The workspace layout of `plan`; `gradients == nil` means the forward pass.
     func layout(for g: ConvGeometry, plan: ConvPlan, gradients: GradientSet?) throws -> Layout {
         var l = Layout()
         l.workers = plan.workers
@@ -120,9 +198,25 @@ public struct ConvolutionEngine: ConvolutionBackend, Sendable {
         let forward = gradients == nil
         let wantsDF = gradients?.contains(.filter) ?? false
         let wantsDX = gradients?.contains(.input) ?? false
+        let lowered = plan.algorithm == .im2col || plan.algorithm == .tiledIm2col
         let needsColumns = forward || wantsDF || (wantsDX && plan.inputGradientAlgorithm == .col2im)
-        if needsColumns && plan.algorithm != .pointwise {
-            l.columnsPerWorker = try checkedProduct(g.columnRows, g.columnColumns, quantity: "column buffer")
+        let tileColumns = try checkedProduct(plan.tileRows, g.outputWidth, quantity: "tile columns")
+        if needsColumns && lowered {
+            l.columnsPerWorker = try checkedProduct(g.columnRows, tileColumns, quantity: "column buffer")
+        }
+        if needsColumns && plan.algorithm != .depthwiseDirect && plan.tileRows > g.outputHeight {
+            l.scratchPerWorker = try checkedProduct(g.outputChannelsPerGroup, tileColumns, quantity: "tile scratch")
+        }
+        if plan.algorithm == .tiledIm2col && g.strideWidth > 1 {
+            let lowering = Lowering(g)
+            if forward || wantsDF {
+                l.inputPhasesPerWorker = try checkedProduct(g.inputChannelsPerGroup, g.strideWidth, g.inputHeight,
+                                                            lowering.phaseWidth, quantity: "phase buffer")
+            }
+            if wantsDX && plan.inputGradientAlgorithm == .col2im {
+                l.gradientPhasesPerWorker = try checkedProduct(g.inputChannels, g.strideWidth, g.inputHeight,
+                                                               lowering.phaseWidth, quantity: "phase buffer")
+            }
         }
         if wantsDF {
             l.filterPartials = try checkedProduct(w - 1, g.filterCount, quantity: "filter-gradient partials")
@@ -130,13 +224,17 @@ public struct ConvolutionEngine: ConvolutionBackend, Sendable {
         if wantsDX && plan.inputGradientAlgorithm == .fullConvolution {
             let fc = FullConvolution(g)
             l.rotatedFilter = g.filterCount
-            l.fullArrayPerWorker = try checkedProduct(fc.arrayCount, 1, quantity: "full-convolution array")
+            l.fullArrayPerWorker = fc.arrayCount
             l.fullColumnsPerWorker = try checkedProduct(fc.lowering.rows, fc.lowering.columns,
                                                         quantity: "full-convolution columns")
         }
         // Every offset below the total is then free of overflow as well.
         _ = try checkedSum(
-            checkedProduct(w, l.columnsPerWorker, quantity: "workspace"), l.filterPartials, l.rotatedFilter,
+            checkedProduct(w, l.columnsPerWorker, quantity: "workspace"),
+            checkedProduct(w, l.scratchPerWorker, quantity: "workspace"),
+            checkedProduct(w, checkedSum(l.inputPhasesPerWorker, l.gradientPhasesPerWorker, quantity: "workspace"),
+                           quantity: "workspace"),
+            l.filterPartials, l.rotatedFilter,
             checkedProduct(w, checkedSum(l.fullArrayPerWorker, l.fullColumnsPerWorker, quantity: "workspace"),
                            quantity: "workspace"),
             quantity: "workspace")

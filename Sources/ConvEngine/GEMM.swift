@@ -19,7 +19,8 @@ public enum BLAS {
     /// `C = alpha·op(A)·op(B) + beta·C`, row-major; `op(A)` is `m×k`, `op(B)` is `k×n`, `C` is `m×n`.
     ///
     /// - Throws: ``ConvError/blasDimensionTooLarge(quantity:value:)`` when a dimension or leading dimension
-    ///   does not fit OpenBLAS's 32-bit integers, ``ConvError/nonPositive(field:value:)`` for a negative one.
+    ///   does not fit OpenBLAS's 32-bit integers, ``ConvError/nonPositive(field:value:)`` for a negative one,
+    ///   ``ConvError/invalidArgument(name:reason:)`` for a leading dimension below its matrix's row length.
     ///   The pointers must cover the matrices their dimensions describe (that part is the caller's duty).
     public static func gemm<T: ConvScalar>(
         transposeA: Transpose, transposeB: Transpose, m: Int, n: Int, k: Int,
@@ -29,6 +30,12 @@ public enum BLAS {
         for (name, value) in [("m", m), ("n", n), ("k", k), ("lda", lda), ("ldb", ldb), ("ldc", ldc)] {
             if value < 0 { throw .nonPositive(field: "GEMM \(name)", value: value) }
             if value > Int(Int32.max) { throw .blasDimensionTooLarge(quantity: "GEMM \(name)", value: value) }
+        }
+        // Row-major: each leading dimension must be at least its stored matrix's row length (OpenBLAS would
+        // otherwise print an error and return with C untouched).
+        let rowA = transposeA == .none ? k : m, rowB = transposeB == .none ? n : k
+        for (name, value, least) in [("lda", lda, rowA), ("ldb", ldb, rowB), ("ldc", ldc, n)] where value < least {
+            throw .invalidArgument(name: "GEMM \(name)", reason: "\(value) is less than the stored row length \(least)")
         }
         uncheckedGEMM(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
                       a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)

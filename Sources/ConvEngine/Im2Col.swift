@@ -42,72 +42,156 @@ internal struct Lowering: Sendable {
     @inline(__always)
     static func validRange(offset: Int, stride: Int, extent: Int, count: Int) -> Range<Int> {
         // lo = ceil(-offset / stride) when offset < 0; hi = floor((extent - 1 - offset) / stride) + 1.
-        let lo = offset >= 0 ? 0 : min(count, (-offset + stride - 1) / stride)
+        // Safe: written as (-offset - 1)/stride + 1, not (-offset + stride - 1)/stride, which overflows `Int`
+        // for padding and stride near Int.max/2 (valid geometries whose output is a few positions).
+        let lo = offset >= 0 ? 0 : min(count, (-offset - 1) / stride + 1)
         let top = extent - 1 - offset
         let hi = top < 0 ? 0 : min(count, top / stride + 1)
         return lo < hi ? lo..<hi : lo..<lo
     }
 
-    /// Fills `col` (`rows × columns`, row-major) from the `channels × height × width` image at `image`;
-    /// positions in the padding read as zero.
-    func im2col<T: ConvScalar>(_ image: UnsafePointer<T>, into col: UnsafeMutablePointer<T>) {
-        let P = outputHeight, Q = outputWidth, H = height, W = width
-        var dst = col
+    /// The input rows that output rows `rows` read (clamped to the image).
+    func inputRows(for rows: Range<Int>) -> Range<Int> {
+        let lo = max(0, rows.lowerBound * strideHeight - padTop)
+        let hi = min(height, (rows.upperBound - 1) * strideHeight - padTop + (kernelHeight - 1) * dilationHeight + 1)
+        return lo < hi ? lo..<hi : lo..<lo
+    }
+
+    /// Columns per phase row: `ceil(W / sw)`.
+    var phaseWidth: Int { (width + strideWidth - 1) / strideWidth }
+    /// Elements of the phase layout of `channels` channels: `channels · sw · H · ceil(W/sw)`.
+    func phaseCount(channels: Int) -> Int { channels * strideWidth * height * phaseWidth }
+
+    /// Splits every image row into `sw` phases (phase φ holds columns φ, φ+sw, φ+2sw, …), layout
+    /// `[channel][phase][row][column / sw]`, so that a strided tap reads a contiguous run of one phase row.
+    /// Costs one pass over the image, against a strided gather per kernel tap without it.
+    /// Only the input rows `inputRows` (default: all) are split.
+    func splitPhases<T: ConvScalar>(_ image: UnsafePointer<T>, channels: Int, inputRows: Range<Int>? = nil,
+                                    into phases: UnsafeMutablePointer<T>) {
+        let H = height, W = width, sw = strideWidth, Wp = phaseWidth
         for c in 0..<channels {
-            let plane = image + c * H * W
-            for r in 0..<kernelHeight {
-                let rowOffset = r * dilationHeight - padTop
-                let pRange = Lowering.validRange(offset: rowOffset, stride: strideHeight, extent: H, count: P)
-                for s in 0..<kernelWidth {
-                    let colOffset = s * dilationWidth - padLeft
-                    let qRange = Lowering.validRange(offset: colOffset, stride: strideWidth, extent: W, count: Q)
-                    // Rows of this tap that fall in the top/bottom padding are all zeros.
-                    dst.update(repeating: 0, count: pRange.lowerBound * Q)
-                    for p in pRange {
-                        let out = dst + p * Q
-                        // Safe: qRange keeps q*sw + colOffset inside 0..<W, pRange keeps the row inside 0..<H.
-                        let src = plane + (p * strideHeight + rowOffset) * W + colOffset
-                        out.update(repeating: 0, count: qRange.lowerBound)
-                        if strideWidth == 1 {
-                            (out + qRange.lowerBound).update(from: src + qRange.lowerBound, count: qRange.count)
-                        } else {
-                            for q in qRange { out[q] = src[q * strideWidth] }
-                        }
-                        (out + qRange.upperBound).update(repeating: 0, count: Q - qRange.upperBound)
-                    }
-                    (dst + pRange.upperBound * Q).update(repeating: 0, count: (P - pRange.upperBound) * Q)
-                    dst += P * Q
+            for phase in 0..<sw {
+                let count = (W - phase + sw - 1) / sw  // columns of this phase (0 when phase ≥ W)
+                for h in inputRows ?? 0..<H {
+                    let src = image + (c * H + h) * W + phase
+                    let dst = phases + ((c * sw + phase) * H + h) * Wp
+                    for j in 0..<count { dst[j] = src[j * sw] }
                 }
             }
         }
     }
 
-    /// The adjoint of ``im2col(_:into:)``: overwrites the `channels × height × width` image at `image` with
-    /// the sum of every element of `col` at the input position it was read from. Overlapping windows add up;
-    /// elements that were read from padding are dropped.
-    func col2im<T: ConvScalar>(_ col: UnsafePointer<T>, into image: UnsafeMutablePointer<T>) {
-        let P = outputHeight, Q = outputWidth, H = height, W = width
-        image.update(repeating: 0, count: channels * H * W)
-        var src = col
+    /// The inverse of ``splitPhases(_:channels:into:)``: overwrites the image from its phases.
+    func mergePhases<T: ConvScalar>(_ phases: UnsafePointer<T>, channels: Int, into image: UnsafeMutablePointer<T>) {
+        let H = height, W = width, sw = strideWidth, Wp = phaseWidth
         for c in 0..<channels {
-            let plane = image + c * H * W
+            for phase in 0..<sw {
+                let count = (W - phase + sw - 1) / sw
+                for h in 0..<H {
+                    let src = phases + ((c * sw + phase) * H + h) * Wp
+                    let dst = image + (c * H + h) * W + phase
+                    for j in 0..<count { dst[j * sw] = src[j] }
+                }
+            }
+        }
+    }
+
+    /// Fills `col` from the `channels × height × width` image at `image`: the columns of output rows
+    /// `rows` (all output rows by default), `(rows.count·Q)` columns per col row, col rows `ld` elements
+    /// apart. Positions in the padding read as zero.
+    ///
+    /// With `phased`, `image` is in the layout of ``splitPhases(_:channels:into:)``, and every row copy is
+    /// contiguous even at stride > 1.
+    func im2col<T: ConvScalar>(_ image: UnsafePointer<T>, rows: Range<Int>? = nil, into col: UnsafeMutablePointer<T>,
+                               ld: Int? = nil, phased: Bool = false) {
+        let P = outputHeight, Q = outputWidth, H = height, W = width
+        let rows = rows ?? 0..<P
+        let ld = ld ?? rows.count * Q
+        let Wp = phaseWidth, sw = strideWidth
+        var dst = col
+        for c in 0..<channels {
+            let plane = image + c * (phased ? sw * H * Wp : H * W)
             for r in 0..<kernelHeight {
                 let rowOffset = r * dilationHeight - padTop
-                let pRange = Lowering.validRange(offset: rowOffset, stride: strideHeight, extent: H, count: P)
+                let valid = Lowering.validRange(offset: rowOffset, stride: strideHeight, extent: H, count: P)
+                let pLo = min(max(valid.lowerBound, rows.lowerBound), rows.upperBound)
+                let pHi = max(min(valid.upperBound, rows.upperBound), pLo)
                 for s in 0..<kernelWidth {
                     let colOffset = s * dilationWidth - padLeft
                     let qRange = Lowering.validRange(offset: colOffset, stride: strideWidth, extent: W, count: Q)
-                    for p in pRange {
-                        let from = src + p * Q
-                        // Safe: same ranges as im2col.
-                        let to = plane + (p * strideHeight + rowOffset) * W + colOffset
+                    // Rows of this tap that fall in the top/bottom padding are all zeros.
+                    dst.update(repeating: 0, count: (pLo - rows.lowerBound) * Q)
+                    for p in pLo..<pHi {
+                        let out = dst + (p - rows.lowerBound) * Q
+                        // Safe: qRange keeps q*sw + colOffset inside 0..<W, pLo..<pHi keeps the row inside 0..<H.
+                        out.update(repeating: 0, count: qRange.lowerBound)
+                        if phased {
+                            // Column q*sw + colOffset is element q + jOffset of phase `phase`.
+                            let phase = ((colOffset % sw) + sw) % sw, jOffset = (colOffset - phase) / sw
+                            let src = plane + (phase * H + p * strideHeight + rowOffset) * Wp + jOffset
+                            (out + qRange.lowerBound).update(from: src + qRange.lowerBound, count: qRange.count)
+                            (out + qRange.upperBound).update(repeating: 0, count: Q - qRange.upperBound)
+                            continue
+                        }
+                        let src = plane + (p * strideHeight + rowOffset) * W
                         if strideWidth == 1 {
-                            for q in qRange { to[q] += from[q] }
+                            (out + qRange.lowerBound).update(from: src + (qRange.lowerBound + colOffset),
+                                                             count: qRange.count)
                         } else {
-                            for q in qRange { to[q * strideWidth] += from[q] }
+                            for q in qRange { out[q] = src[q * strideWidth + colOffset] }
+                        }
+                        (out + qRange.upperBound).update(repeating: 0, count: Q - qRange.upperBound)
+                    }
+                    (dst + (pHi - rows.lowerBound) * Q).update(repeating: 0, count: (rows.upperBound - pHi) * Q)
+                    dst += ld
+                }
+            }
+        }
+    }
+
+    /// The adjoint of ``im2col(_:rows:into:ld:)``: adds every element of `col` (the columns of output rows
+    /// `rows`, col rows `ld` apart) into the input position it was read from. Overlapping windows add up;
+    /// elements that were read from padding are dropped. With `overwrite`, the image is zeroed first.
+    ///
+    /// With `phased`, `image` is in the layout of ``splitPhases(_:channels:into:)`` (turn it back with
+    /// ``mergePhases(_:channels:into:)``), and every row is added contiguously even at stride > 1.
+    func col2im<T: ConvScalar>(_ col: UnsafePointer<T>, rows: Range<Int>? = nil, ld: Int? = nil,
+                               into image: UnsafeMutablePointer<T>, overwrite: Bool = true, phased: Bool = false) {
+        let P = outputHeight, Q = outputWidth, H = height, W = width
+        let rows = rows ?? 0..<P
+        let ld = ld ?? rows.count * Q
+        let Wp = phaseWidth, sw = strideWidth
+        let planeSize = phased ? sw * H * Wp : H * W
+        if overwrite { image.update(repeating: 0, count: channels * planeSize) }
+        var src = col
+        for c in 0..<channels {
+            let plane = image + c * planeSize
+            for r in 0..<kernelHeight {
+                let rowOffset = r * dilationHeight - padTop
+                let valid = Lowering.validRange(offset: rowOffset, stride: strideHeight, extent: H, count: P)
+                let pLo = min(max(valid.lowerBound, rows.lowerBound), rows.upperBound)
+                let pHi = max(min(valid.upperBound, rows.upperBound), pLo)
+                for s in 0..<kernelWidth {
+                    let colOffset = s * dilationWidth - padLeft
+                    let qRange = Lowering.validRange(offset: colOffset, stride: strideWidth, extent: W, count: Q)
+                    for p in pLo..<pHi {
+                        let from = src + (p - rows.lowerBound) * Q
+                        // Safe: same ranges as im2col.
+                        if phased {
+                            let phase = ((colOffset % sw) + sw) % sw, jOffset = (colOffset - phase) / sw
+                            let t = plane + (phase * H + p * strideHeight + rowOffset) * Wp + jOffset
+                            for q in qRange { t[q] += from[q] }
+                            continue
+                        }
+                        let to = plane + (p * strideHeight + rowOffset) * W
+                        if strideWidth == 1 {
+                            let t = to + colOffset
+                            for q in qRange { t[q] += from[q] }
+                        } else {
+                            for q in qRange { to[q * strideWidth + colOffset] += from[q] }
                         }
                     }
-                    src += P * Q
+                    src += ld
                 }
             }
         }

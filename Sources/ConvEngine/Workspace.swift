@@ -1,3 +1,5 @@
+import Foundation
+
 /// Scratch memory reused across calls, so that repeated convolutions allocate (and page-fault) nothing.
 ///
 /// A workspace grows to the largest size a call has needed and keeps that memory until it is released;
@@ -31,12 +33,20 @@ public final class ConvWorkspace<Scalar: ConvScalar> {
 
     /// Makes sure at least `elementCount` elements are allocated. New memory is zero-filled once, here,
     /// so the page faults of first touch are paid outside the timed calls.
+    ///
+    /// - Throws: ``ConvError/invalidArgument(name:reason:)`` for a negative count,
+    ///   ``ConvError/sizeOverflow(quantity:)`` when the bytes overflow `Int`, and
+    ///   ``ConvError/workspaceCapTooSmall(required:cap:)`` (the cap being the machine's physical memory) when
+    ///   they exceed the physical memory.
     public func reserve(_ elementCount: Int) throws {
         if elementCount < 0 {
             throw ConvError.invalidArgument(name: "workspace element count", reason: "\(elementCount) is negative")
         }
-        _ = try checkedProduct(elementCount, MemoryLayout<Scalar>.stride, quantity: "workspace bytes")
+        let bytes = try checkedProduct(elementCount, MemoryLayout<Scalar>.stride, quantity: "workspace bytes")
         if elementCount <= capacity { return }
+        // A workspace is zero-filled (touched) at once: one larger than the machine's memory could only trap
+        // in the allocator or be killed while touching it, so it is a thrown error instead.
+        try checkFitsInMemory(bytes: bytes) { .workspaceCapTooSmall(required: bytes, cap: $0) }
         storage?.deallocate()
         storage = nil
         capacity = 0
@@ -60,4 +70,12 @@ public final class ConvWorkspace<Scalar: ConvScalar> {
         peakElementCount = max(peakElementCount, elementCount)
         return UnsafeMutableBufferPointer(start: storage, count: elementCount)
     }
+}
+
+/// Throws `error(physicalMemory)` when `bytes` is more than the machine's physical memory: memory that will be
+/// touched at once (a workspace, an array result) and cannot fit is reported instead of trapping in the allocator.
+@usableFromInline
+internal func checkFitsInMemory(bytes: Int, _ error: (Int) -> ConvError) throws {
+    let physical = ProcessInfo.processInfo.physicalMemory
+    if bytes > 0, UInt64(bytes) > physical { throw error(Int(clamping: physical)) }
 }
