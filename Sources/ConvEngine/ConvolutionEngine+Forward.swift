@@ -46,8 +46,10 @@ extension ConvolutionEngine {
         let G = g.groups, C = g.inputChannels, K = g.outputChannels
         let Cg = g.inputChannelsPerGroup, Kg = g.outputChannelsPerGroup
         let HW = g.inputHeight * g.inputWidth, PQ = g.columnColumns, CgRS = g.columnRows, Q = g.outputWidth
-        let tiles = schedule.tileCount(images: 0..<g.batch)
-        let workers = min(plan.workers, tiles)
+        // Each worker takes a contiguous share of the images and tiles it; with fewer images than workers,
+        // the tiles (bands) of the whole batch are shared out instead.
+        let byImage = g.batch >= plan.workers
+        let workers = byImage ? plan.workers : min(plan.workers, schedule.tileCount(images: 0..<g.batch))
         let pointwise = plan.algorithm == .pointwise
         let phased = layout.inputPhasesPerWorker > 0
         let wsBase = ws.baseAddress
@@ -55,8 +57,11 @@ extension ConvolutionEngine {
             let col = wsBase.map { $0 + w * layout.columnsPerWorker }
             let scratch = wsBase.map { $0 + layout.scratchOffset + w * layout.scratchPerWorker }
             let phases = wsBase.map { $0 + layout.inputPhasesOffset + w * layout.inputPhasesPerWorker }
-            for t in share(of: tiles, worker: w, of: workers) {
-                let (images, rows) = schedule.tile(t, images: 0..<g.batch)
+            let myImages = byImage ? share(of: g.batch, worker: w, of: workers) : 0..<g.batch
+            let myTiles = byImage ? 0..<schedule.tileCount(images: myImages)
+                : share(of: schedule.tileCount(images: myImages), worker: w, of: workers)
+            for t in myTiles {
+                let (images, rows) = schedule.tile(t, images: myImages)
                 let columnsPerImage = rows.count * Q
                 let tileColumns = images.count * columnsPerImage
                 for grp in 0..<G {

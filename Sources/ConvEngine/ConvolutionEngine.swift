@@ -125,9 +125,9 @@ public struct ConvolutionEngine: ConvolutionBackend, Sendable {
             let budgetColumns = max(Self.minimumTileColumns, tileBudgetBytes / max(1, g.columnRows * size))
             let rows = tileRows ?? max(1, budgetColumns / g.outputWidth)
             if rows >= g.outputHeight {
-                // Whole images side by side, but never fewer tiles than workers can share.
-                let perWorker = tileRows == nil ? (g.batch + workers - 1) / workers : g.batch
-                plan.tileRows = min(rows / g.outputHeight, perWorker) * g.outputHeight
+                // Whole images side by side (never more than the batch holds, but otherwise independent of it,
+                // so the workspace does not grow with the batch).
+                plan.tileRows = min(rows / g.outputHeight, g.batch) * g.outputHeight
             } else {
                 plan.tileRows = rows
             }

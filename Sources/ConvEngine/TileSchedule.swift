@@ -1,28 +1,34 @@
-/// How the lowered algorithms cut the batch's output rows into GEMM tiles (see ``ConvPlan/tileRows``):
-/// either several whole images side by side (`tileRows` a multiple of P), or bands of rows of one image.
+/// How the lowered algorithms cut output rows into GEMM tiles (see ``ConvPlan/tileRows``): either several
+/// whole images side by side (`tileRows` a multiple of P), or bands of rows of one image. `tileRows` is the
+/// largest tile (it sizes the workspace, so it must not depend on the batch); the tiles actually used are
+/// evened out so that, for example, 8 images under a 5-image limit run as 4 + 4 rather than 5 + 3.
 /// The canonical lowering is the special case of one whole image per tile.
 struct TileSchedule {
     let outputHeight: Int
     let tileRows: Int
 
-    /// Whole images per tile (1 for bands).
-    var imagesPerTile: Int { tileRows >= outputHeight ? tileRows / outputHeight : 1 }
+    /// The most whole images in one tile (1 for bands).
+    var maximumImagesPerTile: Int { tileRows >= outputHeight ? tileRows / outputHeight : 1 }
     /// Bands per image (1 when tiles hold whole images).
     var bandsPerImage: Int { tileRows >= outputHeight ? 1 : (outputHeight + tileRows - 1) / tileRows }
+    /// Rows per band, evened out over the image's bands.
+    var bandRows: Int { (outputHeight + bandsPerImage - 1) / bandsPerImage }
 
     /// Number of tiles covering `images`.
     func tileCount(images: Range<Int>) -> Int {
-        imagesPerTile > 1 ? (images.count + imagesPerTile - 1) / imagesPerTile : images.count * bandsPerImage
+        let most = maximumImagesPerTile
+        return most > 1 ? (images.count + most - 1) / most : images.count * bandsPerImage
     }
 
     /// Tile `i` of those covering `images`: the images it spans and the output rows it covers in each.
     func tile(_ i: Int, images: Range<Int>) -> (images: Range<Int>, rows: Range<Int>) {
-        if imagesPerTile > 1 {
-            let first = images.lowerBound + i * imagesPerTile
-            return (first..<min(images.upperBound, first + imagesPerTile), 0..<outputHeight)
+        if maximumImagesPerTile > 1 {
+            let count = tileCount(images: images)
+            let range = share(of: images.count, worker: i, of: count)
+            return ((images.lowerBound + range.lowerBound)..<(images.lowerBound + range.upperBound), 0..<outputHeight)
         }
         let n = images.lowerBound + i / bandsPerImage
-        let p0 = (i % bandsPerImage) * tileRows
-        return (n..<n + 1, p0..<min(outputHeight, p0 + tileRows))
+        let p0 = (i % bandsPerImage) * bandRows
+        return (n..<n + 1, p0..<min(outputHeight, p0 + bandRows))
     }
 }
