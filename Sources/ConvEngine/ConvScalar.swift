@@ -2,7 +2,7 @@
 ///
 /// Only `Float` and `Double` conform; the engine dispatches on the concrete type so that its loops are
 /// specialised inside the library even when called from generic code in another module.
-public protocol ConvScalar: BinaryFloatingPoint, Sendable where Self.RawSignificand: FixedWidthInteger {}
+public protocol ConvScalar: BinaryFloatingPoint, SIMDScalar, Codable, Sendable where Self.RawSignificand: FixedWidthInteger {}
 
 extension Float: ConvScalar {}
 extension Double: ConvScalar {}

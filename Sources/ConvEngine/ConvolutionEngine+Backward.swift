@@ -4,6 +4,24 @@
 //   bias gradient    dB    = row sums of dO
 
 extension ConvolutionEngine {
+    /// The backward pass: any subset of the input, filter and bias gradients in one call, with the engine's
+    /// ``ConvPlan`` (MATH.md, rows two to four of the GEMM table).
+    ///
+    /// Every gradient given is overwritten (not accumulated into); the filter and bias gradients are summed
+    /// over the whole batch. For a fixed worker count the results are bit-for-bit reproducible.
+    ///
+    /// - Parameters:
+    ///   - geometry: the convolution.
+    ///   - input: X, `geometry.inputCount` elements; required for the filter gradient, else may be `nil`.
+    ///   - filter: F, `geometry.filterCount` elements; required for the input gradient, else may be `nil`.
+    ///   - outputGradient: dL/dO, `geometry.outputCount` elements. Read only.
+    ///   - inputGradient: dL/dX, `geometry.inputCount` elements, or `nil` if not wanted.
+    ///   - filterGradient: dL/dF, `geometry.filterCount` elements, or `nil` if not wanted.
+    ///   - biasGradient: dL/dB, `geometry.outputChannels` elements, or `nil` if not wanted.
+    ///   - workspace: scratch memory, grown if needed and kept for later calls; one per concurrent call.
+    /// - Throws: ``ConvError/bufferLength(name:expected:actual:)``, ``ConvError/missingBuffer(name:)`` (the input
+    ///   for the filter gradient, the filter for the input gradient), ``ConvError/overlappingBuffers(output:other:)``,
+    ///   ``ConvError/algorithmNotApplicable(algorithm:reason:)``.
     public func backward<T: ConvScalar>(
         _ geometry: ConvGeometry,
         input: UnsafeBufferPointer<T>?, filter: UnsafeBufferPointer<T>?,
@@ -65,7 +83,9 @@ extension ConvolutionEngine {
         let workers = (dXHere != nil || dF != nil) ? min(plan.workers, g.batch) : 0
         let partials = wsBase.map { $0 + layout.filterPartialsOffset }
         if plan.algorithm == .depthwiseDirect {
-            DepthwiseKernel(g).backward(x, f, dO, dXHere, dF, partials: partials, workers: workers)
+            DepthwiseKernel(g).backward(x, f, dO, dXHere, dF, partials: partials,
+                                        scratch: wsBase! + layout.depthwiseOffset,
+                                        scratchPerWorker: layout.depthwisePerWorker, workers: workers)
         } else {
             loweredBackward(g, plan, layout, x, f, dO, dXHere, dF, wsBase, workers: workers)
         }

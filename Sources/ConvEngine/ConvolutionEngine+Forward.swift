@@ -1,6 +1,21 @@
 // The forward pass: per tile and group, `O_g = F_g · col (+ B)` (MATH.md, first row of the GEMM table).
 
 extension ConvolutionEngine {
+    /// The forward pass, `output = conv(input, filter) + bias`, with the engine's ``ConvPlan``: per image (or tile)
+    /// and group, im2col of the input and one GEMM with the filters (MATH.md, first row of the GEMM table).
+    ///
+    /// - Parameters:
+    ///   - geometry: the convolution.
+    ///   - input: X, `geometry.inputCount` elements, NCHW. Read only.
+    ///   - filter: F, `geometry.filterCount` elements, `K×(C/G)×R×S`. Read only.
+    ///   - bias: B, `geometry.outputChannels` elements, or `nil` for none. Read only.
+    ///   - output: O, `geometry.outputCount` elements, NCHW; overwritten. It must not overlap any other buffer.
+    ///   - workspace: scratch memory, grown to ``workspaceElementCount(for:scalar:)`` if smaller and kept for later
+    ///     calls. Not thread-safe: one workspace per concurrent call.
+    /// - Throws: ``ConvError/bufferLength(name:expected:actual:)`` for a buffer of the wrong length,
+    ///   ``ConvError/overlappingBuffers(output:other:)`` when the output shares memory with another buffer,
+    ///   ``ConvError/algorithmNotApplicable(algorithm:reason:)`` when a forced algorithm cannot run `geometry`,
+    ///   and ``ConvError`` size errors when the workspace would overflow.
     public func forward<T: ConvScalar>(
         _ geometry: ConvGeometry,
         input: UnsafeBufferPointer<T>, filter: UnsafeBufferPointer<T>, bias: UnsafeBufferPointer<T>?,
@@ -38,7 +53,8 @@ extension ConvolutionEngine {
         let x = input.baseAddress!, f = filter.baseAddress!, o = output.baseAddress!
         let b = bias?.baseAddress
         if plan.algorithm == .depthwiseDirect {
-            DepthwiseKernel(g).forward(x, f, b, o, workers: plan.workers)
+            DepthwiseKernel(g).forward(x, f, b, o, scratch: ws.baseAddress! + layout.depthwiseOffset,
+                                       scratchPerWorker: layout.depthwisePerWorker, workers: plan.workers)
             return
         }
         let lowering = Lowering(g)

@@ -17,8 +17,11 @@ import Foundation
 /// **Determinism.** For a fixed worker count, results are bit-identical from call to call: every reduction
 /// (the filter gradient's sum over the batch, the bias gradient) runs in a fixed order. The filter gradient
 /// is summed per worker over a contiguous share of the batch and the shares are added in worker order, so a
-/// different worker count may change its last bits (within MATH.md's bound); the other results do not
-/// depend on the worker count, but can differ in the last bits when the BLAS thread count changes.
+/// different worker count may change its last bits (within MATH.md's bound). The tiled algorithm sizes its
+/// multi-image tiles by the worker count, and OpenBLAS may round a GEMM of another shape differently, so with
+/// it the forward pass and the input gradient may also change in their last bits (within the bound); with the
+/// other algorithms they do not depend on the worker count, and the bias gradient never does. Any result can
+/// differ in the last bits when the BLAS thread count changes.
 ///
 /// **Non-finite values.** Every plan follows the definition literally: padding positions read as zero and
 /// are multiplied like any other tap, so an infinite filter value gives NaN (0·∞) in outputs whose window
@@ -155,6 +158,7 @@ public struct ConvolutionEngine: ConvolutionBackend, Sendable {
     /// the filter size, it is `W·C/G·R·S·T` for the column tiles (none for the pointwise and depthwise
     /// algorithms), plus `W·K/G·T` when a tile holds several images, plus, for the tiled algorithm at a
     /// horizontal stride sw > 1, `W·(C/G + C)·sw·H·ceil(W/sw)` for the images split into stride phases,
+    /// plus, for the depthwise kernel, `W·2·(H+top+bottom)·(W+left+right)` for its padded planes,
     /// plus `(W-1)·|F|` for the per-worker
     /// filter-gradient partial sums, plus, for the full-convolution route, `|F| + W·(K/G·(H+dh(R-1))·(W+dw(S-1))
     /// + K/G·R·S·H·W)`. It does not grow with the batch size, and stays under ``workspaceLimit``.
@@ -178,6 +182,7 @@ public struct ConvolutionEngine: ConvolutionBackend, Sendable {
         var fullColumnsPerWorker = 0      // full-convolution route: im2col of Z of each worker
         var inputPhasesPerWorker = 0      // tiled, stride > 1: one group of one image split into phases
         var gradientPhasesPerWorker = 0   // tiled, stride > 1: the input gradient of one image, in phases
+        var depthwisePerWorker = 0        // depthwise kernel: padded input and input-gradient planes
         var workers = 1
 
         var scratchOffset: Int { workers * columnsPerWorker }
@@ -187,7 +192,8 @@ public struct ConvolutionEngine: ConvolutionBackend, Sendable {
         var rotatedFilterOffset: Int { filterPartialsOffset + filterPartials }
         var fullScratchOffset: Int { rotatedFilterOffset + rotatedFilter }
         var fullScratchPerWorker: Int { fullArrayPerWorker + fullColumnsPerWorker }
-        var total: Int { fullScratchOffset + workers * fullScratchPerWorker }
+        var depthwiseOffset: Int { fullScratchOffset + workers * fullScratchPerWorker }
+        var total: Int { depthwiseOffset + workers * depthwisePerWorker }
     }
 
     /// The workspace layout of `plan`; `gradients == nil` means the forward pass.
@@ -207,7 +213,9 @@ public struct ConvolutionEngine: ConvolutionBackend, Sendable {
         if needsColumns && plan.algorithm != .depthwiseDirect && plan.tileRows > g.outputHeight {
             l.scratchPerWorker = try checkedProduct(g.outputChannelsPerGroup, tileColumns, quantity: "tile scratch")
         }
-        if plan.algorithm == .tiledIm2col && g.strideWidth > 1 {
+        // Phases only when the stride is at most the width: beyond it they hold one column each and their
+        // buffer (C/G·sw·H) grows with the stride, not the image (a huge stride would overflow it).
+        if plan.algorithm == .tiledIm2col && g.strideWidth > 1 && g.strideWidth <= g.inputWidth {
             let lowering = Lowering(g)
             if forward || wantsDF {
                 l.inputPhasesPerWorker = try checkedProduct(g.inputChannelsPerGroup, g.strideWidth, g.inputHeight,
@@ -217,6 +225,9 @@ public struct ConvolutionEngine: ConvolutionBackend, Sendable {
                 l.gradientPhasesPerWorker = try checkedProduct(g.inputChannels, g.strideWidth, g.inputHeight,
                                                                lowering.phaseWidth, quantity: "phase buffer")
             }
+        }
+        if plan.algorithm == .depthwiseDirect {
+            l.depthwisePerWorker = try DepthwiseKernel.scratchPerWorker(g)
         }
         if wantsDF {
             l.filterPartials = try checkedProduct(w - 1, g.filterCount, quantity: "filter-gradient partials")
@@ -237,6 +248,7 @@ public struct ConvolutionEngine: ConvolutionBackend, Sendable {
             l.filterPartials, l.rotatedFilter,
             checkedProduct(w, checkedSum(l.fullArrayPerWorker, l.fullColumnsPerWorker, quantity: "workspace"),
                            quantity: "workspace"),
+            checkedProduct(w, l.depthwisePerWorker, quantity: "workspace"),
             quantity: "workspace")
         return l
     }

@@ -1,72 +1,109 @@
 /// The direct kernel for depthwise convolution (`groups == inputChannels`; output channel `k` reads input
 /// channel `k / m`, m = K/C the channel multiplier): no lowering and no GEMM, since each output is a short
-/// dot product over one channel. Rows are processed tap by tap over the valid range of each tap, so the
-/// inner loops run without bounds tests.
+/// dot product over one channel.
 ///
-/// It skips padding taps, so to keep the library's non-finite rule (padding reads as zero and is multiplied,
-/// as in the lowered algorithms and the reference) it adds `value·0` at the skipped positions whenever the
-/// value multiplied there (a filter tap forward, an output-gradient element for the filter gradient) is not finite.
+/// Each input plane is first copied into a zero-bordered plane of the padded size, so every tap reads in
+/// bounds without a test, and padding is multiplied literally, which is the library's non-finite rule
+/// (as in the lowered algorithms and the reference). Rows are processed eight outputs at a time in SIMD
+/// registers, which also keeps the per-element summation order fixed (bias, then taps in `(r, s)` order).
 struct DepthwiseKernel {
     let g: ConvGeometry
-    init(_ g: ConvGeometry) { self.g = g }
+    let paddedHeight: Int, paddedWidth: Int
+    init(_ g: ConvGeometry) {
+        self.g = g
+        paddedHeight = g.inputHeight + g.padding.top + g.padding.bottom
+        paddedWidth = g.inputWidth + g.padding.left + g.padding.right
+    }
 
-    /// One tap's geometry: the output rows/columns whose input position is inside the image, and the
-    /// input offset of output (0, 0).
-    struct Tap {
-        let rows: Range<Int>, columns: Range<Int>
-        let rowOffset: Int, columnOffset: Int
+    /// Scratch elements per worker: a padded input plane and a padded input-gradient plane.
+    static func scratchPerWorker(_ g: ConvGeometry) throws -> Int {
+        let k = DepthwiseKernel(g)
+        return try checkedProduct(2, k.paddedHeight, k.paddedWidth, quantity: "depthwise padded planes")
+    }
+
+    /// Copies one `H × W` plane into the middle of a zeroed padded plane.
+    @inline(__always)
+    func pad<T: ConvScalar>(_ plane: UnsafePointer<T>, into padded: UnsafeMutablePointer<T>) {
+        let H = g.inputHeight, W = g.inputWidth, PW = paddedWidth
+        padded.update(repeating: 0, count: g.padding.top * PW)
+        for h in 0..<H {
+            let row = padded + (g.padding.top + h) * PW
+            row.update(repeating: 0, count: g.padding.left)
+            (row + g.padding.left).update(from: plane + h * W, count: W)
+            (row + g.padding.left + W).update(repeating: 0, count: g.padding.right)
+        }
+        (padded + (g.padding.top + H) * PW).update(repeating: 0, count: g.padding.bottom * PW)
     }
 
     @inline(__always)
-    func tap(_ r: Int, _ s: Int) -> Tap {
-        let rowOffset = r * g.dilationHeight - g.padding.top
-        let columnOffset = s * g.dilationWidth - g.padding.left
-        return Tap(rows: Lowering.validRange(offset: rowOffset, stride: g.strideHeight, extent: g.inputHeight,
-                                             count: g.outputHeight),
-                   columns: Lowering.validRange(offset: columnOffset, stride: g.strideWidth, extent: g.inputWidth,
-                                                count: g.outputWidth),
-                   rowOffset: rowOffset, columnOffset: columnOffset)
+    static func load<T: ConvScalar>(_ p: UnsafePointer<T>) -> SIMD8<T> {
+        UnsafeRawPointer(p).loadUnaligned(as: SIMD8<T>.self)
     }
 
-    /// Adds `value·0` to every output position of `plane` (P×Q) outside `tap`'s valid rectangle.
-    func addOutsideProducts<T: ConvScalar>(_ value: T, _ tap: Tap, _ plane: UnsafeMutablePointer<T>) {
-        let P = g.outputHeight, Q = g.outputWidth
-        let zeroProduct = value * 0
-        for p in 0..<P {
-            for q in 0..<Q where !(tap.rows.contains(p) && tap.columns.contains(q)) {
-                plane[p * Q + q] += zeroProduct
+    @inline(__always)
+    static func store<T: ConvScalar>(_ v: SIMD8<T>, _ p: UnsafeMutablePointer<T>) {
+        UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<T>.self)
+    }
+
+    /// Outputs `q ..< end` of one stride-1 row, `V.scalarCount` at a time while they fit; returns where it stopped.
+    @inline(__always)
+    func rowForward<V: SIMD>(_: V.Type, from start: Int, to end: Int, _ base: UnsafePointer<V.Scalar>,
+                             _ taps: UnsafePointer<V.Scalar>, _ bias: V.Scalar, _ dst: UnsafeMutablePointer<V.Scalar>)
+        -> Int where V.Scalar: ConvScalar {
+        let R = g.kernelHeight, S = g.kernelWidth, dh = g.dilationHeight, dw = g.dilationWidth, PW = paddedWidth
+        var q = start
+        while q + V.scalarCount <= end {
+            var acc = V(repeating: bias)
+            for r in 0..<R {
+                let row = base + r * dh * PW + q
+                for s in 0..<S {
+                    acc += taps[r * S + s] * UnsafeRawPointer(row + s * dw).loadUnaligned(as: V.self)
+                }
             }
+            UnsafeMutableRawPointer(dst + q).storeBytes(of: acc, as: V.self)
+            q += V.scalarCount
         }
+        return q
     }
 
     func forward<T: ConvScalar>(_ x: UnsafePointer<T>, _ f: UnsafePointer<T>, _ b: UnsafePointer<T>?,
-                                _ o: UnsafeMutablePointer<T>, workers: Int) {
+                                _ o: UnsafeMutablePointer<T>, scratch: UnsafeMutablePointer<T>, scratchPerWorker: Int,
+                                workers: Int) {
         let K = g.outputChannels, m = g.outputChannelsPerGroup, C = g.inputChannels
         let H = g.inputHeight, W = g.inputWidth, P = g.outputHeight, Q = g.outputWidth
         let R = g.kernelHeight, S = g.kernelWidth, sh = g.strideHeight, sw = g.strideWidth
-        let items = g.batch * K
-        let split = min(workers, items)
+        let dh = g.dilationHeight, dw = g.dilationWidth, PW = paddedWidth
+        let planes = g.batch * C
+        let split = min(workers, planes)
         parallelFor(split) { w in
-            for item in share(of: items, worker: w, of: split) {
-                let n = item / K, k = item % K
-                let plane = x + (n * C + k / m) * H * W
-                let out = o + item * P * Q
-                out.update(repeating: b?[k] ?? 0, count: P * Q)
-                for r in 0..<R {
-                    for s in 0..<S {
-                        let value = f[(k * R + r) * S + s]
-                        let t = tap(r, s)
-                        for p in t.rows {
-                            let dst = out + p * Q
-                            // Safe: t.rows and t.columns keep the input position inside the image.
-                            let src = plane + (p * sh + t.rowOffset) * W + t.columnOffset
-                            if sw == 1 {
-                                for q in t.columns { dst[q] += value * src[q] }
-                            } else {
-                                for q in t.columns { dst[q] += value * src[q * sw] }
-                            }
+            let padded = scratch + w * scratchPerWorker
+            for plane in share(of: planes, worker: w, of: split) {
+                let n = plane / C, c = plane % C
+                pad(x + plane * H * W, into: padded)
+                for k in c * m..<(c + 1) * m {
+                    let out = o + (n * K + k) * P * Q
+                    let taps = f + k * R * S
+                    let bias: T = b?[k] ?? 0
+                    for p in 0..<P {
+                        let base = UnsafePointer(padded) + p * sh * PW
+                        let dst = out + p * Q
+                        var q = 0
+                        if sw == 1 {
+                            // Widest vectors first (independent lanes hide the add latency), then narrower ones;
+                            // every element still sums bias, then taps in (r, s) order.
+                            q = rowForward(SIMD16<T>.self, from: q, to: Q, base, taps, bias, dst)
+                            q = rowForward(SIMD8<T>.self, from: q, to: Q, base, taps, bias, dst)
+                            q = rowForward(SIMD4<T>.self, from: q, to: Q, base, taps, bias, dst)
                         }
-                        if !value.isFinite { addOutsideProducts(value, t, out) }
+                        while q < Q {
+                            var acc = bias
+                            for r in 0..<R {
+                                let row = base + r * dh * PW + q * sw
+                                for s in 0..<S { acc += taps[r * S + s] * row[s * dw] }
+                            }
+                            dst[q] = acc
+                            q += 1
+                        }
                     }
                 }
             }
@@ -77,60 +114,71 @@ struct DepthwiseKernel {
     /// `w-1`, each over its contiguous share of the batch; the caller adds the partials in order).
     func backward<T: ConvScalar>(_ x: UnsafePointer<T>?, _ f: UnsafePointer<T>?, _ dO: UnsafePointer<T>,
                                  _ dX: UnsafeMutablePointer<T>?, _ dF: UnsafeMutablePointer<T>?,
-                                 partials: UnsafeMutablePointer<T>?, workers: Int) {
+                                 partials: UnsafeMutablePointer<T>?, scratch: UnsafeMutablePointer<T>,
+                                 scratchPerWorker: Int, workers: Int) {
         let K = g.outputChannels, m = g.outputChannelsPerGroup, C = g.inputChannels
         let H = g.inputHeight, W = g.inputWidth, P = g.outputHeight, Q = g.outputWidth
         let R = g.kernelHeight, S = g.kernelWidth, sh = g.strideHeight, sw = g.strideWidth
+        let dh = g.dilationHeight, dw = g.dilationWidth, PW = paddedWidth
+        let planeSize = paddedHeight * paddedWidth
         parallelFor(workers) { w in
             let dFSum = dF.map { w == 0 ? $0 : partials! + (w - 1) * g.filterCount }
             dFSum?.update(repeating: 0, count: g.filterCount)
+            let paddedX = scratch + w * scratchPerWorker
+            let paddedDX = paddedX + planeSize
             for n in share(of: g.batch, worker: w, of: workers) {
                 for c in 0..<C {
-                    let dXPlane = dX.map { $0 + (n * C + c) * H * W }
-                    dXPlane?.update(repeating: 0, count: H * W)
-                    let xPlane = x.map { $0 + (n * C + c) * H * W }
+                    if let x, dFSum != nil { pad(x + (n * C + c) * H * W, into: paddedX) }
+                    if dX != nil { paddedDX.update(repeating: 0, count: planeSize) }
                     for k in c * m..<(c + 1) * m {
-                        let dOPlane = dO + (n * K + k) * P * Q
-                        var finite = true
-                        if dFSum != nil {
-                            for i in 0..<P * Q where !dOPlane[i].isFinite { finite = false; break }
-                        }
-                        for r in 0..<R {
-                            for s in 0..<S {
-                                let t = tap(r, s)
-                                if let dFSum, let xPlane {
-                                    var sum: T = 0
-                                    for p in t.rows {
-                                        let grad = dOPlane + p * Q
-                                        let src = xPlane + (p * sh + t.rowOffset) * W + t.columnOffset
+                        let grad = dO + (n * K + k) * P * Q
+                        // dF[k,r,s] += Σ_{p,q} dO[p,q] · Xpadded[p·sh + r·dh, q·sw + s·dw]
+                        if let dFSum {
+                            for r in 0..<R {
+                                for s in 0..<S {
+                                    var acc = SIMD8<T>(repeating: 0)
+                                    var tail: T = 0
+                                    for p in 0..<P {
+                                        let row = UnsafePointer(paddedX) + (p * sh + r * dh) * PW + s * dw
+                                        let gradRow = grad + p * Q
+                                        var q = 0
                                         if sw == 1 {
-                                            for q in t.columns { sum += grad[q] * src[q] }
-                                        } else {
-                                            for q in t.columns { sum += grad[q] * src[q * sw] }
-                                        }
-                                    }
-                                    if !finite {
-                                        for p in 0..<P {
-                                            for q in 0..<Q where !(t.rows.contains(p) && t.columns.contains(q)) {
-                                                sum += dOPlane[p * Q + q] * 0
+                                            while q + 8 <= Q {
+                                                acc += Self.load(gradRow + q) * Self.load(row + q)
+                                                q += 8
                                             }
                                         }
+                                        while q < Q { tail += gradRow[q] * row[q * sw]; q += 1 }
                                     }
-                                    dFSum[(k * R + r) * S + s] += sum
+                                    dFSum[(k * R + r) * S + s] += acc.sum() + tail
                                 }
-                                if let dXPlane, let f {
+                            }
+                        }
+                        // dXpadded[p·sh + r·dh, q·sw + s·dw] += F[k,r,s] · dO[p,q]; the padding is dropped below.
+                        if let f, dX != nil {
+                            for r in 0..<R {
+                                for s in 0..<S {
                                     let value = f[(k * R + r) * S + s]
-                                    for p in t.rows {
-                                        let grad = dOPlane + p * Q
-                                        let dst = dXPlane + (p * sh + t.rowOffset) * W + t.columnOffset
+                                    for p in 0..<P {
+                                        let row = paddedDX + (p * sh + r * dh) * PW + s * dw
+                                        let gradRow = grad + p * Q
+                                        var q = 0
                                         if sw == 1 {
-                                            for q in t.columns { dst[q] += value * grad[q] }
-                                        } else {
-                                            for q in t.columns { dst[q * sw] += value * grad[q] }
+                                            while q + 8 <= Q {
+                                                Self.store(Self.load(row + q) + value * Self.load(gradRow + q), row + q)
+                                                q += 8
+                                            }
                                         }
+                                        while q < Q { row[q * sw] += value * gradRow[q]; q += 1 }
                                     }
                                 }
                             }
+                        }
+                    }
+                    if let dX {
+                        let plane = dX + (n * C + c) * H * W
+                        for h in 0..<H {
+                            (plane + h * W).update(from: paddedDX + (g.padding.top + h) * PW + g.padding.left, count: W)
                         }
                     }
                 }
