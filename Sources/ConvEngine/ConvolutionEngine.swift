@@ -125,12 +125,14 @@ public struct ConvolutionEngine: ConvolutionBackend, Sendable {
                             workers: workers, tileRows: g.outputHeight)
         let size = MemoryLayout<T>.stride
         if chosen == .tiledIm2col {
-            let budgetColumns = max(Self.minimumTileColumns, tileBudgetBytes / max(1, g.columnRows * size))
+            // Column tile plus, for several images, their K/G output rows: both should sit in the budget.
+            let budgetColumns = max(Self.minimumTileColumns,
+                                    tileBudgetBytes / max(1, (g.columnRows + g.outputChannelsPerGroup) * size))
             let rows = tileRows ?? max(1, budgetColumns / g.outputWidth)
             if rows >= g.outputHeight {
-                // Whole images side by side (never more than the batch holds, but otherwise independent of it,
-                // so the workspace does not grow with the batch).
-                plan.tileRows = min(rows / g.outputHeight, g.batch) * g.outputHeight
+                // Whole images side by side. Not clamped to the batch, so the workspace is the same at any batch
+                // size (the tiles actually used are evened out over the images there are).
+                plan.tileRows = rows / g.outputHeight * g.outputHeight
             } else {
                 plan.tileRows = rows
             }
@@ -143,7 +145,8 @@ public struct ConvolutionEngine: ConvolutionBackend, Sendable {
             plan.algorithm = .tiledIm2col
             if algorithm == nil && chosen != .tiledIm2col { plan.tileRows = g.outputHeight }
             while bytes > limit && plan.tileRows > 1 {
-                plan.tileRows = plan.tileRows > g.outputHeight ? plan.tileRows - g.outputHeight : plan.tileRows / 2
+                let images = plan.tileRows / g.outputHeight
+                plan.tileRows = images > 1 ? min(images / 2, g.batch) * g.outputHeight : plan.tileRows / 2
                 bytes = try checkedProduct(layout(for: g, plan: plan, gradients: .all).total, size, quantity: "workspace bytes")
             }
         }
