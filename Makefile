@@ -18,6 +18,7 @@ define stage
 endef
 
 .PHONY: setup build test bench compare clean sanitize docs demo
+.PHONY: consumer
 
 # Installs OpenBLAS and pkg-config only when pkg-config cannot find OpenBLAS.
 setup:
@@ -40,9 +41,12 @@ test: setup
 
 test-stages:
 	$(call stage,build (debug),$(SWIFT) build --build-tests --scratch-path $(SCRATCH))
-	$(call stage,unit tests,$(SWIFT) test --skip-build --scratch-path $(SCRATCH) 2>&1 | tail -n 60)
+	$(call stage,unit tests,$(SWIFT) test --skip-build --scratch-path $(SCRATCH))
 	$(call stage,benchmark build (release),$(RELEASE) --product convbench)
 	$(call stage,benchmark quick mode,$(SCRATCH)/release/convbench --quick)
+	$(call stage,demo (short run),$(SCRATCH)/debug/demo --steps 100 --report-every 25)
+	$(call stage,consumer package,$(MAKE) --no-print-directory consumer)
+	$(call stage,memory check,$(RELEASE) --product convmemcheck && $(SCRATCH)/release/convmemcheck)
 
 bench: setup
 	$(RELEASE) --product convbench
@@ -52,5 +56,31 @@ compare: setup
 	$(RELEASE) --product convbench
 	bash Benchmarks/compare.sh $(BENCH_ARGS)
 
+# The training example (Sources/ConvDemo): learns a 3×3 edge detector with the library's forward pass,
+# backward pass and SGD, printing the loss; DEMO_ARGS are passed on (`make demo DEMO_ARGS="--steps 400"`).
+demo: setup
+	$(RELEASE) --product demo
+	$(SCRATCH)/release/demo $(DEMO_ARGS)
+
+# The DocC documentation of the library, built with swift-docc-plugin; fails on any warning.
+# The archive is written to $(DOCS_SCRATCH)/plugins/Swift-DocC/outputs/ConvEngine.doccarchive.
+DOCS_SCRATCH ?= .build-docs
+docs: setup
+	$(SWIFT) package --scratch-path $(DOCS_SCRATCH) generate-documentation --target ConvEngine --warnings-as-errors
+	@echo "docs: $(DOCS_SCRATCH)/plugins/Swift-DocC/outputs/ConvEngine.doccarchive"
+
+# Builds and runs Examples/Consumer, a separate package that depends on this one by path.
+consumer: setup
+	cd Examples/Consumer && $(SWIFT) build --scratch-path .build-consumer && ./.build-consumer/debug/Consumer
+
 clean:
 	rm -rf $(SCRATCH) .stage-times
+
+# The whole test suite under AddressSanitizer, then ThreadSanitizer, each in its own build folder, with the
+# reliability sweeps shrunk (CONVENGINE_TEST_SCALE=small). Full logs: .build-asan/sanitize.log, .build-tsan/sanitize.log.
+# The suppression files name only code outside this project (XCTest's runner; see each file). Not run by `make test`.
+SANITIZE_ENV := CONVENGINE_TEST_SCALE=small
+sanitize: setup
+	$(call stage,address sanitizer,mkdir -p .build-asan && $(SANITIZE_ENV) LSAN_OPTIONS="suppressions=$(CURDIR)/Tests/lsan-suppressions.txt" $(SWIFT) test --sanitize=address --scratch-path .build-asan 2>&1 | tee .build-asan/sanitize.log | tail -n 25)
+	$(call stage,thread sanitizer,mkdir -p .build-tsan && $(SANITIZE_ENV) TSAN_OPTIONS="suppressions=$(CURDIR)/Tests/tsan-suppressions.txt" $(SWIFT) test --sanitize=thread --scratch-path .build-tsan 2>&1 | tee .build-tsan/sanitize.log | tail -n 25)
+	@cat .stage-times; rm -f .stage-times

@@ -15,6 +15,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // Only for `make docs` (swift package generate-documentation); the library does not use it.
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.4.0"),
     ],
     targets: [
         .systemLibrary(
@@ -36,9 +38,39 @@ let package = Package(
             ],
             path: "Benchmarks/ConvBench"
         ),
+        // `convmemcheck`: resident memory over 10,000 forward+backward calls, in its own process (`make test`).
+        .executableTarget(
+            name: "convmemcheck",
+            dependencies: ["ConvEngine"],
+            path: "Sources/ConvMemoryCheck"
+        ),
+        // `conv`: forward, backward and check on .npy files (see `conv --help`).
+        .executableTarget(
+            name: "conv",
+            dependencies: [
+                "ConvEngine",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Sources/conv"
+        ),
+        // The training example (`make demo`): its loop lives in ConvDemoKit so DemoTests can run it too.
+        // Neither is part of the library product.
+        .target(
+            name: "ConvDemoKit",
+            dependencies: ["ConvEngine"],
+            path: "Sources/ConvDemoKit"
+        ),
+        .executableTarget(
+            name: "demo",
+            dependencies: [
+                "ConvDemoKit",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Sources/ConvDemo"
+        ),
         .testTarget(
             name: "ConvEngineTests",
-            dependencies: ["ConvEngine"],
+            dependencies: ["ConvEngine", "ConvDemoKit"],
             path: "Tests/ConvEngineTests",
             exclude: ["Golden"]
         ),

@@ -33,6 +33,7 @@ public enum ConvError: Error, Equatable, Sendable, CustomStringConvertible {
     /// Any other argument that is out of its documented range (for example a worker count of 0).
     case invalidArgument(name: String, reason: String)
 
+    /// A one-line message naming the problem and the values involved.
     public var description: String {
         switch self {
         case let .nonPositive(field, value):

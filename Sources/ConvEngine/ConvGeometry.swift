@@ -59,7 +59,19 @@ public struct ConvGeometry: Hashable, Sendable, CustomStringConvertible {
     /// Makes and validates a geometry.
     ///
     /// - Parameters:
+    ///   - batch: images in the batch (N), at least 1.
+    ///   - inputChannels: input channels (C), at least 1 and divisible by `groups`.
+    ///   - inputHeight: input image height (H), at least 1.
+    ///   - inputWidth: input image width (W), at least 1.
+    ///   - outputChannels: output channels, the number of filters (K), at least 1 and divisible by `groups`.
+    ///   - kernelHeight: kernel height (R), at least 1.
+    ///   - kernelWidth: kernel width (S), at least 1.
+    ///   - strideHeight: vertical stride (sh), at least 1.
+    ///   - strideWidth: horizontal stride (sw), at least 1.
     ///   - padding: explicit amounts (an integer literal pads every side), `.valid` or `.same`.
+    ///   - dilationHeight: vertical dilation (dh), at least 1: kernel taps are this many rows apart.
+    ///   - dilationWidth: horizontal dilation (dw), at least 1.
+    ///   - groups: groups (G), at least 1; `groups == inputChannels` is a depthwise convolution.
     /// - Throws: ``ConvError`` naming the offending field and its value.
     public init(
         batch: Int, inputChannels: Int, inputHeight: Int, inputWidth: Int,
@@ -188,6 +200,8 @@ public struct ConvGeometry: Hashable, Sendable, CustomStringConvertible {
     /// True when every group has exactly one input channel (`groups == inputChannels`), any channel multiplier.
     public var isDepthwise: Bool { groups == inputChannels }
 
+    /// A one-line summary, for example `N2 C3→K16 32×32 k3×3 s(1,1) p(1,1,1,1) d(1,1) g1 → 32×32`
+    /// (batch, channels, image, kernel, stride, padding top/bottom/left/right, dilation, groups → output size).
     public var description: String {
         "N\(batch) C\(inputChannels)→K\(outputChannels) \(inputHeight)×\(inputWidth) k\(kernelHeight)×\(kernelWidth)"
             + " s(\(strideHeight),\(strideWidth)) p(\(padding.top),\(padding.bottom),\(padding.left),\(padding.right))"

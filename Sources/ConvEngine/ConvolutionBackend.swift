@@ -1,6 +1,8 @@
 /// Which gradients a backward call computes.
 public struct GradientSet: OptionSet, Hashable, Sendable {
+    /// The set as bits: ``input`` is 1, ``filter`` 2, ``bias`` 4.
     public let rawValue: Int
+    /// The set whose bits are `rawValue` (see ``rawValue``).
     public init(rawValue: Int) { self.rawValue = rawValue }
 
     /// dL/dX, the input gradient (not needed for a network's first layer).
@@ -22,6 +24,12 @@ public struct Gradients<Scalar: ConvScalar>: Sendable {
     /// dL/dB, `K`.
     public var bias: [Scalar]?
 
+    /// Gradients with the given arrays; `nil` stands for a gradient that was not computed.
+    ///
+    /// - Parameters:
+    ///   - input: dL/dX, `N×C×H×W` elements.
+    ///   - filter: dL/dF, `K×(C/G)×R×S` elements.
+    ///   - bias: dL/dB, `K` elements.
     public init(input: [Scalar]? = nil, filter: [Scalar]? = nil, bias: [Scalar]? = nil) {
         self.input = input; self.filter = filter; self.bias = bias
     }
@@ -37,6 +45,7 @@ public protocol ConvolutionBackend: Sendable {
     /// Forward pass: `output = conv(input, filter) + bias`.
     ///
     /// - Parameters:
+    ///   - geometry: the convolution; every buffer's length is checked against it.
     ///   - input: X, `geometry.inputCount` elements.
     ///   - filter: F, `geometry.filterCount` elements.
     ///   - bias: B, `geometry.outputChannels` elements, or `nil` for none.
@@ -57,12 +66,14 @@ public protocol ConvolutionBackend: Sendable {
     /// overwritten, summed over the whole batch for the filter and bias gradients.
     ///
     /// - Parameters:
+    ///   - geometry: the convolution; every buffer's length is checked against it.
     ///   - input: X, `geometry.inputCount` elements (or `nil` if the filter gradient is not requested).
     ///   - filter: F, `geometry.filterCount` elements (or `nil` if the input gradient is not requested).
     ///   - outputGradient: dL/dO, `geometry.outputCount` elements.
     ///   - inputGradient: dL/dX, `geometry.inputCount` elements.
     ///   - filterGradient: dL/dF, `geometry.filterCount` elements.
     ///   - biasGradient: dL/dB, `geometry.outputChannels` elements.
+    ///   - workspace: scratch memory, grown if needed and reused by later calls.
     func backward<T: ConvScalar>(
         _ geometry: ConvGeometry,
         input: UnsafeBufferPointer<T>?, filter: UnsafeBufferPointer<T>?,

@@ -99,7 +99,8 @@ public struct ConvolutionEngine: ConvolutionBackend, Sendable {
     /// The plan a call on `geometry` in `scalar` will use: the one place where the algorithm, the tile size
     /// and the work split are chosen.
     ///
-    /// Automatic choice: ``ConvAlgorithm/depthwiseDirect`` for depthwise geometries with more than one group,
+    /// Automatic choice: ``ConvAlgorithm/depthwiseDirect`` for depthwise geometries with more than one group
+    /// (unless the padding is far larger than the image),
     /// ``ConvAlgorithm/pointwise`` for 1×1 stride-1 unpadded ones, ``ConvAlgorithm/tiledIm2col`` otherwise;
     /// ``InputGradientAlgorithm/col2im``. The plan respects ``workspaceLimit``.
     ///
@@ -114,7 +115,10 @@ public struct ConvolutionEngine: ConvolutionBackend, Sendable {
                 throw ConvError.algorithmNotApplicable(algorithm: forced.rawValue, reason: "needs \(need); got \(g)")
             }
             chosen = forced
-        } else if g.isDepthwise && g.groups > 1 {
+        } else if g.isDepthwise && g.groups > 1
+                    // Its padded planes grow with the padding: not for padding far larger than the image (hostile
+                    // geometries, valid with tiny buffers, whose planes would not fit in memory or in `Int`).
+                    && (try? DepthwiseKernel.scratchPerWorker(g)).map({ $0 <= 8 * g.inputHeight * g.inputWidth + 4096 }) == true {
             chosen = .depthwiseDirect
         } else if g.isPointwise {
             chosen = .pointwise

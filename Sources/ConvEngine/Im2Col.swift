@@ -58,7 +58,8 @@ internal struct Lowering: Sendable {
     }
 
     /// Columns per phase row: `ceil(W / sw)`.
-    var phaseWidth: Int { (width + strideWidth - 1) / strideWidth }
+    /// Safe: `(W-1)/sw + 1`, not `(W + sw - 1)/sw`, which overflows for a stride near Int.max.
+    var phaseWidth: Int { width <= 0 ? 0 : (width - 1) / strideWidth + 1 }
     /// Elements of the phase layout of `channels` channels: `channels · sw · H · ceil(W/sw)`.
     func phaseCount(channels: Int) -> Int { channels * strideWidth * height * phaseWidth }
 
@@ -71,7 +72,7 @@ internal struct Lowering: Sendable {
         let H = height, W = width, sw = strideWidth, Wp = phaseWidth
         for c in 0..<channels {
             for phase in 0..<sw {
-                let count = (W - phase + sw - 1) / sw  // columns of this phase (0 when phase ≥ W)
+                let count = phase >= W ? 0 : (W - phase - 1) / sw + 1  // columns of this phase (0 when phase ≥ W)
                 for h in inputRows ?? 0..<H {
                     let src = image + (c * H + h) * W + phase
                     let dst = phases + ((c * sw + phase) * H + h) * Wp
@@ -86,7 +87,7 @@ internal struct Lowering: Sendable {
         let H = height, W = width, sw = strideWidth, Wp = phaseWidth
         for c in 0..<channels {
             for phase in 0..<sw {
-                let count = (W - phase + sw - 1) / sw
+                let count = phase >= W ? 0 : (W - phase - 1) / sw + 1
                 for h in 0..<H {
                     let src = phases + ((c * sw + phase) * H + h) * Wp
                     let dst = image + (c * H + h) * W + phase

@@ -30,6 +30,7 @@ public struct Padding: Hashable, Sendable, CustomStringConvertible {
     /// No padding.
     public static let zero = Padding(0)
 
+    /// The four amounts, for example `(top: 1, bottom: 2, left: 0, right: 0)`.
     public var description: String { "(top: \(top), bottom: \(bottom), left: \(left), right: \(right))" }
 }
 

@@ -23,6 +23,7 @@ public enum ConvAlgorithm: String, Sendable, CaseIterable, CustomStringConvertib
         }
     }
 
+    /// The algorithm's name, its raw value (for example `im2col`).
     public var description: String { rawValue }
 }
 
@@ -37,10 +38,11 @@ public enum InputGradientAlgorithm: String, Sendable, CaseIterable, CustomString
     /// where the definition does not. Not tiled: its workspace is not reduced by a workspace cap.
     case fullConvolution
 
+    /// The route's name, its raw value (for example `col2im`).
     public var description: String { rawValue }
 }
 
-/// The way one call is carried out: chosen by ``ConvolutionEngine/plan(for:)`` in one place, or forced
+/// The way one call is carried out: chosen by ``ConvolutionEngine/plan(for:scalar:)`` in one place, or forced
 /// through the engine's configuration (tests force every plan and compare it with the reference).
 public struct ConvPlan: Hashable, Sendable, CustomStringConvertible {
     /// The forward / filter-gradient algorithm.
@@ -54,6 +56,8 @@ public struct ConvPlan: Hashable, Sendable, CustomStringConvertible {
     /// ``ConvAlgorithm/pointwise``; unused by ``ConvAlgorithm/depthwiseDirect``.
     public var tileRows: Int
 
+    /// The plan in one line, for example `im2col(tile 28 rows)+col2im×2`: algorithm, tile rows, input-gradient
+    /// route and worker count.
     public var description: String {
         "\(algorithm)(tile \(tileRows) rows)+\(inputGradientAlgorithm)×\(workers)"
     }

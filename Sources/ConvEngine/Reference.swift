@@ -8,8 +8,15 @@
 /// Each computation can also return, per element, `Σ|terms|`, the sum of the absolute values of the
 /// products it adds (plus `|B|` for the forward pass): the scale of MATH.md's error bound (see ``ErrorBound``).
 public struct ReferenceConvolution: ConvolutionBackend, Sendable {
+    /// The reference. It holds no state: one value can serve any number of threads.
     public init() {}
 
+    /// The forward pass by direct loops over MATH.md's definition; the workspace is not used.
+    ///
+    /// The buffers are those of ``ConvolutionBackend/forward(_:input:filter:bias:output:workspace:)``;
+    /// `output` is overwritten.
+    ///
+    /// - Throws: ``ConvError/bufferLength(name:expected:actual:)``, ``ConvError/overlappingBuffers(output:other:)``.
     public func forward<T: ConvScalar>(
         _ geometry: ConvGeometry,
         input: UnsafeBufferPointer<T>, filter: UnsafeBufferPointer<T>, bias: UnsafeBufferPointer<T>?,
@@ -41,6 +48,14 @@ public struct ReferenceConvolution: ConvolutionBackend, Sendable {
         }
     }
 
+    /// The backward pass by direct loops over MATH.md's definitions; the workspace is not used.
+    ///
+    /// The buffers are those of
+    /// ``ConvolutionBackend/backward(_:input:filter:outputGradient:inputGradient:filterGradient:biasGradient:workspace:)``;
+    /// every gradient given is overwritten, the filter and bias gradients summed over the batch.
+    ///
+    /// - Throws: ``ConvError/bufferLength(name:expected:actual:)``, ``ConvError/missingBuffer(name:)``,
+    ///   ``ConvError/overlappingBuffers(output:other:)``.
     public func backward<T: ConvScalar>(
         _ geometry: ConvGeometry,
         input: UnsafeBufferPointer<T>?, filter: UnsafeBufferPointer<T>?,

@@ -4,6 +4,9 @@ public struct SGD: Sendable {
     /// The step size α.
     public let learningRate: Double
 
+    /// An optimizer taking steps of size `learningRate` (α) against the gradient.
+    ///
+    /// - Parameter learningRate: α, any finite value (typically small and positive).
     /// - Throws: ``ConvError/invalidArgument(name:reason:)`` unless `learningRate` is finite.
     public init(learningRate: Double) throws {
         guard learningRate.isFinite else {

@@ -1,0 +1,154 @@
+// The training example: learn a known 3×3 edge-detector filter and its bias from random images whose
+// targets carry Gaussian noise, with nothing but ConvEngine's forward pass, backward pass and SGD step.
+//
+//   data      X ~ N(0, 1) images (fresh every step), T = conv(X, F*) + b* + σ·N(0, 1)
+//   model     O = conv(X, F) + b      (one 3×3 filter, 'same' padding)
+//   loss      L = mean((O - T)²)      → dL/dO = 2 (O - T) / M
+//   update    F -= α·dL/dF,  b -= α·dL/db
+//
+// The loss falls to the noise floor σ² (what the noise alone costs), and F, b approach F*, b*.
+import ConvEngine
+import Foundation
+
+/// Trains a single 3×3 convolution (one input and one output channel) to reproduce a known filter.
+public struct EdgeDetectorTraining: Sendable {
+    /// What to train and for how long.
+    public struct Configuration: Sendable {
+        /// SGD steps.
+        public var steps = 200
+        /// Images per step.
+        public var batch = 8
+        /// Images are `imageSize × imageSize`.
+        public var imageSize = 32
+        /// The SGD step size α.
+        public var learningRate = 0.05
+        /// Standard deviation σ of the Gaussian noise added to the targets.
+        public var noise = 0.01
+        /// Seed of the images, the noise and nothing else (the filter starts at zero).
+        public var seed: UInt64 = 2026
+        /// Report the loss every this many steps (and at the first and last step).
+        public var reportEvery = 20
+        /// Worker threads of the engine.
+        public var workers = 1
+
+        /// The defaults: 200 steps of 8 images of 32×32, α = 0.05, σ = 0.01.
+        public init() {}
+    }
+
+    /// The filter to learn: the Sobel operator for vertical edges (a horizontal gradient), row-major 3×3.
+    public static let trueFilter: [Float] = [
+        -1, 0, 1,
+        -2, 0, 2,
+        -1, 0, 1,
+    ]
+    /// The bias to learn.
+    public static let trueBias: Float = 0.5
+
+    /// The outcome of a run.
+    public struct Result: Sendable {
+        /// The learned filter, row-major 3×3.
+        public var filter: [Float]
+        /// The learned bias.
+        public var bias: Float
+        /// `(step, loss)` at every reported step; step 1 is the loss before the first update.
+        public var losses: [(step: Int, loss: Double)]
+        /// The mean loss over the last 10 steps (or all of them, if fewer).
+        public var finalLoss: Double
+        /// σ², the loss a perfect filter would have on noisy targets.
+        public var noiseFloor: Double
+        /// The largest `|filter[i] - trueFilter[i]|`.
+        public var filterError: Float
+        /// `|bias - trueBias|`.
+        public var biasError: Float
+    }
+
+    /// The configuration this training runs with.
+    public let configuration: Configuration
+
+    /// A training run with `configuration`.
+    public init(_ configuration: Configuration = Configuration()) {
+        self.configuration = configuration
+    }
+
+    /// Trains, calling `report(step, loss)` every ``Configuration/reportEvery`` steps and at the first
+    /// and last step; the loss reported at a step is the one computed before that step's update.
+    ///
+    /// - Throws: ``ConvError`` for an impossible configuration (for example an image size of 0).
+    public func run(report: (_ step: Int, _ loss: Double) -> Void = { _, _ in }) throws -> Result {
+        let c = configuration
+        let geometry = try ConvGeometry(batch: c.batch, inputChannels: 1, inputHeight: c.imageSize,
+                                        inputWidth: c.imageSize, outputChannels: 1, kernelHeight: 3, kernelWidth: 3,
+                                        padding: .same)
+        let engine = try ConvolutionEngine(workers: c.workers)
+        let sgd = try SGD(learningRate: c.learningRate)
+        var random = DemoRandom(seed: c.seed)
+
+        var filter = [Float](repeating: 0, count: 9)
+        var bias: [Float] = [0]
+        var losses: [(step: Int, loss: Double)] = []
+        var recent: [Double] = []
+        let m = Float(geometry.outputCount)
+
+        for step in 1...max(1, c.steps) {
+            // Fresh images, and targets from the true filter plus noise.
+            let x = (0..<geometry.inputCount).map { _ in Float(random.gaussian()) }
+            var target = try engine.forward(geometry, input: x, filter: Self.trueFilter, bias: [Self.trueBias])
+            for i in target.indices { target[i] += Float(c.noise * random.gaussian()) }
+
+            // Forward, loss and its gradient dL/dO = 2 (O - T) / M.
+            let output = try engine.forward(geometry, input: x, filter: filter, bias: bias)
+            var loss = 0.0
+            var outputGradient = [Float](repeating: 0, count: output.count)
+            for i in output.indices {
+                let r = output[i] - target[i]
+                loss += Double(r) * Double(r)
+                outputGradient[i] = 2 * r / m
+            }
+            loss /= Double(output.count)
+            recent.append(loss)
+            if recent.count > 10 { recent.removeFirst() }
+            if step == 1 || step % max(1, c.reportEvery) == 0 || step == c.steps {
+                losses.append((step, loss))
+                report(step, loss)
+            }
+
+            // Backward (no input gradient: X is data) and the SGD step.
+            let gradients = try engine.backward(geometry, input: x, filter: filter, outputGradient: outputGradient,
+                                                gradients: [.filter, .bias])
+            try sgd.update(filter: &filter, bias: &bias, with: gradients)
+        }
+
+        return Result(
+            filter: filter, bias: bias[0], losses: losses,
+            finalLoss: recent.reduce(0, +) / Double(recent.count), noiseFloor: c.noise * c.noise,
+            filterError: zip(filter, Self.trueFilter).map { abs($0 - $1) }.max() ?? 0,
+            biasError: abs(bias[0] - Self.trueBias))
+    }
+}
+
+/// SplitMix64 with Gaussian samples (Box–Muller): reproducible data for a seed.
+struct DemoRandom {
+    var state: UInt64
+    var spare: Double?
+
+    init(seed: UInt64) { state = seed }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    /// Uniform in (0, 1].
+    mutating func uniform() -> Double { Double((next() >> 11) + 1) * 0x1p-53 }
+
+    /// Standard normal.
+    mutating func gaussian() -> Double {
+        if let s = spare { spare = nil; return s }
+        let r = (-2 * log(uniform())).squareRoot(), theta = 2 * Double.pi * uniform()
+        spare = r * sin(theta)
+        return r * cos(theta)
+    }
+}

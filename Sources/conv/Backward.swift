@@ -1,0 +1,83 @@
+import ArgumentParser
+import ConvEngine
+import Foundation
+
+/// `conv backward`: any subset of dX, dF, dB from .npy files.
+struct Backward: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Backward pass: write any of the gradients dX, dF, dB given dO.",
+        discussion: """
+        Reads X (N, C, H, W), F (K, C/groups, R, S) and the output gradient dO (N, K, P, Q), and writes the gradients requested (at least one): dX (the shape of X), dF (the shape of F, summed over the batch) and dB (K,) (summed over the batch and all positions). X and F are always read, because their shapes give the geometry.
+
+        Example:
+
+          conv backward --input x.npy --filter w.npy --output-gradient dy.npy \\
+                        --stride 2 --padding 1 --input-gradient dx.npy \\
+                        --filter-gradient dw.npy --bias-gradient db.npy
+        """)
+
+    @Option(help: ArgumentHelp("Input X, shape (N, C, H, W).", valueName: "x.npy"))
+    var input: String
+
+    @Option(help: ArgumentHelp("Filters F, shape (K, C/groups, R, S).", valueName: "w.npy"))
+    var filter: String
+
+    @Option(help: ArgumentHelp("Output gradient dL/dO, shape (N, K, P, Q).", valueName: "dy.npy"))
+    var outputGradient: String
+
+    @OptionGroup(title: "Geometry")
+    var convolution: ConvolutionOptions
+
+    @Option(help: ArgumentHelp("Where to write dL/dX, shape (N, C, H, W).", valueName: "dx.npy"))
+    var inputGradient: String?
+
+    @Option(help: ArgumentHelp("Where to write dL/dF, shape (K, C/groups, R, S).", valueName: "dw.npy"))
+    var filterGradient: String?
+
+    @Option(help: ArgumentHelp("Where to write dL/dB, shape (K,).", valueName: "db.npy"))
+    var biasGradient: String?
+
+    @OptionGroup(title: "Engine")
+    var engine: EngineOptions
+
+    @Option(help: "Precision to compute and write in: auto (float64 if any input file is float64, else float32), float or double.")
+    var precision: Precision = .auto
+
+    @Flag(help: "Compute with the direct-loop reference (ReferenceConvolution) instead of the engine: slow, no BLAS.")
+    var reference = false
+
+    func run() throws {
+        // Checked here rather than in validate(), which runs before unknown options are reported.
+        if inputGradient == nil && filterGradient == nil && biasGradient == nil {
+            throw ValidationError("nothing to compute: give at least one of --input-gradient, --filter-gradient, --bias-gradient")
+        }
+        let problem = try ConvolutionProblem(inputPath: input, filterPath: filter, options: convolution)
+        let g = problem.geometry
+        let dO = try TensorFile(option: "--output-gradient", path: outputGradient)
+        try dO.expect(shape: problem.outputShape, meaning: "the output's shape (N, K, P, Q) for this geometry")
+        let type = resolve(precision, files: [problem.input, problem.filter, dO])
+        var wanted: GradientSet = []
+        if inputGradient != nil { wanted.insert(.input) }
+        if filterGradient != nil { wanted.insert(.filter) }
+        if biasGradient != nil { wanted.insert(.bias) }
+        let backend: any ConvolutionBackend = reference ? ReferenceConvolution() : try engine.makeEngine()
+
+        func compute<T: ConvScalar>(_: T.Type) throws {
+            let gradients: Gradients<T> = try rethrowingAsCLI("backward") {
+                try backend.backward(g, input: problem.input.array.scalars(as: T.self),
+                                     filter: problem.filter.array.scalars(as: T.self),
+                                     outputGradient: dO.array.scalars(as: T.self), gradients: wanted)
+            }
+            if let path = inputGradient, let dX = gradients.input {
+                try save(dX, shape: problem.input.array.shape, to: path, option: "--input-gradient")
+            }
+            if let path = filterGradient, let dF = gradients.filter {
+                try save(dF, shape: problem.filter.array.shape, to: path, option: "--filter-gradient")
+            }
+            if let path = biasGradient, let dB = gradients.bias {
+                try save(dB, shape: [g.outputChannels], to: path, option: "--bias-gradient")
+            }
+        }
+        if type == .float32 { try compute(Float.self) } else { try compute(Double.self) }
+    }
+}

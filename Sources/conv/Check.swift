@@ -1,0 +1,181 @@
+import ArgumentParser
+import ConvEngine
+import Foundation
+
+/// `conv check`: the engine against the reference on random data, with MATH.md's error bound and timings.
+struct Check: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Check the engine against the direct-loop reference on random data, and time both.",
+        discussion: """
+        Fills X, F, B and dO with uniform random values in [-1, 1] (from --seed) in the chosen precision, then runs the engine's forward pass and all three gradients, and the reference: direct loops over the definitions, in double precision on the same values, which also give the sum of |terms| of every element. For each tensor it prints the worst element's error as a fraction of MATH.md's bound
+
+          |engine - reference| <= c * L * (eps * sum|terms| + eta),  c = \(ErrorBound.defaultConstant)
+
+        (L: products summed into the element; eps, eta: the machine epsilon and smallest subnormal of the engine's precision), and the time of each pass for both. The exit status is 1 if any fraction exceeds 1. The reference is slow (the convolution's full cost without BLAS): keep the geometry moderate.
+
+        Example:
+
+          conv check --batch 4 --channels 16 --size 32 --filters 32 --kernel 3 \\
+                     --stride 2 --padding 1 --workers 2 --precision double
+        """)
+
+    @Option(help: "Images in the batch (N).")
+    var batch = 2
+
+    @Option(help: "Input channels (C).")
+    var channels = 4
+
+    @Option(help: ArgumentHelp("Input image size: one value (square) or height,width.", valueName: "h|h,w"),
+            transform: { try AxisPair.parse($0, name: "--size") })
+    var size = AxisPair(height: 16, width: 16)
+
+    @Option(help: "Output channels, the number of filters (K).")
+    var filters = 8
+
+    @Option(help: ArgumentHelp("Kernel size: one value (square) or height,width (R,S).", valueName: "r|r,s"),
+            transform: { try AxisPair.parse($0, name: "--kernel") })
+    var kernel = AxisPair(height: 3, width: 3)
+
+    @OptionGroup(title: "Geometry")
+    var convolution: ConvolutionOptions
+
+    @OptionGroup(title: "Engine")
+    var engine: EngineOptions
+
+    @Option(help: "Precision the engine computes in: float or double.")
+    var precision: Precision = .float
+
+    @Option(help: "Seed of the random data.")
+    var seed: UInt64 = 1
+
+    @Option(help: "Engine timings are the best of this many runs (the reference runs once).")
+    var `repeat` = 3
+
+    func run() throws {
+        // Checked here rather than in validate(), which runs before unknown options are reported.
+        if precision == .auto { throw ValidationError("--precision for check is float or double") }
+        if `repeat` < 1 { throw ValidationError("--repeat must be at least 1") }
+        let g = try ConvGeometry.make(batch: batch, channels: channels, height: size.height, width: size.width,
+                                      filters: filters, kernel: kernel, options: convolution)
+        let engine = try engine.makeEngine()
+        if precision == .double { try check(Double.self, g, engine) } else { try check(Float.self, g, engine) }
+    }
+
+    private func check<T: ConvScalar>(_: T.Type, _ g: ConvGeometry, _ engine: ConvolutionEngine) throws {
+        var rng = CheckRandom(seed: seed)
+        func random(_ count: Int) -> [T] { (0..<count).map { _ in T(rng.uniform()) } }
+        let x = random(g.inputCount), f = random(g.filterCount), b = random(g.outputChannels), dO = random(g.outputCount)
+        let plan = try rethrowingAsCLI("engine") { try engine.plan(for: g) }
+        print("geometry   \(g)")
+        print("engine     \(plan), \(T.self), \(BLAS.configuration)")
+
+        // The engine, through the buffer API with one workspace, best of `repeat` runs.
+        let workspace = ConvWorkspace<T>()
+        var o = [T](repeating: 0, count: g.outputCount)
+        var dX = [T](repeating: 0, count: g.inputCount), dF = [T](repeating: 0, count: g.filterCount)
+        var dB = [T](repeating: 0, count: g.outputChannels)
+        var forwardTime = Double.infinity, backwardTime = Double.infinity
+        try rethrowingAsCLI("engine") {
+            for _ in 0..<`repeat` {
+                forwardTime = min(forwardTime, try seconds {
+                    try x.withUnsafeBufferPointer { x in
+                        try f.withUnsafeBufferPointer { f in
+                            try b.withUnsafeBufferPointer { b in
+                                try o.withUnsafeMutableBufferPointer { o in
+                                    try engine.forward(g, input: x, filter: f, bias: b, output: o, workspace: workspace)
+                                }
+                            }
+                        }
+                    }
+                })
+                backwardTime = min(backwardTime, try seconds {
+                    try x.withUnsafeBufferPointer { x in
+                        try f.withUnsafeBufferPointer { f in
+                            try dO.withUnsafeBufferPointer { dO in
+                                try dX.withUnsafeMutableBufferPointer { dx in
+                                    try dF.withUnsafeMutableBufferPointer { df in
+                                        try dB.withUnsafeMutableBufferPointer { db in
+                                            try engine.backward(g, input: x, filter: f, outputGradient: dO,
+                                                                inputGradient: dx, filterGradient: df, biasGradient: db,
+                                                                workspace: workspace)
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                })
+            }
+        }
+
+        // The reference, in double precision on the same values.
+        let reference = ReferenceConvolution()
+        let xd = x.map(Double.init), fd = f.map(Double.init), bd = b.map(Double.init), dOd = dO.map(Double.init)
+        var refO: (output: [Double], magnitudes: [Double]) = ([], [])
+        var refG: (gradients: Gradients<Double>, magnitudes: Gradients<Double>) = (Gradients(), Gradients())
+        let refForwardTime = try rethrowingAsCLI("reference") {
+            try seconds { refO = try reference.forwardWithMagnitudes(g, input: xd, filter: fd, bias: bd) }
+        }
+        let refBackwardTime = try rethrowingAsCLI("reference") {
+            try seconds { refG = try reference.backwardWithMagnitudes(g, input: xd, filter: fd, outputGradient: dOd) }
+        }
+
+        let L = ErrorBound.termCounts(g)
+        let rows: [(String, [T], [Double], [Double], Int)] = [
+            ("O", o, refO.output, refO.magnitudes, L.output),
+            ("dX", dX, refG.gradients.input ?? [], refG.magnitudes.input ?? [], L.inputGradient),
+            ("dF", dF, refG.gradients.filter ?? [], refG.magnitudes.filter ?? [], L.filterGradient),
+            ("dB", dB, refG.gradients.bias ?? [], refG.magnitudes.bias ?? [], L.biasGradient),
+        ]
+        print("tensor     elements   L (terms)   worst |error| / bound")
+        var worst = 0.0, worstTensor = "O"
+        for (name, value, ref, magnitude, terms) in rows {
+            var tensorWorst = 0.0
+            for i in value.indices {
+                let fraction = ErrorBound.fraction(value: Double(value[i]), reference: ref[i], terms: terms,
+                                                   magnitude: magnitude[i], scalar: T.self)
+                if !(fraction <= tensorWorst) { tensorWorst = fraction }  // NaN counts as the worst
+            }
+            print("  \(pad(name, 8)) \(pad(String(value.count), 10, right: true)) \(pad(String(terms), 11, right: true))   \(String(format: "%.4f", tensorWorst))")
+            if !(tensorWorst <= worst) { worst = tensorWorst; worstTensor = name }
+        }
+        print("time       engine (best of \(`repeat`))   reference   speed-up")
+        for (name, e, r) in [("forward", forwardTime, refForwardTime), ("backward", backwardTime, refBackwardTime)] {
+            print("  \(pad(name, 8)) \(pad(milliseconds(e), 20, right: true)) \(pad(milliseconds(r), 11, right: true))   \(String(format: "%.1f", r / e))×")
+        }
+        guard worst <= 1 else {
+            throw CLIError("FAIL: worst error is \(String(format: "%.4g", worst)) × MATH.md's bound (in \(worstTensor)) for \(g)")
+        }
+        print("result     PASS: worst error \(String(format: "%.4f", worst)) of the bound (\(worstTensor)), at most 1 passes")
+    }
+}
+
+/// Wall time of `body` in seconds.
+private func seconds(_ body: () throws -> Void) rethrows -> Double {
+    let start = ContinuousClock.now
+    try body()
+    let d = ContinuousClock.now - start
+    return Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
+}
+
+private func milliseconds(_ s: Double) -> String { String(format: "%.3f ms", s * 1e3) }
+
+private func pad(_ s: String, _ width: Int, right: Bool = false) -> String {
+    let fill = String(repeating: " ", count: max(0, width - s.count))
+    return right ? fill + s : s + fill
+}
+
+/// SplitMix64: deterministic data for a given seed.
+struct CheckRandom {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    /// Uniform in [-1, 1).
+    mutating func uniform() -> Double { Double(next() >> 11) * 0x1p-52 - 1 }
+}

@@ -1,0 +1,69 @@
+// `conv`: ConvEngine on .npy files from the command line.
+//
+//   conv forward   --input x.npy --filter w.npy [--bias b.npy] [geometry] --output y.npy
+//   conv backward  --input x.npy --filter w.npy --output-gradient dy.npy [geometry]
+//                  [--input-gradient dx.npy] [--filter-gradient dw.npy] [--bias-gradient db.npy]
+//   conv check     [geometry and sizes]   engine against the reference on random data
+//
+// Every error is one line on stderr ("conv: error: …") and a non-zero exit status.
+import ArgumentParser
+import ConvEngine
+import Foundation
+
+@main
+struct Conv: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "conv",
+        abstract: "2-D convolution (forward pass and gradients) on NumPy .npy files, with ConvEngine.",
+        discussion: """
+        Tensors are NCHW and row-major, as NumPy and PyTorch store them: input X (N, C, H, W), filters F (K, C/groups, R, S), bias B (K,), output O (N, K, P, Q), and the gradients dO, dX, dF, dB with the shapes of O, X, F and B. The geometry (N, C, H, W, K, R, S) is read from the shapes of the input and filter files; stride, padding, dilation and groups are options. Files hold float32 ('<f4') or float64 ('<f8') arrays (C order, little-endian, .npy format 1.0, 2.0 or 3.0); results are written in the precision computed in (see --precision).
+
+        Convolution is cross-correlation, as in PyTorch's conv2d:
+
+          O[n,k,p,q] = B[k] + sum over c<C/G, r<R, s<S of F[k,c,r,s] *
+                       X[n, g(k)*C/G + c, p*sh - top + r*dh, q*sw - left + s*dw]
+
+        with X read as 0 outside the image (the padding) and g(k) = k / (K/G) the group of channel k.
+
+        Examples:
+
+          conv forward --input x.npy --filter w.npy --bias b.npy \\
+                       --stride 2 --padding 1 --output y.npy
+          conv backward --input x.npy --filter w.npy --output-gradient dy.npy \\
+                        --padding 0,2,1,3 --input-gradient dx.npy \\
+                        --filter-gradient dw.npy --bias-gradient db.npy
+          conv check --batch 8 --channels 64 --size 56 --filters 64 --kernel 3 \\
+                     --padding same
+
+        Exit status: 0 on success; 1 for an error (printed as one line on standard error, 'conv: error: ...') and for a check whose worst error exceeds the bound; 64 for invalid command-line usage.
+        """,
+        version: LibraryVersion.string,
+        subcommands: [Forward.self, Backward.self, Check.self]
+    )
+
+    /// Runs the command; every failure becomes one line on stderr and a non-zero exit status.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success { exit(withError: error) }  // --help, --version: printed in full to stdout
+            let message = Conv.message(for: error)
+                .split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
+                .filter { !$0.isEmpty }.joined(separator: " ")
+            if !message.isEmpty { printError("conv: error: \(message)") }
+            Foundation.exit(code.rawValue)
+        }
+    }
+}
+
+/// An error with the one-line message the tool prints.
+struct CLIError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+func printError(_ line: String) {
+    FileHandle.standardError.write(Data((line + "\n").utf8))
+}

@@ -1,0 +1,133 @@
+// Command-line options shared by the subcommands, and the parsing of their values.
+import ArgumentParser
+import ConvEngine
+import Foundation
+
+/// Two integers for the height and width axes.
+struct AxisPair: Equatable {
+    var height: Int
+    var width: Int
+
+    /// `"2"` (both axes) or `"2,1"` (height, width).
+    static func parse(_ text: String, name: String) throws -> AxisPair {
+        let values = try integers(text, name: name)
+        switch values.count {
+        case 1: return AxisPair(height: values[0], width: values[0])
+        case 2: return AxisPair(height: values[0], width: values[1])
+        default: throw CLIError("\(name) takes one value or two (height,width), got '\(text)'")
+        }
+    }
+}
+
+/// Comma-separated integers.
+func integers(_ text: String, name: String) throws -> [Int] {
+    let parts = text.split(separator: ",", omittingEmptySubsequences: false)
+        .map { $0.trimmingCharacters(in: .whitespaces) }
+    return try parts.map { part in
+        guard let v = Int(part) else { throw CLIError("\(name) must be integers separated by commas, got '\(text)'") }
+        return v
+    }
+}
+
+/// `"1"`, `"1,2"` (height, width), `"1,2,3,4"` (top, bottom, left, right), `"same"` or `"valid"`.
+func parsePadding(_ text: String) throws -> PaddingSpec {
+    switch text.lowercased() {
+    case "same": return .same
+    case "valid": return .valid
+    default: break
+    }
+    let v = try integers(text, name: "--padding")
+    switch v.count {
+    case 1: return .explicit(Padding(v[0]))
+    case 2: return .explicit(Padding(height: v[0], width: v[1]))
+    case 4: return .explicit(Padding(top: v[0], bottom: v[1], left: v[2], right: v[3]))
+    default:
+        throw CLIError("--padding takes 1, 2 (height,width) or 4 (top,bottom,left,right) values, 'same' or 'valid'; got '\(text)'")
+    }
+}
+
+/// Stride, padding, dilation and groups: the geometry not implied by the tensors' shapes.
+struct ConvolutionOptions: ParsableArguments {
+    @Option(name: .long,
+            help: ArgumentHelp("Stride: one value for both axes, or two: height,width. (default: 1)", valueName: "s|sh,sw"),
+            transform: { try AxisPair.parse($0, name: "--stride") })
+    var stride = AxisPair(height: 1, width: 1)
+
+    @Option(name: .long,
+            help: ArgumentHelp(
+                "Zero padding: one value for every side; two: height,width (top=bottom, left=right); four: top,bottom,left,right; 'same' (output as large as the input, stride 1 only, odd extra at bottom/right as in PyTorch); or 'valid' (none). (default: valid)",
+                valueName: "p|ph,pw|t,b,l,r|same|valid"),
+            transform: parsePadding)
+    var padding: PaddingSpec = .valid
+
+    @Option(name: .long,
+            help: ArgumentHelp("Dilation (kernel taps this far apart): one value, or two: height,width. (default: 1)", valueName: "d|dh,dw"),
+            transform: { try AxisPair.parse($0, name: "--dilation") })
+    var dilation = AxisPair(height: 1, width: 1)
+
+    @Option(name: .long, help: "Groups: input and output channels are split into this many independent groups (C and K must be divisible by it; groups = C is depthwise).")
+    var groups = 1
+}
+
+/// How the engine runs.
+struct EngineOptions: ParsableArguments {
+    @Option(name: .long, help: "Worker threads (1-\(ConvolutionEngine.maximumWorkers)); default: the number of active processors.")
+    var workers: Int?
+
+    @Option(name: .long,
+            help: ArgumentHelp("Forward/filter-gradient algorithm: auto, \(ConvAlgorithm.allCases.map(\.rawValue).joined(separator: ", ")).",
+                               valueName: "name"))
+    var algorithm = "auto"
+
+    @Option(name: .long,
+            help: ArgumentHelp("Input-gradient route: auto, \(InputGradientAlgorithm.allCases.map(\.rawValue).joined(separator: ", ")) (fullConvolution is meant for finite data).",
+                               valueName: "name"))
+    var inputGradientAlgorithm = "auto"
+
+    func makeEngine() throws -> ConvolutionEngine {
+        let alg: ConvAlgorithm?
+        if algorithm.lowercased() == "auto" {
+            alg = nil
+        } else if let a = ConvAlgorithm.allCases.first(where: { $0.rawValue.lowercased() == algorithm.lowercased() }) {
+            alg = a
+        } else {
+            throw CLIError("unknown --algorithm '\(algorithm)': use auto, \(ConvAlgorithm.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        let inputAlg: InputGradientAlgorithm?
+        let normalized = inputGradientAlgorithm.lowercased().replacingOccurrences(of: "-", with: "")
+        if normalized == "auto" {
+            inputAlg = nil
+        } else if let a = InputGradientAlgorithm.allCases.first(where: { $0.rawValue.lowercased() == normalized }) {
+            inputAlg = a
+        } else {
+            throw CLIError("unknown --input-gradient-algorithm '\(inputGradientAlgorithm)': use auto, \(InputGradientAlgorithm.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        do {
+            return try ConvolutionEngine(workers: workers ?? ProcessInfo.processInfo.activeProcessorCount,
+                                         algorithm: alg, inputGradientAlgorithm: inputAlg)
+        } catch {
+            throw CLIError("\(error)")
+        }
+    }
+}
+
+/// The precision to compute in.
+enum Precision: String, ExpressibleByArgument, CaseIterable {
+    case auto, float, double
+}
+
+extension ConvGeometry {
+    /// Builds the geometry, turning a `ConvError` into a one-line message.
+    static func make(batch: Int, channels: Int, height: Int, width: Int, filters: Int, kernel: AxisPair,
+                     options: ConvolutionOptions) throws -> ConvGeometry {
+        do {
+            return try ConvGeometry(
+                batch: batch, inputChannels: channels, inputHeight: height, inputWidth: width,
+                outputChannels: filters, kernelHeight: kernel.height, kernelWidth: kernel.width,
+                strideHeight: options.stride.height, strideWidth: options.stride.width, padding: options.padding,
+                dilationHeight: options.dilation.height, dilationWidth: options.dilation.width, groups: options.groups)
+        } catch {
+            throw CLIError("invalid geometry: \(error)")
+        }
+    }
+}

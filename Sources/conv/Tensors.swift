@@ -1,0 +1,94 @@
+// Loading the tensors of one convolution from .npy files, deriving its geometry, and saving results.
+import ConvEngine
+import Foundation
+
+/// One `.npy` file as read, with the option it came from (for messages).
+struct TensorFile {
+    let option: String
+    let path: String
+    let array: NPYArray
+
+    init(option: String, path: String) throws {
+        self.option = option
+        self.path = path
+        do {
+            array = try NPYArray(contentsOf: URL(fileURLWithPath: path))
+        } catch {
+            if case .fileSystem = error { throw CLIError("cannot read \(option) \(error)") }
+            throw CLIError("\(option) \(path): \(error)")
+        }
+    }
+
+    /// Throws unless the array has exactly `shape`.
+    func expect(shape: [Int], meaning: String) throws {
+        guard array.shape == shape else {
+            throw CLIError("\(option) \(path) has shape \(format(array.shape)), expected \(format(shape)) (\(meaning))")
+        }
+    }
+}
+
+func format(_ shape: [Int]) -> String {
+    "(" + shape.map(String.init).joined(separator: ", ") + (shape.count == 1 ? ",)" : ")")
+}
+
+/// The input and filter files and the geometry their shapes imply.
+struct ConvolutionProblem {
+    let input: TensorFile
+    let filter: TensorFile
+    let geometry: ConvGeometry
+
+    init(inputPath: String, filterPath: String, options: ConvolutionOptions) throws {
+        input = try TensorFile(option: "--input", path: inputPath)
+        filter = try TensorFile(option: "--filter", path: filterPath)
+        let x = input.array.shape, f = filter.array.shape
+        guard x.count == 4 else {
+            throw CLIError("--input \(inputPath) has shape \(format(x)); an input must be 4-D (N, C, H, W)")
+        }
+        guard f.count == 4 else {
+            throw CLIError("--filter \(filterPath) has shape \(format(f)); a filter must be 4-D (K, C/groups, R, S)")
+        }
+        guard options.groups >= 1, f[1] * options.groups == x[1] else {
+            throw CLIError("--filter \(filterPath) has \(f[1]) input channels per group, but --input has \(x[1]) channels and --groups is \(options.groups): need C = C/groups × groups")
+        }
+        geometry = try ConvGeometry.make(batch: x[0], channels: x[1], height: x[2], width: x[3], filters: f[0],
+                                         kernel: AxisPair(height: f[2], width: f[3]), options: options)
+    }
+
+    var outputShape: [Int] {
+        [geometry.batch, geometry.outputChannels, geometry.outputHeight, geometry.outputWidth]
+    }
+}
+
+/// Picks the computing precision: `auto` is float64 when any input file is float64, else float32.
+func resolve(_ precision: Precision, files: [TensorFile]) -> NPYDataType {
+    switch precision {
+    case .float: return .float32
+    case .double: return .float64
+    case .auto: return files.contains { $0.array.dataType == .float64 } ? .float64 : .float32
+    }
+}
+
+/// Writes `values` with `shape` to `path`, naming the option on failure.
+func save<T: ConvScalar>(_ values: [T], shape: [Int], to path: String, option: String) throws {
+    do {
+        try NPYArray(shape: shape, scalars: values).write(to: URL(fileURLWithPath: path))
+    } catch {
+        throw CLIError("cannot write \(option) \(error)")
+    }
+}
+
+/// Runs `body` with the scalar type of `type`.
+func withScalar<R>(_ type: NPYDataType, _ body: (any ConvScalar.Type) throws -> R) rethrows -> R {
+    try body(type == .float32 ? Float.self : Double.self)
+}
+
+/// Turns a library error into a one-line message.
+func rethrowingAsCLI<R>(_ what: String, _ body: () throws -> R) throws -> R {
+    do {
+        return try body()
+    } catch let error as CLIError {
+        throw error
+    } catch {
+        throw CLIError("\(what): \(error)")
+    }
+}
