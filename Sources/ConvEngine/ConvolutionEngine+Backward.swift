@@ -110,12 +110,20 @@ extension ConvolutionEngine {
             let split = min(plan.workers, K)
             parallelFor(split) { w in
                 for k in share(of: K, worker: w, of: split) {
-                    var sum: T = 0
+                    // Eight running sums (one per lane, a fixed assignment of elements) break the add latency
+                    // chain; the order never depends on the worker count.
+                    var lanes = SIMD8<T>()
+                    var tail: T = 0
                     for n in 0..<g.batch {
                         let row = dO + (n * K + k) * PQ
-                        for i in 0..<PQ { sum += row[i] }
+                        var i = 0
+                        while i + 8 <= PQ {
+                            lanes += UnsafeRawPointer(row + i).loadUnaligned(as: SIMD8<T>.self)
+                            i += 8
+                        }
+                        while i < PQ { tail += row[i]; i += 1 }
                     }
-                    dB[k] = sum
+                    dB[k] = lanes.sum() + tail
                 }
             }
         }

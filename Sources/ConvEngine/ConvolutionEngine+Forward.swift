@@ -57,6 +57,14 @@ extension ConvolutionEngine {
                                        scratchPerWorker: layout.depthwisePerWorker, workers: plan.workers)
             return
         }
+        if plan.algorithm == .shiftedGEMM {
+            let shifted = ShiftedGEMM(g)
+            let packed = ws.baseAddress! + layout.shiftedFilterOffset
+            shifted.repackFilter(f, into: packed)
+            shifted.forward(x, packed, b, o, scratch: ws.baseAddress! + layout.shiftedOffset,
+                            scratchPerWorker: layout.shiftedPerWorker, workers: plan.workers)
+            return
+        }
         let lowering = Lowering(g)
         let schedule = TileSchedule(outputHeight: g.outputHeight, tileRows: plan.tileRows)
         let G = g.groups, C = g.inputChannels, K = g.outputChannels

@@ -53,6 +53,12 @@ public struct ConvolutionEngine: ConvolutionBackend, Sendable {
     public static let defaultTileBudgetBytes = 1 << 20
     /// Tiles get at least this many columns (output pixels), so that each GEMM stays efficient.
     static let minimumTileColumns = 256
+    /// The automatic plan uses ``ConvAlgorithm/shiftedGEMM`` from this many input channels per group
+    /// (its GEMMs' inner dimension) up.
+    static let shiftedMinimumChannels = 32
+    /// …and up to this many output channels per group: beyond it, the R·S accumulations of a wide result cost
+    /// more than the tiled im2col they save (measured on ResNet's res4 and res5 layers).
+    static let shiftedMaximumOutputChannels = 128
 
     /// Makes an engine.
     ///
@@ -101,7 +107,8 @@ public struct ConvolutionEngine: ConvolutionBackend, Sendable {
     ///
     /// Automatic choice: ``ConvAlgorithm/depthwiseDirect`` for depthwise geometries with more than one group
     /// (unless the padding is far larger than the image),
-    /// ``ConvAlgorithm/pointwise`` for 1×1 stride-1 unpadded ones, ``ConvAlgorithm/tiledIm2col`` otherwise;
+    /// ``ConvAlgorithm/pointwise`` for 1×1 stride-1 unpadded ones, ``ConvAlgorithm/shiftedGEMM`` at stride 1
+    /// with 32 to 128 input and output channels per group, ``ConvAlgorithm/tiledIm2col`` otherwise;
     /// ``InputGradientAlgorithm/col2im``. The plan respects ``workspaceLimit``.
     ///
     /// - Throws: ``ConvError/algorithmNotApplicable(algorithm:reason:)`` if a forced algorithm cannot run
@@ -111,7 +118,8 @@ public struct ConvolutionEngine: ConvolutionBackend, Sendable {
         let chosen: ConvAlgorithm
         if let forced = algorithm {
             guard forced.supports(g) else {
-                let need = forced == .pointwise ? "a 1×1 kernel, stride 1 and no padding" : "groups == input channels"
+                let need = forced == .pointwise ? "a 1×1 kernel, stride 1 and no padding"
+                    : forced == .shiftedGEMM ? "stride 1" : "groups == input channels"
                 throw ConvError.algorithmNotApplicable(algorithm: forced.rawValue, reason: "needs \(need); got \(g)")
             }
             chosen = forced
@@ -122,13 +130,16 @@ public struct ConvolutionEngine: ConvolutionBackend, Sendable {
             chosen = .depthwiseDirect
         } else if g.isPointwise {
             chosen = .pointwise
+        } else if g.strideHeight == 1 && g.strideWidth == 1 && g.inputChannelsPerGroup >= Self.shiftedMinimumChannels
+                    && g.outputChannelsPerGroup <= Self.shiftedMaximumOutputChannels {
+            chosen = .shiftedGEMM
         } else {
             chosen = .tiledIm2col
         }
         var plan = ConvPlan(algorithm: chosen, inputGradientAlgorithm: inputGradientAlgorithm ?? .col2im,
                             workers: workers, tileRows: g.outputHeight)
         let size = MemoryLayout<T>.stride
-        if chosen == .tiledIm2col {
+        if chosen == .tiledIm2col || chosen == .shiftedGEMM {
             // Column tile plus, for several images, their K/G output rows: both should sit in the budget.
             let budgetColumns = max(Self.minimumTileColumns,
                                     tileBudgetBytes / max(1, (g.columnRows + g.outputChannelsPerGroup) * size))
@@ -142,7 +153,7 @@ public struct ConvolutionEngine: ConvolutionBackend, Sendable {
             }
         }
         guard let limit = workspaceLimit else { return plan }
-        var bytes = try checkedProduct(layout(for: g, plan: plan, gradients: .all).total, size, quantity: "workspace bytes")
+        var bytes = try checkedProduct(largestWorkspace(g, plan), size, quantity: "workspace bytes")
         if bytes <= limit { return plan }
         if chosen == .tiledIm2col || (algorithm == nil && chosen != .depthwiseDirect) {
             // Shrink the tile (whole images first, then bands of rows) until the workspace fits.
@@ -151,7 +162,7 @@ public struct ConvolutionEngine: ConvolutionBackend, Sendable {
             while bytes > limit && plan.tileRows > 1 {
                 let images = plan.tileRows / g.outputHeight
                 plan.tileRows = images > 1 ? min(images / 2, g.batch) * g.outputHeight : plan.tileRows / 2
-                bytes = try checkedProduct(layout(for: g, plan: plan, gradients: .all).total, size, quantity: "workspace bytes")
+                bytes = try checkedProduct(largestWorkspace(g, plan), size, quantity: "workspace bytes")
             }
         }
         if bytes > limit { throw ConvError.workspaceCapTooSmall(required: bytes, cap: limit) }
@@ -166,17 +177,24 @@ public struct ConvolutionEngine: ConvolutionBackend, Sendable {
     /// algorithms), plus `W·K/G·T` when a tile holds several images, plus, for the tiled algorithm at a
     /// horizontal stride sw > 1, `W·(C/G + C)·sw·H·ceil(W/sw)` for the images split into stride phases,
     /// plus, for the depthwise kernel, `W·2·(H+top+bottom)·(W+left+right)` for its padded planes,
+    /// plus, for the shifted-GEMM forward pass, `|F|` for the filter repacked per tap and, per worker, the
+    /// padded images of one GEMM and its result,
     /// plus `(W-1)·|F|` for the per-worker
     /// filter-gradient partial sums, plus, for the full-convolution route, `|F| + W·(K/G·(H+dh(R-1))·(W+dw(S-1))
     /// + K/G·R·S·H·W)`. It does not grow with the batch size, and stays under ``workspaceLimit``.
     public func workspaceElementCount<T: ConvScalar>(for geometry: ConvGeometry, scalar: T.Type = T.self) throws -> Int {
-        try layout(for: geometry, plan: plan(for: geometry, scalar: scalar), gradients: .all).total
+        try largestWorkspace(geometry, plan(for: geometry, scalar: scalar))
     }
 
     /// ``workspaceElementCount(for:scalar:)`` in bytes.
     public func workspaceBytes<T: ConvScalar>(for geometry: ConvGeometry, scalar: T.Type) throws -> Int {
         try checkedProduct(workspaceElementCount(for: geometry, scalar: scalar), MemoryLayout<T>.stride,
                            quantity: "workspace bytes")
+    }
+
+    /// The larger of the forward pass's and the full backward pass's workspace.
+    func largestWorkspace(_ g: ConvGeometry, _ plan: ConvPlan) throws -> Int {
+        try max(layout(for: g, plan: plan, gradients: nil).total, layout(for: g, plan: plan, gradients: .all).total)
     }
 
     /// Where each part of the workspace lives, in elements from its start.
@@ -190,6 +208,8 @@ public struct ConvolutionEngine: ConvolutionBackend, Sendable {
         var inputPhasesPerWorker = 0      // tiled, stride > 1: one group of one image split into phases
         var gradientPhasesPerWorker = 0   // tiled, stride > 1: the input gradient of one image, in phases
         var depthwisePerWorker = 0        // depthwise kernel: padded input and input-gradient planes
+        var shiftedFilter = 0             // shifted GEMM: the filter repacked per tap
+        var shiftedPerWorker = 0          // shifted GEMM: padded images and the GEMM result
         var workers = 1
 
         var scratchOffset: Int { workers * columnsPerWorker }
@@ -200,7 +220,9 @@ public struct ConvolutionEngine: ConvolutionBackend, Sendable {
         var fullScratchOffset: Int { rotatedFilterOffset + rotatedFilter }
         var fullScratchPerWorker: Int { fullArrayPerWorker + fullColumnsPerWorker }
         var depthwiseOffset: Int { fullScratchOffset + workers * fullScratchPerWorker }
-        var total: Int { depthwiseOffset + workers * depthwisePerWorker }
+        var shiftedFilterOffset: Int { depthwiseOffset + workers * depthwisePerWorker }
+        var shiftedOffset: Int { shiftedFilterOffset + shiftedFilter }
+        var total: Int { shiftedOffset + workers * shiftedPerWorker }
     }
 
     /// The workspace layout of `plan`; `gradients == nil` means the forward pass.
@@ -211,7 +233,9 @@ public struct ConvolutionEngine: ConvolutionBackend, Sendable {
         let forward = gradients == nil
         let wantsDF = gradients?.contains(.filter) ?? false
         let wantsDX = gradients?.contains(.input) ?? false
-        let lowered = plan.algorithm == .im2col || plan.algorithm == .tiledIm2col
+        // shiftedGEMM computes its gradients as tiledIm2col does.
+        let tiled = plan.algorithm == .tiledIm2col || (plan.algorithm == .shiftedGEMM && !forward)
+        let lowered = plan.algorithm == .im2col || tiled
         let needsColumns = forward || wantsDF || (wantsDX && plan.inputGradientAlgorithm == .col2im)
         let tileColumns = try checkedProduct(plan.tileRows, g.outputWidth, quantity: "tile columns")
         if needsColumns && lowered {
@@ -222,7 +246,14 @@ public struct ConvolutionEngine: ConvolutionBackend, Sendable {
         }
         // Phases only when the stride is at most the width: beyond it they hold one column each and their
         // buffer (C/G·sw·H) grows with the stride, not the image (a huge stride would overflow it).
-        if plan.algorithm == .tiledIm2col && g.strideWidth > 1 && g.strideWidth <= g.inputWidth {
+        if plan.algorithm == .shiftedGEMM && forward {
+            let sizes = try ShiftedGEMM.checkedSizes(g)
+            l.shiftedPerWorker = sizes.perWorker
+            l.shiftedFilter = sizes.filter
+            l.columnsPerWorker = 0
+            l.scratchPerWorker = 0
+        }
+        if tiled && g.strideWidth > 1 && g.strideWidth <= g.inputWidth {
             let lowering = Lowering(g)
             if forward || wantsDF {
                 l.inputPhasesPerWorker = try checkedProduct(g.inputChannelsPerGroup, g.strideWidth, g.inputHeight,
@@ -255,7 +286,8 @@ public struct ConvolutionEngine: ConvolutionBackend, Sendable {
             l.filterPartials, l.rotatedFilter,
             checkedProduct(w, checkedSum(l.fullArrayPerWorker, l.fullColumnsPerWorker, quantity: "workspace"),
                            quantity: "workspace"),
-            checkedProduct(w, l.depthwisePerWorker, quantity: "workspace"),
+            checkedProduct(w, l.depthwisePerWorker, quantity: "workspace"), l.shiftedFilter,
+            checkedProduct(w, l.shiftedPerWorker, quantity: "workspace"),
             quantity: "workspace")
         return l
     }

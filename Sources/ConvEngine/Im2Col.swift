@@ -121,29 +121,28 @@ internal struct Lowering: Sendable {
                     let colOffset = s * dilationWidth - padLeft
                     let qRange = Lowering.validRange(offset: colOffset, stride: strideWidth, extent: W, count: Q)
                     // Rows of this tap that fall in the top/bottom padding are all zeros.
-                    dst.update(repeating: 0, count: (pLo - rows.lowerBound) * Q)
+                    zeroRow(dst, (pLo - rows.lowerBound) * Q)
                     for p in pLo..<pHi {
                         let out = dst + (p - rows.lowerBound) * Q
                         // Safe: qRange keeps q*sw + colOffset inside 0..<W, pLo..<pHi keeps the row inside 0..<H.
-                        out.update(repeating: 0, count: qRange.lowerBound)
+                        zeroRow(out, qRange.lowerBound)
                         if phased {
                             // Column q*sw + colOffset is element q + jOffset of phase `phase`.
                             let phase = ((colOffset % sw) + sw) % sw, jOffset = (colOffset - phase) / sw
                             let src = plane + (phase * H + p * strideHeight + rowOffset) * Wp + jOffset
-                            (out + qRange.lowerBound).update(from: src + qRange.lowerBound, count: qRange.count)
-                            (out + qRange.upperBound).update(repeating: 0, count: Q - qRange.upperBound)
+                            copyRow(out + qRange.lowerBound, src + qRange.lowerBound, qRange.count)
+                            zeroRow(out + qRange.upperBound, Q - qRange.upperBound)
                             continue
                         }
                         let src = plane + (p * strideHeight + rowOffset) * W
                         if strideWidth == 1 {
-                            (out + qRange.lowerBound).update(from: src + (qRange.lowerBound + colOffset),
-                                                             count: qRange.count)
+                            copyRow(out + qRange.lowerBound, src + (qRange.lowerBound + colOffset), qRange.count)
                         } else {
                             for q in qRange { out[q] = src[q * strideWidth + colOffset] }
                         }
-                        (out + qRange.upperBound).update(repeating: 0, count: Q - qRange.upperBound)
+                        zeroRow(out + qRange.upperBound, Q - qRange.upperBound)
                     }
-                    (dst + (pHi - rows.lowerBound) * Q).update(repeating: 0, count: (rows.upperBound - pHi) * Q)
+                    zeroRow(dst + (pHi - rows.lowerBound) * Q, (rows.upperBound - pHi) * Q)
                     dst += ld
                 }
             }
@@ -181,13 +180,12 @@ internal struct Lowering: Sendable {
                         if phased {
                             let phase = ((colOffset % sw) + sw) % sw, jOffset = (colOffset - phase) / sw
                             let t = plane + (phase * H + p * strideHeight + rowOffset) * Wp + jOffset
-                            for q in qRange { t[q] += from[q] }
+                            addRow(t + qRange.lowerBound, from + qRange.lowerBound, qRange.count)
                             continue
                         }
                         let to = plane + (p * strideHeight + rowOffset) * W
                         if strideWidth == 1 {
-                            let t = to + colOffset
-                            for q in qRange { t[q] += from[q] }
+                            addRow(to + colOffset + qRange.lowerBound, from + qRange.lowerBound, qRange.count)
                         } else {
                             for q in qRange { to[q * strideWidth + colOffset] += from[q] }
                         }

@@ -10,6 +10,10 @@ public enum ConvAlgorithm: String, Sendable, CaseIterable, CustomStringConvertib
     /// several whole images side by side (one wider GEMM) for small ones. Runs every geometry, and is what a
     /// workspace cap shrinks.
     case tiledIm2col
+    /// At stride 1: the forward pass as one GEMM per kernel tap reading the zero-padded image at shifted
+    /// offsets, with no im2col (see MATH.md's lowering; the sum per output is the same, in tap order); the
+    /// gradients as ``tiledIm2col``.
+    case shiftedGEMM
     /// A direct kernel for depthwise convolution (`groups == inputChannels`, any channel multiplier, stride,
     /// padding and dilation): no lowering and no GEMM.
     case depthwiseDirect
@@ -19,6 +23,7 @@ public enum ConvAlgorithm: String, Sendable, CaseIterable, CustomStringConvertib
         switch self {
         case .im2col, .tiledIm2col: return true
         case .pointwise: return geometry.isPointwise
+        case .shiftedGEMM: return geometry.strideHeight == 1 && geometry.strideWidth == 1
         case .depthwiseDirect: return geometry.isDepthwise
         }
     }

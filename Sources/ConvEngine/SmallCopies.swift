@@ -1,0 +1,67 @@
+// Row copies and fills for the lowering kernels. Their rows are often short (7–56 elements at ResNet's
+// deeper layers), where a call into memmove/memset costs more than the copy itself; these are inlined SIMD
+// loops for short runs and fall back to the library calls for long ones.
+
+@usableFromInline
+internal let libraryCallThreshold = 128
+
+/// `dst[0..<count] = src[0..<count]` (the ranges must not overlap).
+@inline(__always) @usableFromInline
+internal func copyRow<T: ConvScalar>(_ dst: UnsafeMutablePointer<T>, _ src: UnsafePointer<T>, _ count: Int) {
+    if count >= libraryCallThreshold {
+        dst.update(from: src, count: count)
+        return
+    }
+    var i = 0
+    while i + 8 <= count {
+        UnsafeMutableRawPointer(dst + i).storeBytes(of: UnsafeRawPointer(src + i).loadUnaligned(as: SIMD8<T>.self),
+                                                    as: SIMD8<T>.self)
+        i += 8
+    }
+    if i + 4 <= count {
+        UnsafeMutableRawPointer(dst + i).storeBytes(of: UnsafeRawPointer(src + i).loadUnaligned(as: SIMD4<T>.self),
+                                                    as: SIMD4<T>.self)
+        i += 4
+    }
+    if i < count { dst[i] = src[i] }
+    if i + 1 < count { dst[i + 1] = src[i + 1] }
+    if i + 2 < count { dst[i + 2] = src[i + 2] }
+}
+
+/// `dst[0..<count] = 0`.
+@inline(__always) @usableFromInline
+internal func zeroRow<T: ConvScalar>(_ dst: UnsafeMutablePointer<T>, _ count: Int) {
+    if count <= 0 { return }
+    if count >= libraryCallThreshold {
+        dst.update(repeating: 0, count: count)
+        return
+    }
+    var i = 0
+    while i + 8 <= count {
+        UnsafeMutableRawPointer(dst + i).storeBytes(of: SIMD8<T>(), as: SIMD8<T>.self)
+        i += 8
+    }
+    if i + 4 <= count {
+        UnsafeMutableRawPointer(dst + i).storeBytes(of: SIMD4<T>(), as: SIMD4<T>.self)
+        i += 4
+    }
+    if i < count { dst[i] = 0 }
+    if i + 1 < count { dst[i + 1] = 0 }
+    if i + 2 < count { dst[i + 2] = 0 }
+}
+
+/// `dst[0..<count] += src[0..<count]`.
+@inline(__always) @usableFromInline
+internal func addRow<T: ConvScalar>(_ dst: UnsafeMutablePointer<T>, _ src: UnsafePointer<T>, _ count: Int) {
+    var i = 0
+    while i + 8 <= count {
+        let sum = UnsafeRawPointer(dst + i).loadUnaligned(as: SIMD8<T>.self)
+            + UnsafeRawPointer(src + i).loadUnaligned(as: SIMD8<T>.self)
+        UnsafeMutableRawPointer(dst + i).storeBytes(of: sum, as: SIMD8<T>.self)
+        i += 8
+    }
+    while i < count {
+        dst[i] += src[i]
+        i += 1
+    }
+}
