@@ -1,0 +1,185 @@
+import ArgumentParser
+import ConvEngine
+import Foundation
+
+/// `convbench`: ConvEngine's throughput, layer by layer, against the GEMM ceiling, with verified outputs.
+@main
+struct ConvBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "convbench",
+        abstract: "ConvEngine throughput per layer: GFLOP/s, the share of the GEMM ceiling, verified outputs.",
+        discussion: """
+            Runs the nine-layer suite and generated geometries, forward and backward, at each thread count.
+            The table goes to stdout, progress to stderr. Exits non-zero if any row fails verification.
+            See Benchmarks/README.md for the columns and the JSON schema.
+            """)
+
+    @Option(name: [.customLong("layer"), .customShort("l")],
+            help: "Only layers whose name contains this (repeatable, or comma-separated; e.g. res2, vgg, gen).")
+    var layers: [String] = []
+
+    @Option(help: "Override every layer's batch size.")
+    var batch: Int?
+
+    @Option(help: "Element type: float or double.")
+    var precision: PrecisionOption = .float
+
+    @Option(help: "Thread counts, comma-separated (default: 1,2, or 1 on a one-core machine).")
+    var threads: String?
+
+    @Option(help: "Passes: forward, backward or both.")
+    var pass: PassOption = .both
+
+    @Option(help: "Timed repetitions per row, exactly (default: adaptive, at least 7).")
+    var repetitions: Int?
+
+    @Option(help: "Seed of the geometry generator and the data.")
+    var seed: UInt64 = GeometryGenerator.defaultSeed
+
+    @Option(help: "Number of generated geometries (at least 5 for a complete run).")
+    var generated: Int = 5
+
+    @Option(help: "Sampled elements verified per result (O, dX, dF, dB).")
+    var samples: Int = 1000
+
+    @Option(help: "Also write everything in the table as JSON to this path.")
+    var json: String?
+
+    @Flag(help: "Small shapes: the whole run takes seconds (what `make test` runs).")
+    var quick = false
+
+    @Flag(help: "Skip the one-image comparison with ReferenceConvolution.")
+    var noReference = false
+
+    @Option(help: .hidden)  // self-test of the verification: dropped-image, scaled-output, missed-row
+    var injectFault: String?
+
+    enum PrecisionOption: String, ExpressibleByArgument { case float, double }
+    enum PassOption: String, ExpressibleByArgument { case forward, backward, both }
+
+    func validate() throws {
+        if let batch, batch < 1 { throw ValidationError("--batch must be at least 1") }
+        if let repetitions, repetitions < 1 { throw ValidationError("--repetitions must be at least 1") }
+        if generated < 0 { throw ValidationError("--generated must not be negative") }
+        if samples < 1 { throw ValidationError("--samples must be at least 1") }
+        _ = try threadCounts()
+        if let injectFault, InjectedFault(rawValue: injectFault) == nil {
+            throw ValidationError("--inject-fault takes " + InjectedFault.allCases.map(\.rawValue).joined(separator: ", "))
+        }
+    }
+
+    func threadCounts() throws -> [Int] {
+        guard let threads else { return Machine.processors >= 2 ? [1, 2] : [1] }
+        let parts = threads.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        let values = parts.compactMap { Int($0) }
+        guard !values.isEmpty, values.count == parts.count, values.allSatisfy({ (1...ConvolutionEngine.maximumWorkers).contains($0) })
+        else { throw ValidationError("--threads takes comma-separated counts in 1...\(ConvolutionEngine.maximumWorkers), got '\(threads)'") }
+        var seen = Set<Int>()
+        return values.filter { seen.insert($0).inserted }
+    }
+
+    mutating func run() throws {
+        switch precision {
+        case .float: try runBenchmark(Float.self)
+        case .double: try runBenchmark(Double.self)
+        }
+    }
+
+    private func runBenchmark<T: ConvScalar>(_: T.Type) throws {
+        let start = Clock.nanoseconds()
+        let threadList = try threadCounts()
+        let passes: [Pass] = pass == .both ? [.forward, .backward] : [pass == .forward ? .forward : .backward]
+        let filters = layers.flatMap { $0.split(separator: ",").map { String($0).lowercased() } }
+
+        var all = try quick ? LayerSuite.quick(batch: batch) : LayerSuite.full(batch: batch)
+        all += try GeometryGenerator(seed: seed, quick: quick).layers(count: generated, batch: batch)
+        let selected = filters.isEmpty ? all : all.filter { l in filters.contains { l.name.lowercased().contains($0) } }
+        guard !selected.isEmpty else {
+            throw BenchError.usage("no layer matches --layer \(filters.joined(separator: ",")); layers: "
+                                   + all.map(\.name).joined(separator: ", "))
+        }
+
+        var repetitionPolicy = RepetitionPolicy()
+        repetitionPolicy.fixed = repetitions
+        if quick {
+            repetitionPolicy.maximum = 7
+            repetitionPolicy.maximumExtraWarmups = 1
+            repetitionPolicy.interleaveThreadedBLAS = false
+        }
+
+        let machine = MachineInfo(cpu: Machine.cpuModel, processors: Machine.processors, avx512: Machine.hasAVX512,
+                                  blasConfiguration: BLAS.configuration, loadAverage: Machine.loadAverage)
+        let options = OptionsInfo(precision: Precision(T.self), quick: quick, seed: seed, generatedCount: generated,
+                                  batch: batch, threads: threadList, passes: passes, layerFilter: filters,
+                                  minimumRepetitions: repetitionPolicy.minimum, fixedRepetitions: repetitions,
+                                  samples: samples)
+        print(TableWriter.header(machine: machine, options: options), terminator: "")
+        print("layers:")
+        print(TableWriter.legend(selected), terminator: "")
+        flushStdout()
+
+        // The machine's GEMM rate at each thread count, measured now (in this run) for the %gemm column.
+        var rates: [GEMMRate] = []
+        for t in threadList {
+            Progress.say("measuring 2048³ \(T.self == Float.self ? "sgemm" : "dgemm") at \(t) thread\(t == 1 ? "" : "s")")
+            rates.append(try GEMMRate.measure(T.self, size: quick ? 1024 : 2048, threads: t, repetitions: quick ? 3 : 5))
+        }
+        print(TableWriter.gemmRates(rates, precision: Precision(T.self)))
+        flushStdout()
+
+        let runner = LayerRunner<T>(
+            settings: .init(threads: threadList, passes: passes, repetitions: repetitionPolicy, samples: samples,
+                            seed: seed, reference: !noReference, fault: injectFault.flatMap(InjectedFault.init)),
+            gemmRates: Dictionary(uniqueKeysWithValues: rates.map { ($0.threads, $0) }))
+        var layerInfos: [LayerInfo] = []
+        var rows: [ResultRow] = []
+        for (i, layer) in selected.enumerated() {
+            let label = "[\(i + 1)/\(selected.count)] \(layer.name)"
+            Progress.say("\(label): \(layer.geometry.shortDescription)")
+            let layerStart = Clock.nanoseconds()
+            let (info, layerRows) = try runner.run(layer, label: label)
+            Progress.say(String(format: "%@: %.1f s (run so far %.0f s)", label, Double(Clock.nanoseconds() - layerStart) / 1e9,
+                                Double(Clock.nanoseconds() - start) / 1e9))
+            layerInfos.append(info)
+            rows += layerRows
+        }
+
+        // Rows grouped by pass then thread count, layers in suite order within each group.
+        let ordered = passes.flatMap { p in threadList.flatMap { t in rows.filter { $0.pass == p && $0.threads == t } } }
+        var geomeans: [String: Double] = [:]
+        for p in passes {
+            for t in threadList {
+                let ratios = ordered.filter { $0.pass == p && $0.threads == t }.map(\.ceilingRatio)
+                if !ratios.isEmpty { geomeans["\(p.rawValue)@\(t)"] = exp(ratios.map { log($0) }.reduce(0, +) / Double(ratios.count)) }
+            }
+        }
+        let failures = ordered.filter { !$0.verification.passed }.count
+        var worstLayers: [String] = []
+        var seenLayers = Set<String>()
+        for row in ordered.sorted(by: { $0.ceilingRatio > $1.ceilingRatio }) where seenLayers.insert(row.layer).inserted {
+            worstLayers.append(String(format: "%@ %@ %dt %.2f", row.layer, row.pass.short, row.threads, row.ceilingRatio))
+            if worstLayers.count == 3 { break }
+        }
+        let summary = Summary(rows: ordered.count, failures: failures, geomeanCeilingRatio: geomeans,
+                              totalSeconds: Double(Clock.nanoseconds() - start) / 1e9, worstCeilingRatios: worstLayers)
+        print(TableWriter.table(ordered, precision: Precision(T.self)))
+        print(TableWriter.notes)
+        print(TableWriter.summary(summary), terminator: "")
+        flushStdout()
+
+        if let json {
+            let formatter = ISO8601DateFormatter()
+            let report = RunReport(date: formatter.string(from: Date()), machine: machine, options: options,
+                                   gemmRates: rates, layers: layerInfos, results: ordered, summary: summary)
+            try JSONOutput.write(report, to: json)
+            Progress.say("wrote \(json)")
+        }
+        if failures > 0 {
+            Progress.say("FAIL: \(failures) row(s) outside MATH.md's error bound")
+            throw ExitCode(1)
+        }
+    }
+}
+
+/// Flushes stdout (so the table and stderr progress interleave in order on a terminal).
+func flushStdout() { fflush(nil) }

@@ -1,0 +1,251 @@
+import ConvEngine
+import Foundation
+
+/// The four results a run produces.
+enum Field: String, Codable, CaseIterable, Sendable {
+    case output = "O", inputGradient = "dX", filterGradient = "dF", biasGradient = "dB"
+
+    static let forward: [Field] = [.output]
+    static let backward: [Field] = [.inputGradient, .filterGradient, .biasGradient]
+}
+
+/// Randomly sampled elements of O, dX, dF and dB recomputed straight from MATH.md's definitions in Double
+/// (no im2col, no BLAS), each with `Σ|terms|`, the scale of MATH.md's error bound.
+///
+/// The inputs are the layer's own (Float inputs converted exactly to Double). Products of two Float values
+/// are exact in Double and the sums are compensated (Neumaier), so the reference's own error is far below
+/// even Double's bound. Samples are drawn once per layer and reused for every thread count and precision.
+struct ReferenceSamples: Sendable {
+    struct Samples: Sendable {
+        var indices: [Int]
+        var values: [Double]
+        var magnitudes: [Double]
+        /// MATH.md's `L`: products summed into one element (from ``ErrorBound/termCounts(_:)``).
+        var terms: Int
+        /// Elements of the whole result (the sample covers all of them when this is ≤ the sample size).
+        var total: Int
+    }
+
+    private var byField: [Field: Samples] = [:]
+
+    subscript(field: Field) -> Samples { byField[field]! }  // Safe: init fills every field.
+
+    /// Draws `count` distinct indices per field (all of them when the field is smaller; always the first
+    /// and last element) and computes their reference values.
+    init(_ t: LayerTensors<Double>, count: Int, rng: inout SplitMix64) {
+        let g = t.geometry
+        let L = ErrorBound.termCounts(g)
+        let loops = DefinitionLoops(g: g, x: t.input.readOnly, f: t.filter.readOnly, b: t.bias.readOnly,
+                                    dO: t.outputGradient.readOnly)
+        let specs: [(Field, Int, Int)] = [(.output, g.outputCount, L.output),
+                                         (.inputGradient, g.inputCount, L.inputGradient),
+                                         (.filterGradient, g.filterCount, L.filterGradient),
+                                         (.biasGradient, g.biasCount, L.biasGradient)]
+        for (field, total, terms) in specs {
+            let indices = Self.draw(count, from: total, rng: &rng)
+            var values = [Double](repeating: 0, count: indices.count)
+            var magnitudes = [Double](repeating: 0, count: indices.count)
+            values.withUnsafeMutableBufferPointer { v in
+                magnitudes.withUnsafeMutableBufferPointer { m in
+                    let out = SendableBox((v, m))
+                    let chunks = min(Machine.processors, max(1, indices.count / 64))
+                    DispatchQueue.concurrentPerform(iterations: chunks) { w in
+                        for j in imageShare(indices.count, worker: w, of: chunks) {
+                            let (value, magnitude) = loops.element(field, indices[j])
+                            out.value.0[j] = value
+                            out.value.1[j] = magnitude
+                        }
+                    }
+                }
+            }
+            byField[field] = Samples(indices: indices, values: values, magnitudes: magnitudes, terms: terms, total: total)
+        }
+    }
+
+    private static func draw(_ count: Int, from total: Int, rng: inout SplitMix64) -> [Int] {
+        if total <= count { return Array(0..<total) }
+        var chosen: Set<Int> = [0, total - 1]
+        while chosen.count < count { chosen.insert(Int.random(in: 0..<total, using: &rng)) }
+        return chosen.sorted()
+    }
+
+    /// Checks the sampled elements of `fields` in `t`'s outputs against MATH.md's bound for `T`.
+    func check<T: ConvScalar>(_ t: LayerTensors<T>, fields: [Field]) -> [FieldCheck] {
+        fields.map { field in
+            let s = self[field]
+            let result: Tensor<T>
+            switch field {
+            case .output: result = t.output
+            case .inputGradient: result = t.inputGradient
+            case .filterGradient: result = t.filterGradient
+            case .biasGradient: result = t.biasGradient
+            }
+            var worst = FieldCheck(field: field, precision: Precision(T.self), checked: s.indices.count,
+                                   total: s.total, terms: s.terms, worstFraction: -1, worstIndex: 0,
+                                   value: 0, reference: 0)
+            for (j, i) in s.indices.enumerated() {
+                let value = Double(result.buffer[i])
+                var fraction = ErrorBound.fraction(value: value, reference: s.values[j], terms: s.terms,
+                                                   magnitude: s.magnitudes[j], scalar: T.self)
+                if fraction.isNaN { fraction = .infinity }
+                if fraction > worst.worstFraction {
+                    worst.worstFraction = fraction
+                    worst.worstIndex = i
+                    worst.value = value
+                    worst.reference = s.values[j]
+                }
+            }
+            worst.worstFraction = max(worst.worstFraction, 0)
+            return worst
+        }
+    }
+}
+
+/// The verdict on one result in one precision: the worst sampled element as a fraction of MATH.md's bound
+/// (`c·L·(ε·Σ|terms| + η)`, ``ErrorBound``); above 1 is a failure.
+struct FieldCheck: Codable, Sendable {
+    var field: Field
+    var precision: Precision
+    var checked: Int
+    var total: Int
+    var terms: Int
+    var worstFraction: Double
+    var worstIndex: Int
+    var value: Double
+    var reference: Double
+
+    var passed: Bool { worstFraction <= 1 }
+}
+
+/// The element types the benchmark runs in.
+enum Precision: String, Codable, Sendable, CaseIterable {
+    case float, double
+
+    init<T: ConvScalar>(_: T.Type) { self = T.self == Float.self ? .float : .double }
+}
+
+/// MATH.md's definitions, one element at a time, in Double.
+private struct DefinitionLoops: @unchecked Sendable {
+    let g: ConvGeometry
+    let x, f, b, dO: UnsafeBufferPointer<Double>
+
+    /// `(value, Σ|terms|)` of element `i` of `field`.
+    func element(_ field: Field, _ i: Int) -> (Double, Double) {
+        switch field {
+        case .output: return output(i)
+        case .inputGradient: return inputGradient(i)
+        case .filterGradient: return filterGradient(i)
+        case .biasGradient: return biasGradient(i)
+        }
+    }
+
+    // O[n,k,p,q] = B[k] + Σ_{c,r,s} F[k,c,r,s] · X[n, g(k)*Cg + c, p*sh - pt + r*dh, q*sw - pl + s*dw]
+    private func output(_ i: Int) -> (Double, Double) {
+        let P = g.outputHeight, Q = g.outputWidth, K = g.outputChannels
+        let q = i % Q, p = (i / Q) % P, k = (i / (Q * P)) % K, n = i / (Q * P * K)
+        let Cg = g.inputChannelsPerGroup, Kg = g.outputChannelsPerGroup
+        var sum = Neumaier(b[k])
+        var magnitude = abs(b[k])
+        for c in 0..<Cg {
+            let channel = (k / Kg) * Cg + c
+            for r in 0..<g.kernelHeight {
+                for s in 0..<g.kernelWidth {
+                    let term = f[((k * Cg + c) * g.kernelHeight + r) * g.kernelWidth + s]
+                        * xAt(n, channel, p * g.strideHeight - g.padding.top + r * g.dilationHeight,
+                              q * g.strideWidth - g.padding.left + s * g.dilationWidth)
+                    sum.add(term)
+                    magnitude += abs(term)
+                }
+            }
+        }
+        return (sum.value, magnitude)
+    }
+
+    // dX[n,c',h,w] = Σ_{k in g(c')} Σ_{r,s} Σ_{(p,q): p*sh - pt + r*dh = h, q*sw - pl + s*dw = w} dO[n,k,p,q] · F[k, c'-g(c')Cg, r, s]
+    private func inputGradient(_ i: Int) -> (Double, Double) {
+        let H = g.inputHeight, W = g.inputWidth, C = g.inputChannels
+        let w = i % W, h = (i / W) % H, c = (i / (W * H)) % C, n = i / (W * H * C)
+        let Cg = g.inputChannelsPerGroup, Kg = g.outputChannelsPerGroup, group = c / Cg
+        let P = g.outputHeight, Q = g.outputWidth
+        var sum = Neumaier(0)
+        var magnitude = 0.0
+        for k in group * Kg..<(group + 1) * Kg {
+            for r in 0..<g.kernelHeight {
+                let ph = h + g.padding.top - r * g.dilationHeight
+                guard ph >= 0, ph % g.strideHeight == 0, ph / g.strideHeight < P else { continue }
+                let p = ph / g.strideHeight
+                for s in 0..<g.kernelWidth {
+                    let qw = w + g.padding.left - s * g.dilationWidth
+                    guard qw >= 0, qw % g.strideWidth == 0, qw / g.strideWidth < Q else { continue }
+                    let q = qw / g.strideWidth
+                    let term = dO[((n * g.outputChannels + k) * P + p) * Q + q]
+                        * f[((k * Cg + (c - group * Cg)) * g.kernelHeight + r) * g.kernelWidth + s]
+                    sum.add(term)
+                    magnitude += abs(term)
+                }
+            }
+        }
+        return (sum.value, magnitude)
+    }
+
+    // dF[k,c,r,s] = Σ_{n,p,q} dO[n,k,p,q] · X[n, g(k)*Cg + c, p*sh - pt + r*dh, q*sw - pl + s*dw]
+    private func filterGradient(_ i: Int) -> (Double, Double) {
+        let R = g.kernelHeight, S = g.kernelWidth, Cg = g.inputChannelsPerGroup
+        let s = i % S, r = (i / S) % R, c = (i / (S * R)) % Cg, k = i / (S * R * Cg)
+        let channel = (k / g.outputChannelsPerGroup) * Cg + c
+        let P = g.outputHeight, Q = g.outputWidth
+        var sum = Neumaier(0)
+        var magnitude = 0.0
+        for n in 0..<g.batch {
+            for p in 0..<P {
+                let h = p * g.strideHeight - g.padding.top + r * g.dilationHeight
+                guard h >= 0, h < g.inputHeight else { continue }  // padding rows: every term is 0
+                let row = dO.baseAddress! + ((n * g.outputChannels + k) * P + p) * Q
+                for q in 0..<Q {
+                    let term = row[q] * xAt(n, channel, h, q * g.strideWidth - g.padding.left + s * g.dilationWidth)
+                    sum.add(term)
+                    magnitude += abs(term)
+                }
+            }
+        }
+        return (sum.value, magnitude)
+    }
+
+    // dB[k] = Σ_{n,p,q} dO[n,k,p,q]
+    private func biasGradient(_ k: Int) -> (Double, Double) {
+        let PQ = g.outputHeight * g.outputWidth
+        var sum = Neumaier(0)
+        var magnitude = 0.0
+        for n in 0..<g.batch {
+            let row = dO.baseAddress! + (n * g.outputChannels + k) * PQ
+            for j in 0..<PQ {
+                sum.add(row[j])
+                magnitude += abs(row[j])
+            }
+        }
+        return (sum.value, magnitude)
+    }
+
+    /// X[n, c, h, w], or 0 in the padding.
+    @inline(__always)
+    private func xAt(_ n: Int, _ c: Int, _ h: Int, _ w: Int) -> Double {
+        guard h >= 0, h < g.inputHeight, w >= 0, w < g.inputWidth else { return 0 }
+        return x[((n * g.inputChannels + c) * g.inputHeight + h) * g.inputWidth + w]
+    }
+}
+
+/// Neumaier's compensated sum: the error does not grow with the number of terms.
+private struct Neumaier {
+    private var sum: Double
+    private var compensation = 0.0
+    init(_ first: Double) { sum = first }
+
+    @inline(__always)
+    mutating func add(_ v: Double) {
+        let t = sum + v
+        if abs(sum) >= abs(v) { compensation += (sum - t) + v } else { compensation += (v - t) + sum }
+        sum = t
+    }
+
+    var value: Double { sum + compensation }
+}

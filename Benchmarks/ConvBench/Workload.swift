@@ -1,0 +1,103 @@
+import ConvEngine
+
+/// A heap buffer the benchmark owns: allocated once, written in full at creation (so its pages are
+/// touched before anything is timed), freed on deinit.
+final class Tensor<T: ConvScalar> {
+    let buffer: UnsafeMutableBufferPointer<T>
+
+    init(count: Int, repeating value: T = 0) {
+        buffer = .allocate(capacity: max(count, 1))
+        buffer.initialize(repeating: value)
+    }
+
+    /// Uniform values in `range`, from `rng`.
+    convenience init(count: Int, uniformIn range: ClosedRange<Double>, using rng: inout SplitMix64) {
+        self.init(count: count)
+        let lo = range.lowerBound, width = range.upperBound - range.lowerBound
+        for i in 0..<count {
+            // 53 random bits → [0, 1); rounded once into T.
+            let unit = Double(rng.next() >> 11) * 0x1p-53
+            buffer[i] = T(lo + width * unit)
+        }
+    }
+
+    /// An exact copy in another precision (Float → Double is exact).
+    convenience init<U: ConvScalar>(converting other: Tensor<U>, count: Int) {
+        self.init(count: count)
+        for i in 0..<count { buffer[i] = T(other.buffer[i]) }
+    }
+
+    deinit { buffer.deallocate() }
+
+    var count: Int { buffer.count }
+    var pointer: UnsafeMutablePointer<T> { buffer.baseAddress! }  // Safe: allocated with capacity ≥ 1.
+    var readOnly: UnsafeBufferPointer<T> { UnsafeBufferPointer(buffer) }
+
+    /// The first `count` elements (for example image 0 of a batch, which NCHW stores first).
+    func prefix(_ count: Int) -> UnsafeBufferPointer<T> { slice(0..<count) }
+    /// Elements `range`, read-only.
+    func slice(_ range: Range<Int>) -> UnsafeBufferPointer<T> { UnsafeBufferPointer(UnsafeMutableBufferPointer(rebasing: buffer[range])) }
+}
+
+/// Inputs and outputs of one layer in one precision: X, F, B and dO (inputs), and O, dX, dF, dB (written by
+/// the engine and later read back for verification).
+///
+/// The data have a nonzero mean (X, F and dO uniform in [-0.5, 1), B in [-1, 1)), so that sums do not
+/// cancel and a dropped term is visible even against Float's loose bound at long reductions (MATH.md).
+final class LayerTensors<T: ConvScalar> {
+    let geometry: ConvGeometry
+    let input, filter, bias, outputGradient: Tensor<T>
+    let output, inputGradient, filterGradient, biasGradient: Tensor<T>
+
+    static var inputRange: ClosedRange<Double> { -0.5...1.0 }
+
+    /// Fresh random inputs from `rng`.
+    init(_ g: ConvGeometry, rng: inout SplitMix64) {
+        geometry = g
+        input = Tensor(count: g.inputCount, uniformIn: Self.inputRange, using: &rng)
+        filter = Tensor(count: g.filterCount, uniformIn: Self.inputRange, using: &rng)
+        bias = Tensor(count: g.biasCount, uniformIn: -1...1, using: &rng)
+        outputGradient = Tensor(count: g.outputCount, uniformIn: Self.inputRange, using: &rng)
+        output = Tensor(count: g.outputCount)
+        inputGradient = Tensor(count: g.inputCount)
+        filterGradient = Tensor(count: g.filterCount)
+        biasGradient = Tensor(count: g.biasCount)
+    }
+
+    /// The same inputs as `other`, converted exactly (Float → Double), with fresh output buffers.
+    init<U: ConvScalar>(converting other: LayerTensors<U>) {
+        let g = other.geometry
+        geometry = g
+        input = Tensor(converting: other.input, count: g.inputCount)
+        filter = Tensor(converting: other.filter, count: g.filterCount)
+        bias = Tensor(converting: other.bias, count: g.biasCount)
+        outputGradient = Tensor(converting: other.outputGradient, count: g.outputCount)
+        output = Tensor(count: g.outputCount)
+        inputGradient = Tensor(count: g.inputCount)
+        filterGradient = Tensor(count: g.filterCount)
+        biasGradient = Tensor(count: g.biasCount)
+    }
+
+    /// Clears the outputs (so a verified value can only come from the run that follows).
+    func clearOutputs(with value: T = .nan) {
+        output.buffer.update(repeating: value)
+        inputGradient.buffer.update(repeating: value)
+        filterGradient.buffer.update(repeating: value)
+        biasGradient.buffer.update(repeating: value)
+    }
+}
+
+/// The two timed operations of the engine on a ``LayerTensors``.
+extension ConvolutionEngine {
+    func runForward<T: ConvScalar>(_ t: LayerTensors<T>, workspace: ConvWorkspace<T>) throws {
+        try forward(t.geometry, input: t.input.readOnly, filter: t.filter.readOnly, bias: t.bias.readOnly,
+                    output: t.output.buffer, workspace: workspace)
+    }
+
+    func runBackward<T: ConvScalar>(_ t: LayerTensors<T>, workspace: ConvWorkspace<T>) throws {
+        try backward(t.geometry, input: t.input.readOnly, filter: t.filter.readOnly,
+                     outputGradient: t.outputGradient.readOnly, inputGradient: t.inputGradient.buffer,
+                     filterGradient: t.filterGradient.buffer, biasGradient: t.biasGradient.buffer,
+                     workspace: workspace)
+    }
+}

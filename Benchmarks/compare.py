@@ -1,0 +1,246 @@
+#!/usr/bin/env python3
+"""PyTorch side of `make compare`.
+
+Reads the JSON that `convbench --json` has just written (same run, never an old file), runs the same layers
+(the same geometries, batch and thread counts; Float32) through PyTorch on the CPU, and prints one table:
+ConvEngine time, PyTorch time and their ratio per layer, pass and thread count, with geometric means.
+
+For a strong anchor each layer and pass takes the faster of PyTorch's two CPU paths: oneDNN (the default)
+and its own im2col + GEMM path (`torch.backends.mkldnn.flags(enabled=False)`). Backward computes all three
+gradients with `torch.ops.aten.convolution_backward(..., output_mask=[True, True, True])`. Timing is the
+median of at least 7 runs after a warm-up. Run it (through Benchmarks/compare.sh) with
+GLIBC_TUNABLES=glibc.malloc.mmap_threshold=4294967295:glibc.malloc.trim_threshold=4294967295 so that
+PyTorch's freed buffers stay mapped and neither side pays page faults on every call.
+
+Usage: compare.py CONVENGINE_JSON [--out MERGED_JSON] [--min-repetitions 7]
+"""
+
+import argparse
+import json
+import math
+import os
+import statistics
+import sys
+import time
+import warnings
+
+# torch.backends.mkldnn.flags() warns about TF32 on Intel GPUs, which has nothing to do with this CPU benchmark.
+warnings.filterwarnings("ignore", message=".*TF32 acceleration on top of oneDNN.*")
+
+try:
+    import torch
+except ImportError as error:  # compare.sh checks first; this is for direct use
+    print(f"compare.py: PyTorch is not importable with {sys.executable}: {error}", file=sys.stderr)
+    sys.exit(2)
+
+TUNABLES = "glibc.malloc.mmap_threshold=4294967295:glibc.malloc.trim_threshold=4294967295"
+
+
+def progress(message):
+    print(message, file=sys.stderr, flush=True)
+
+
+def time_ms(fn):
+    start = time.perf_counter()
+    fn()
+    return (time.perf_counter() - start) * 1e3
+
+
+def measure(fn, min_reps, max_reps, target_s):
+    """Warm-up (1 run, more for tiny ones), then at least `min_reps` timed runs: (median, min, samples) in ms."""
+    first = time_ms(fn)
+    extra = 0 if first >= 50 else (1 if first >= 5 else 4)
+    for _ in range(extra):
+        first = time_ms(fn)
+    reps = max(min_reps, min(max_reps, int(target_s * 1e3 / max(first, 1e-3))))
+    samples = [time_ms(fn) for _ in range(reps)]
+    return statistics.median(samples), min(samples), samples
+
+
+class Layer:
+    def __init__(self, info):
+        g = info["geometry"]
+        self.name = info["name"]
+        self.source = info.get("source", "suite")
+        self.g = g
+        p = g["padding"]
+        self.symmetric = p["top"] == p["bottom"] and p["left"] == p["right"]
+        self.stride = [g["strideHeight"], g["strideWidth"]]
+        self.padding = [p["top"], p["left"]]
+        self.dilation = [g["dilationHeight"], g["dilationWidth"]]
+        self.groups = g["groups"]
+
+    def tensors(self, seed):
+        g = self.g
+        gen = torch.Generator().manual_seed(seed)
+
+        def uniform(*shape):
+            return torch.rand(*shape, generator=gen, dtype=torch.float32) * 1.5 - 0.5
+
+        x = uniform(g["batch"], g["inputChannels"], g["inputHeight"], g["inputWidth"])
+        w = uniform(g["outputChannels"], g["inputChannels"] // g["groups"], g["kernelHeight"], g["kernelWidth"])
+        b = uniform(g["outputChannels"])
+        d_o = uniform(g["batch"], g["outputChannels"], g["outputHeight"], g["outputWidth"])
+        return x, w, b, d_o
+
+    def forward(self, x, w, b):
+        return torch.nn.functional.conv2d(x, w, b, stride=self.stride, padding=self.padding,
+                                          dilation=self.dilation, groups=self.groups)
+
+    def backward(self, x, w, d_o):
+        return torch.ops.aten.convolution_backward(
+            d_o, x, w, [w.shape[0]], self.stride, self.padding, self.dilation, False, [0, 0], self.groups,
+            [True, True, True])
+
+
+PATHS = ("onednn", "im2col")
+
+
+def run_path(path, fn):
+    if path == "onednn":
+        return fn()
+    with torch.backends.mkldnn.flags(enabled=False):
+        return fn()
+
+
+def short(pass_name):
+    return "fwd" if pass_name == "forward" else "bwd"
+
+
+def geomean(values):
+    values = [v for v in values if v and v > 0 and math.isfinite(v)]
+    return math.exp(sum(math.log(v) for v in values) / len(values)) if values else float("nan")
+
+
+def fmt_ms(v):
+    if v is None or not math.isfinite(v):
+        return "-"
+    return f"{v:.1f}" if v >= 100 else (f"{v:.2f}" if v >= 1 else f"{v:.3f}")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("engine_json", help="the JSON convbench --json wrote in this same invocation")
+    parser.add_argument("--out", help="also write PyTorch's timings and the merged rows as JSON here")
+    parser.add_argument("--min-repetitions", type=int, default=7)
+    parser.add_argument("--target-seconds", type=float, default=0.6,
+                        help="time per layer, pass, thread count and path that decides repetitions above the minimum")
+    args = parser.parse_args()
+
+    with open(args.engine_json) as f:
+        engine = json.load(f)
+    options = engine["options"]
+    threads = options["threads"]
+    passes = options["passes"]
+    layers = [Layer(info) for info in engine["layers"]]
+    if options.get("precision", "float") != "float":
+        progress(f"compare.py: warning: ConvEngine ran in {options['precision']}, PyTorch runs in Float32")
+    if os.environ.get("GLIBC_TUNABLES", "") != TUNABLES:
+        progress("compare.py: warning: GLIBC_TUNABLES is not set as compare.sh sets it; PyTorch may pay page faults")
+
+    config = torch.__config__.show()
+    onednn = next((line.split("MKL-DNN")[1].split("(")[0].strip() for line in config.splitlines() if "MKL-DNN" in line),
+                  "available" if torch.backends.mkldnn.is_available() else "not available")
+    blas = next((line.split("BLAS_INFO=")[1].split(",")[0] for line in config.splitlines() if "BLAS_INFO=" in line), "?")
+    print(f"PyTorch {torch.__version__}: oneDNN {onednn}, BLAS {blas}, Float32, threads "
+          f"{', '.join(map(str, threads))} (torch.set_num_threads); "
+          f"GLIBC_TUNABLES={os.environ.get('GLIBC_TUNABLES', '(unset)')}")
+    print(f"load average at start: {' '.join(f'{v:.2f}' for v in os.getloadavg())}"
+          + ("  (other processes are using the CPU: PyTorch's 2-thread timings are especially noisy)"
+             if os.getloadavg()[0] > 0.5 else ""))
+    sys.stdout.flush()
+
+    torch_rows = []
+    with torch.no_grad():
+        for i, layer in enumerate(layers):
+            label = f"[{i + 1}/{len(layers)}] {layer.name}"
+            if not layer.symmetric:
+                progress(f"{label}: asymmetric padding, which conv2d cannot express: skipped")
+                continue
+            x, w, b, d_o = layer.tensors(seed=1234 + i)
+            for t in threads:
+                torch.set_num_threads(t)
+                for p in passes:
+                    if p == "forward":
+                        fn = lambda: layer.forward(x, w, b)  # noqa: E731
+                    else:
+                        fn = lambda: layer.backward(x, w, d_o)  # noqa: E731
+                    timings = {}
+                    for path in PATHS:
+                        median, minimum, samples = measure(lambda: run_path(path, fn), args.min_repetitions, 41,
+                                                           args.target_seconds)
+                        timings[path] = {"medianMs": median, "minMs": minimum, "samplesMs": samples}
+                    best = min(PATHS, key=lambda k: timings[k]["medianMs"])
+                    row = {"layer": layer.name, "source": layer.source, "pass": p, "threads": t,
+                           "medianMs": timings[best]["medianMs"], "minMs": timings[best]["minMs"],
+                           "path": best, "paths": timings}
+                    torch_rows.append(row)
+                    progress(f"{label} {short(p)} {t}t: oneDNN {fmt_ms(timings['onednn']['medianMs'])} ms, "
+                             f"im2col {fmt_ms(timings['im2col']['medianMs'])} ms")
+
+    # Merge with ConvEngine's rows.
+    by_key = {(r["layer"], r["pass"], r["threads"]): r for r in engine["results"]}
+    merged = []
+    for p in passes:
+        for t in threads:
+            for layer in layers:
+                e = by_key.get((layer.name, p, t))
+                tr = next((r for r in torch_rows if (r["layer"], r["pass"], r["threads"]) == (layer.name, p, t)), None)
+                if e is None:
+                    continue
+                merged.append({
+                    "layer": layer.name, "source": layer.source, "pass": p, "threads": t,
+                    "convEngineMs": e["engine"]["medianMs"],
+                    "pytorchMs": tr["medianMs"] if tr else None,
+                    "pytorchPath": tr["path"] if tr else None,
+                    "onednnMs": tr["paths"]["onednn"]["medianMs"] if tr else None,
+                    "im2colMs": tr["paths"]["im2col"]["medianMs"] if tr else None,
+                    "ratio": e["engine"]["medianMs"] / tr["medianMs"] if tr else None,
+                    "ceilingRatio": e["ceilingRatio"],
+                    "verified": e["verification"]["passed"],
+                })
+
+    width = max([len("layer")] + [len(r["layer"]) for r in merged])
+    header = (f"{'layer':<{width}} pass thr {'ConvEngine':>10} {'PyTorch':>9} {'path':<6} {'CE/PT':>6}"
+              f" {'oneDNN':>9} {'im2col':>9} {'eng/ceil':>8}")
+    print()
+    print("ConvEngine vs PyTorch (median ms per call; CE/PT < 1: ConvEngine faster; PyTorch = the faster of"
+          " its oneDNN and im2col paths)")
+    print(header)
+    print("-" * len(header))
+    for r in merged:
+        ratio = f"{r['ratio']:.2f}" if r["ratio"] else "-"
+        print(f"{r['layer']:<{width}} {short(r['pass']):<4} {r['threads']:>3} {fmt_ms(r['convEngineMs']):>10}"
+              f" {fmt_ms(r['pytorchMs']):>9} {r['pytorchPath'] or '-':<6} {ratio:>6}"
+              f" {fmt_ms(r['onednnMs']):>9} {fmt_ms(r['im2colMs']):>9} {r['ceilingRatio']:>8.2f}"
+              + ("" if r["verified"] else "  FAIL"))
+    print()
+    print("geometric mean of ConvEngine / PyTorch:")
+    summary = {}
+    for p in passes:
+        for t in threads:
+            rows = [r for r in merged if r["pass"] == p and r["threads"] == t]
+            suite = geomean([r["ratio"] for r in rows if r["source"] == "suite"])
+            everything = geomean([r["ratio"] for r in rows])
+            summary[f"{p}@{t}"] = {"all": everything, "suite": suite}
+            named = sum(1 for r in rows if r["source"] == "suite")
+            print(f"  {p:<8} {t} thread{'s' if t > 1 else ' '}: {everything:.2f} (all {len(rows)} layers),"
+                  f" {suite:.2f} ({named} named layers)")
+    overall = geomean([r["ratio"] for r in merged])
+    print(f"  overall: {overall:.2f} over {len(merged)} rows")
+    worst, seen = [], set()
+    for r in sorted((r for r in merged if r["ratio"]), key=lambda r: -r["ratio"]):
+        if r["layer"] not in seen:
+            seen.add(r["layer"])
+            worst.append(r)
+    print("worst ConvEngine / PyTorch (three layers, each at its worst row): "
+          + ", ".join(f"{r['layer']} {short(r['pass'])} {r['threads']}t {r['ratio']:.2f}" for r in worst[:3]))
+
+    if args.out:
+        with open(args.out, "w") as f:
+            json.dump({"schema": "convbench-compare/1", "torch": torch.__version__, "engine": args.engine_json,
+                       "pytorch": torch_rows, "merged": merged, "geomean": summary}, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
