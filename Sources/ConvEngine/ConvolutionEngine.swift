@@ -17,11 +17,12 @@ import Foundation
 /// **Determinism.** For a fixed worker count, results are bit-identical from call to call: every reduction
 /// (the filter gradient's sum over the batch, the bias gradient) runs in a fixed order. The filter gradient
 /// is summed per worker over a contiguous share of the batch and the shares are added in worker order, so a
-/// different worker count may change its last bits (within MATH.md's bound). The tiled algorithm sizes its
-/// multi-image tiles by the worker count, and OpenBLAS may round a GEMM of another shape differently, so with
-/// it the forward pass and the input gradient may also change in their last bits (within the bound); with the
-/// other algorithms they do not depend on the worker count, and the bias gradient never does. Any result can
-/// differ in the last bits when the BLAS thread count changes.
+/// different worker count may change its last bits (within MATH.md's bound). The tiled algorithms
+/// (``ConvAlgorithm/tiledIm2col``, ``ConvAlgorithm/shiftedGEMM``) size their tiles by the worker count, and
+/// OpenBLAS may round a GEMM of another shape differently, so with them the forward pass and the input gradient
+/// may also change in their last bits (within the bound); with the per-image algorithms (``ConvAlgorithm/im2col``,
+/// ``ConvAlgorithm/pointwise``, ``ConvAlgorithm/depthwiseDirect``) they do not depend on the worker count, and
+/// the bias gradient never does. Any result can differ in the last bits when the BLAS thread count changes.
 ///
 /// **Non-finite values.** Every plan follows the definition literally: padding positions read as zero and
 /// are multiplied like any other tap, so an infinite filter value gives NaN (0·∞) in outputs whose window
@@ -175,7 +176,8 @@ public struct ConvolutionEngine: ConvolutionBackend, Sendable {
     /// With W workers, T the plan's tile columns (`tileRows·Q`; `P·Q` for the canonical lowering) and `|F|`
     /// the filter size, it is `W·C/G·R·S·T` for the column tiles (none for the pointwise and depthwise
     /// algorithms), plus `W·K/G·T` when a tile holds several images, plus, for the tiled algorithm at a
-    /// horizontal stride sw > 1, `W·(C/G + C)·sw·H·ceil(W/sw)` for the images split into stride phases,
+    /// horizontal stride sw > 1 below the kernel width, `W·(C/G + C)·sw·H·ceil(W/sw)` for the images split
+    /// into stride phases,
     /// plus, for the depthwise kernel, `W·2·(H+top+bottom)·(W+left+right)` for its padded planes,
     /// plus, for the shifted-GEMM forward pass, `|F|` for the filter repacked per tap and, per worker, the
     /// padded images of one GEMM and its result,
@@ -253,7 +255,9 @@ public struct ConvolutionEngine: ConvolutionBackend, Sendable {
             l.columnsPerWorker = 0
             l.scratchPerWorker = 0
         }
-        if tiled && g.strideWidth > 1 && g.strideWidth <= g.inputWidth {
+        // Splitting into phases costs a pass over the input rows; it pays when several taps read each phase
+        // row (a kernel wider than the stride, like ResNet's 7×7/2), not for 1×1/2 or 2×2/2.
+        if tiled && g.strideWidth > 1 && g.strideWidth <= g.inputWidth && g.kernelWidth > g.strideWidth {
             let lowering = Lowering(g)
             if forward || wantsDF {
                 l.inputPhasesPerWorker = try checkedProduct(g.inputChannelsPerGroup, g.strideWidth, g.inputHeight,
