@@ -267,6 +267,12 @@ struct RandomizedSweepTests {
                 for workers in c.workerCounts {
                     var engines = [try makeEngine(workers: workers, algorithm: algorithm, inputGradientAlgorithm: route)]
                     if workers == 1, let tight = try tightEngine(engines[0], g) { engines.append(tight) }
+                    // A forced band of half the output rows, so the banded tiles run on every tiled geometry.
+                    if workers <= 2, algorithm == .tiledIm2col || algorithm == .shiftedGEMM, g.outputHeight >= 2 {
+                        engines.append(try ConvolutionEngine(workers: workers, algorithm: algorithm,
+                                                             inputGradientAlgorithm: route,
+                                                             tileRows: g.outputHeight / 2))
+                    }
                     for engine in engines {
                         for scalarPlan in [try engine.plan(for: g, scalar: Float.self), try engine.plan(for: g, scalar: Double.self)] {
                             if scalarPlan.tileRows < g.outputHeight { tally.tileKinds.insert("tile: bands of rows") }
