@@ -74,7 +74,7 @@ consumer: setup
 	cd Examples/Consumer && $(SWIFT) build --scratch-path .build-consumer && ./.build-consumer/debug/Consumer
 
 clean:
-	rm -rf $(SCRATCH) .stage-times
+	rm -rf $(SCRATCH) .stage-times .build-docs .build-asan .build-tsan Examples/Consumer/.build-consumer
 
 # The whole test suite under AddressSanitizer, then ThreadSanitizer, each in its own build folder, with the
 # reliability sweeps shrunk (CONVENGINE_TEST_SCALE=small). Full logs: .build-asan/sanitize.log, .build-tsan/sanitize.log.
