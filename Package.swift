@@ -4,7 +4,7 @@
 //
 // The library target depends on nothing but the `CBLAS` system library (OpenBLAS found through
 // pkg-config, `apt-get install libopenblas-dev pkg-config` on Debian/Ubuntu) and the standard
-// library/Foundation, and uses no `unsafeFlags`, so other packages can depend on it.
+// library/Foundation, and passes no unsafe compiler flags, so other packages can depend on it.
 // Executables (the benchmark) may use swift-argument-parser.
 import PackageDescription
 

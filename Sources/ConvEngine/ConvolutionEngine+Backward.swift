@@ -179,17 +179,8 @@ extension ConvolutionEngine {
                             columns = x + (tileImages.lowerBound * C + grp * Cg) * HW
                             ldb = PQ
                         } else {
-                            for (i, n) in tileImages.enumerated() {
-                                let image = x + (n * C + grp * Cg) * HW
-                                if phasedInput {
-                                    lowering.splitPhases(image, channels: Cg, inputRows: lowering.inputRows(for: rows),
-                                                         into: inputPhases!)
-                                    lowering.im2col(inputPhases!, rows: rows, into: col! + i * columnsPerImage,
-                                                    ld: tileColumns, phased: true)
-                                } else {
-                                    lowering.im2col(image, rows: rows, into: col! + i * columnsPerImage, ld: tileColumns)
-                                }
-                            }
+                            lowering.im2col(tileOf: x + grp * Cg * HW, imageStride: C * HW, images: tileImages,
+                                            rows: rows, into: col!, phases: inputPhases)
                             columns = UnsafePointer(col!)
                             ldb = tileColumns
                         }

@@ -95,17 +95,8 @@ extension ConvolutionEngine {
                         columns = x + (images.lowerBound * C + grp * Cg) * HW
                         ldb = PQ
                     } else {
-                        for (i, n) in images.enumerated() {
-                            let image = x + (n * C + grp * Cg) * HW
-                            if phased {
-                                lowering.splitPhases(image, channels: Cg, inputRows: lowering.inputRows(for: rows),
-                                                     into: phases!)
-                                lowering.im2col(phases!, rows: rows, into: col! + i * columnsPerImage, ld: tileColumns,
-                                                phased: true)
-                            } else {
-                                lowering.im2col(image, rows: rows, into: col! + i * columnsPerImage, ld: tileColumns)
-                            }
-                        }
+                        lowering.im2col(tileOf: x + grp * Cg * HW, imageStride: C * HW, images: images, rows: rows,
+                                        into: col!, phases: phased ? phases : nil)
                         columns = UnsafePointer(col!)
                         ldb = tileColumns
                     }

@@ -149,6 +149,25 @@ internal struct Lowering: Sendable {
         }
     }
 
+    /// im2col of output rows `rows` of each image in `images`, side by side in `col` (`rows.count·Q` columns
+    /// per image): the tile layout of the tiled algorithms. `group` points at this group's first channel of
+    /// image 0 and images are `imageStride` elements apart. With `phases` (scratch of ``phaseCount(channels:)``)
+    /// each image's input rows are first split into stride phases, so every row copy is contiguous.
+    func im2col<T: ConvScalar>(tileOf group: UnsafePointer<T>, imageStride: Int, images: Range<Int>, rows: Range<Int>,
+                               into col: UnsafeMutablePointer<T>, phases: UnsafeMutablePointer<T>?) {
+        let columnsPerImage = rows.count * outputWidth
+        let ld = images.count * columnsPerImage
+        for (i, n) in images.enumerated() {
+            let image = group + n * imageStride
+            if let phases {
+                splitPhases(image, channels: channels, inputRows: inputRows(for: rows), into: phases)
+                im2col(phases, rows: rows, into: col + i * columnsPerImage, ld: ld, phased: true)
+            } else {
+                im2col(image, rows: rows, into: col + i * columnsPerImage, ld: ld)
+            }
+        }
+    }
+
     /// The adjoint of ``im2col(_:rows:into:ld:)``: adds every element of `col` (the columns of output rows
     /// `rows`, col rows `ld` apart) into the input position it was read from. Overlapping windows add up;
     /// elements that were read from padding are dropped. With `overwrite`, the image is zeroed first.
