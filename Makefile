@@ -79,7 +79,7 @@ clean:
 # The whole test suite under AddressSanitizer, then ThreadSanitizer, each in its own build folder, with the
 # reliability sweeps shrunk (CONVENGINE_TEST_SCALE=small). Full logs: .build-asan/sanitize.log, .build-tsan/sanitize.log.
 # The suppression files name only code outside this project (XCTest, swift-foundation, swift-argument-parser, OpenBLAS;
-# each entry says why). Not run by `make test` (about 10 minutes on 2 cores: it does not fit CI's 15 next to the rest).
+# each entry says why). Not run by `make test` (about 7 minutes on 2 cores: too long to add to CI's 15 next to the rest).
 SANITIZE_ENV := CONVENGINE_TEST_SCALE=small
 sanitize: setup
 	$(call stage,address sanitizer,mkdir -p .build-asan && $(SANITIZE_ENV) LSAN_OPTIONS="suppressions=$(CURDIR)/Tests/lsan-suppressions.txt:print_suppressions=0" $(SWIFT) test --sanitize=address --scratch-path .build-asan 2>&1 | tee .build-asan/sanitize.log | tail -n 25)

@@ -109,7 +109,7 @@ public struct ConvolutionEngine: ConvolutionBackend, Sendable {
     /// Automatic choice: ``ConvAlgorithm/depthwiseDirect`` for depthwise geometries with more than one group
     /// (unless the padding is far larger than the image),
     /// ``ConvAlgorithm/pointwise`` for 1×1 stride-1 unpadded ones, ``ConvAlgorithm/shiftedGEMM`` at stride 1
-    /// with 32 to 128 input and output channels per group, ``ConvAlgorithm/tiledIm2col`` otherwise;
+    /// with at least 32 input and at most 128 output channels per group, ``ConvAlgorithm/tiledIm2col`` otherwise;
     /// ``InputGradientAlgorithm/col2im``. The plan respects ``workspaceLimit``.
     ///
     /// - Throws: ``ConvError/algorithmNotApplicable(algorithm:reason:)`` if a forced algorithm cannot run
