@@ -86,10 +86,15 @@ extension ConvolutionEngine {
             DepthwiseKernel(g).backward(x, f, dO, dXHere, dF, partials: partials,
                                         scratch: wsBase! + layout.depthwiseOffset,
                                         scratchPerWorker: layout.depthwisePerWorker, workers: workers)
+        } else if plan.algorithm == .kernelRowGEMM {
+            // With a gradient to compute (workers > 0) the workspace is never empty.
+            if workers > 0, let wsBase {
+                kernelRowBackward(g, plan, layout, x, f, dO, dXHere, dF, wsBase, workers: workers)
+            }
         } else {
             loweredBackward(g, plan, layout, x, f, dO, dXHere, dF, wsBase, workers: workers)
         }
-        if let dF, workers > 1, let partials {
+        if let dF, workers > 1, let partials, plan.algorithm != .kernelRowGEMM {
             // Add the partial sums in worker order; split by element ranges, which keeps that order per element.
             let count = g.filterCount
             let split = min(plan.workers, count)
@@ -127,6 +132,26 @@ extension ConvolutionEngine {
                 }
             }
         }
+    }
+
+    /// Filter gradient and (col2im route) input gradient of ``ConvAlgorithm/kernelRowGEMM``. Its filter-gradient
+    /// shares are packed per kernel row, so it adds them up itself.
+    private func kernelRowBackward<T: ConvScalar>(
+        _ g: ConvGeometry, _ plan: ConvPlan, _ layout: Layout,
+        _ x: UnsafePointer<T>?, _ f: UnsafePointer<T>?, _ dO: UnsafePointer<T>,
+        _ dX: UnsafeMutablePointer<T>?, _ dF: UnsafeMutablePointer<T>?, _ wsBase: UnsafeMutablePointer<T>,
+        workers: Int
+    ) {
+        let rowGEMM = KernelRowGEMM(g)
+        var packed: UnsafePointer<T>? = nil
+        if dX != nil, let f {
+            rowGEMM.repackFilter(f, into: wsBase + layout.packedFilterOffset, workers: plan.workers)
+            packed = UnsafePointer(wsBase + layout.packedFilterOffset)
+        }
+        rowGEMM.backward(x, packed, dO, dX, dF, tileRows: plan.tileRows,
+                         lowered: wsBase, loweredPerWorker: layout.columnsPerWorker,
+                         gathered: wsBase + layout.scratchOffset, gatheredPerWorker: layout.scratchPerWorker,
+                         filterSums: wsBase + layout.filterPartialsOffset, workers: workers)
     }
 
     /// Filter gradient and (col2im) input gradient of the lowered algorithms, tile by tile.

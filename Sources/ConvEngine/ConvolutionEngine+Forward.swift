@@ -59,10 +59,20 @@ extension ConvolutionEngine {
         }
         if plan.algorithm == .shiftedGEMM {
             let shifted = ShiftedGEMM(g)
-            let packed = ws.baseAddress! + layout.shiftedFilterOffset
+            let packed = ws.baseAddress! + layout.packedFilterOffset
             shifted.repackFilter(f, into: packed)
             shifted.forward(x, packed, b, o, scratch: ws.baseAddress! + layout.shiftedOffset,
                             scratchPerWorker: layout.shiftedPerWorker, workers: plan.workers)
+            return
+        }
+        if plan.algorithm == .kernelRowGEMM {
+            let rowGEMM = KernelRowGEMM(g)
+            let packed = ws.baseAddress! + layout.packedFilterOffset
+            rowGEMM.repackFilter(f, into: packed, workers: plan.workers)
+            rowGEMM.forward(x, packed, b, o, tileRows: plan.tileRows,
+                            lowered: ws.baseAddress!, loweredPerWorker: layout.columnsPerWorker,
+                            results: ws.baseAddress! + layout.scratchOffset, resultPerWorker: layout.scratchPerWorker,
+                            workers: plan.workers)
             return
         }
         let lowering = Lowering(g)

@@ -18,7 +18,8 @@ import Foundation
 /// (the filter gradient's sum over the batch, the bias gradient) runs in a fixed order. The filter gradient
 /// is summed per worker over a contiguous share of the batch and the shares are added in worker order, so a
 /// different worker count may change its last bits (within MATH.md's bound). The tiled algorithms
-/// (``ConvAlgorithm/tiledIm2col``, ``ConvAlgorithm/shiftedGEMM``) size their tiles by the worker count, and
+/// (``ConvAlgorithm/tiledIm2col``, ``ConvAlgorithm/shiftedGEMM``, ``ConvAlgorithm/kernelRowGEMM``) split the
+/// tiles differently with fewer images than workers, and
 /// OpenBLAS may round a GEMM of another shape differently, so with them the forward pass and the input gradient
 /// may also change in their last bits (within the bound); with the per-image algorithms (``ConvAlgorithm/im2col``,
 /// ``ConvAlgorithm/pointwise``, ``ConvAlgorithm/depthwiseDirect``) they do not depend on the worker count, and
@@ -54,12 +55,10 @@ public struct ConvolutionEngine: ConvolutionBackend, Sendable {
     public static let defaultTileBudgetBytes = 1 << 20
     /// Tiles get at least this many columns (output pixels), so that each GEMM stays efficient.
     static let minimumTileColumns = 256
-    /// The automatic plan uses ``ConvAlgorithm/shiftedGEMM`` from this many input channels per group
-    /// (its GEMMs' inner dimension) up.
-    static let shiftedMinimumChannels = 32
-    /// …and up to this many output channels per group: beyond it, the R·S accumulations of a wide result cost
-    /// more than the tiled im2col they save (measured on ResNet's res4 and res5 layers).
-    static let shiftedMaximumOutputChannels = 128
+    /// The automatic plan uses ``ConvAlgorithm/kernelRowGEMM`` when its GEMMs' inner dimension, `C/G·S`, is at
+    /// least this: below it (ResNet's conv1, 3·7; MNIST's, 1·5) the R accumulating GEMMs are too thin and the
+    /// tiled im2col is faster.
+    static let kernelRowMinimumInnerSize = 64
 
     /// Makes an engine.
     ///
@@ -108,9 +107,10 @@ public struct ConvolutionEngine: ConvolutionBackend, Sendable {
     ///
     /// Automatic choice: ``ConvAlgorithm/depthwiseDirect`` for depthwise geometries with more than one group
     /// (unless the padding is far larger than the image),
-    /// ``ConvAlgorithm/pointwise`` for 1×1 stride-1 unpadded ones, ``ConvAlgorithm/shiftedGEMM`` at stride 1
-    /// with at least 32 input and at most 128 output channels per group, ``ConvAlgorithm/tiledIm2col`` otherwise;
-    /// ``InputGradientAlgorithm/col2im``. The plan respects ``workspaceLimit``.
+    /// ``ConvAlgorithm/pointwise`` for 1×1 stride-1 unpadded ones, ``ConvAlgorithm/kernelRowGEMM`` at stride 1
+    /// for kernels of several rows with `C/G·S ≥ 64`, ``ConvAlgorithm/tiledIm2col`` otherwise;
+    /// ``InputGradientAlgorithm/col2im``. (``ConvAlgorithm/shiftedGEMM`` and ``ConvAlgorithm/im2col`` run
+    /// only when forced.) The plan respects ``workspaceLimit``.
     ///
     /// - Throws: ``ConvError/algorithmNotApplicable(algorithm:reason:)`` if a forced algorithm cannot run
     ///   `geometry`; ``ConvError/workspaceCapTooSmall(required:cap:)`` if no plan fits the workspace limit.
@@ -131,19 +131,23 @@ public struct ConvolutionEngine: ConvolutionBackend, Sendable {
             chosen = .depthwiseDirect
         } else if g.isPointwise {
             chosen = .pointwise
-        } else if g.strideHeight == 1 && g.strideWidth == 1 && g.inputChannelsPerGroup >= Self.shiftedMinimumChannels
-                    && g.outputChannelsPerGroup <= Self.shiftedMaximumOutputChannels {
-            chosen = .shiftedGEMM
+        } else if g.strideHeight == 1 && g.strideWidth == 1 && g.kernelHeight > 1
+                    && g.inputChannelsPerGroup * g.kernelWidth >= Self.kernelRowMinimumInnerSize
+                    // Its lowered rows are shared by the kernel's rows only when the kernel spans few output rows.
+                    && KernelRowGEMM(g).extraRows <= g.outputHeight {
+            chosen = .kernelRowGEMM
         } else {
             chosen = .tiledIm2col
         }
         var plan = ConvPlan(algorithm: chosen, inputGradientAlgorithm: inputGradientAlgorithm ?? .col2im,
                             workers: workers, tileRows: g.outputHeight)
         let size = MemoryLayout<T>.stride
-        if chosen == .tiledIm2col || chosen == .shiftedGEMM {
-            // Column tile plus, for several images, their K/G output rows: both should sit in the budget.
-            let budgetColumns = max(Self.minimumTileColumns,
-                                    tileBudgetBytes / max(1, (g.columnRows + g.outputChannelsPerGroup) * size))
+        if chosen == .tiledIm2col || chosen == .shiftedGEMM || chosen == .kernelRowGEMM {
+            // Column tile plus, for several images, their K/G output rows: both should sit in the budget. The
+            // kernel-row lowering holds about 1/R of an im2col per column, so its tiles get R times the columns.
+            let loweredRows = chosen == .kernelRowGEMM ? KernelRowGEMM(g).loweredRowsPerColumn : g.columnRows
+            let budgetColumns = max(chosen == .kernelRowGEMM ? KernelRowGEMM.minimumTileColumns : Self.minimumTileColumns,
+                                    tileBudgetBytes / max(1, (loweredRows + g.outputChannelsPerGroup) * size))
             let rows = tileRows ?? max(1, budgetColumns / g.outputWidth)
             if rows >= g.outputHeight {
                 // Whole images side by side. Not clamped to the batch, so the workspace is the same at any batch
@@ -156,10 +160,10 @@ public struct ConvolutionEngine: ConvolutionBackend, Sendable {
         guard let limit = workspaceLimit else { return plan }
         var bytes = try checkedProduct(largestWorkspace(g, plan), size, quantity: "workspace bytes")
         if bytes <= limit { return plan }
-        if chosen == .tiledIm2col || (algorithm == nil && chosen != .depthwiseDirect) {
+        if chosen == .tiledIm2col || chosen == .kernelRowGEMM || (algorithm == nil && chosen != .depthwiseDirect) {
             // Shrink the tile (whole images first, then bands of rows) until the workspace fits.
-            plan.algorithm = .tiledIm2col
-            if algorithm == nil && chosen != .tiledIm2col { plan.tileRows = g.outputHeight }
+            if chosen != .kernelRowGEMM { plan.algorithm = .tiledIm2col }
+            if algorithm == nil && chosen != .tiledIm2col && chosen != .kernelRowGEMM { plan.tileRows = g.outputHeight }
             while bytes > limit && plan.tileRows > 1 {
                 let images = plan.tileRows / g.outputHeight
                 plan.tileRows = images > 1 ? min(images / 2, g.batch) * g.outputHeight : plan.tileRows / 2
@@ -175,7 +179,10 @@ public struct ConvolutionEngine: ConvolutionBackend, Sendable {
     ///
     /// With W workers, T the plan's tile columns (`tileRows·Q`; `P·Q` for the canonical lowering) and `|F|`
     /// the filter size, it is `W·C/G·R·S·T` for the column tiles (none for the pointwise and depthwise
-    /// algorithms), plus `W·K/G·T` when a tile holds several images, plus, for the tiled algorithm at a
+    /// algorithms; for the kernel-row lowering `W·C/G·S·φ·(t + ⌊(R-1)·dh/sh⌋)·n·Q` instead, with t the tile's
+    /// rows per image, n its images and φ ≤ min(sh, R) the vertical stride phases the kernel reads, plus `|F|`
+    /// for the filter repacked per kernel row and one more `|F|` of filter-gradient partial sums),
+    /// plus `W·K/G·T` when a tile holds several images, plus, for the tiled algorithm at a
     /// horizontal stride sw > 1 below the kernel width, `W·(C/G + C)·sw·H·ceil(W/sw)` for the images split
     /// into stride phases,
     /// plus, for the depthwise kernel, `W·2·(H+top+bottom)·(W+left+right)` for its padded planes,
@@ -210,7 +217,7 @@ public struct ConvolutionEngine: ConvolutionBackend, Sendable {
         var inputPhasesPerWorker = 0      // tiled, stride > 1: one group of one image split into phases
         var gradientPhasesPerWorker = 0   // tiled, stride > 1: the input gradient of one image, in phases
         var depthwisePerWorker = 0        // depthwise kernel: padded input and input-gradient planes
-        var shiftedFilter = 0             // shifted GEMM: the filter repacked per tap
+        var packedFilter = 0              // shifted and kernel-row GEMMs: the filter repacked per tap or kernel row
         var shiftedPerWorker = 0          // shifted GEMM: padded images and the GEMM result
         var workers = 1
 
@@ -222,8 +229,8 @@ public struct ConvolutionEngine: ConvolutionBackend, Sendable {
         var fullScratchOffset: Int { rotatedFilterOffset + rotatedFilter }
         var fullScratchPerWorker: Int { fullArrayPerWorker + fullColumnsPerWorker }
         var depthwiseOffset: Int { fullScratchOffset + workers * fullScratchPerWorker }
-        var shiftedFilterOffset: Int { depthwiseOffset + workers * depthwisePerWorker }
-        var shiftedOffset: Int { shiftedFilterOffset + shiftedFilter }
+        var packedFilterOffset: Int { depthwiseOffset + workers * depthwisePerWorker }
+        var shiftedOffset: Int { packedFilterOffset + packedFilter }
         var total: Int { shiftedOffset + workers * shiftedPerWorker }
     }
 
@@ -251,9 +258,18 @@ public struct ConvolutionEngine: ConvolutionBackend, Sendable {
         if plan.algorithm == .shiftedGEMM && forward {
             let sizes = try ShiftedGEMM.checkedSizes(g)
             l.shiftedPerWorker = sizes.perWorker
-            l.shiftedFilter = sizes.filter
+            l.packedFilter = sizes.filter
             l.columnsPerWorker = 0
             l.scratchPerWorker = 0
+        }
+        if plan.algorithm == .kernelRowGEMM {
+            // One lowered tile serves the forward pass, the filter gradient and (as dL) the input gradient.
+            let wantsRowDX = wantsDX && plan.inputGradientAlgorithm == .col2im
+            let schedule = TileSchedule(outputHeight: g.outputHeight, tileRows: plan.tileRows)
+            l.columnsPerWorker = forward || wantsDF || wantsRowDX
+                ? try KernelRowGEMM(g).loweredCount(rows: min(plan.tileRows, g.outputHeight),
+                                                    images: schedule.maximumImagesPerTile) : 0
+            l.packedFilter = forward || wantsRowDX ? g.filterCount : 0
         }
         // Splitting into phases costs a pass over the input rows; it pays when several taps read each phase
         // row (a kernel wider than the stride, like ResNet's 7×7/2), not for 1×1/2 or 2×2/2.
@@ -272,7 +288,9 @@ public struct ConvolutionEngine: ConvolutionBackend, Sendable {
             l.depthwisePerWorker = try DepthwiseKernel.scratchPerWorker(g)
         }
         if wantsDF {
-            l.filterPartials = try checkedProduct(w - 1, g.filterCount, quantity: "filter-gradient partials")
+            // kernelRowGEMM sums every worker's share (worker 0's too) packed per kernel row.
+            let shares = plan.algorithm == .kernelRowGEMM ? w : w - 1
+            l.filterPartials = try checkedProduct(shares, g.filterCount, quantity: "filter-gradient partials")
         }
         if wantsDX && plan.inputGradientAlgorithm == .fullConvolution {
             let fc = FullConvolution(g)
@@ -290,7 +308,7 @@ public struct ConvolutionEngine: ConvolutionBackend, Sendable {
             l.filterPartials, l.rotatedFilter,
             checkedProduct(w, checkedSum(l.fullArrayPerWorker, l.fullColumnsPerWorker, quantity: "workspace"),
                            quantity: "workspace"),
-            checkedProduct(w, l.depthwisePerWorker, quantity: "workspace"), l.shiftedFilter,
+            checkedProduct(w, l.depthwisePerWorker, quantity: "workspace"), l.packedFilter,
             checkedProduct(w, l.shiftedPerWorker, quantity: "workspace"),
             quantity: "workspace")
         return l

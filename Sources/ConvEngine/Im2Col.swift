@@ -76,7 +76,7 @@ internal struct Lowering: Sendable {
                 for h in inputRows ?? 0..<H {
                     let src = image + (c * H + h) * W + phase
                     let dst = phases + ((c * sw + phase) * H + h) * Wp
-                    for j in 0..<count { dst[j] = src[j * sw] }
+                    gatherRow(dst, src, count: count, stride: sw)
                 }
             }
         }
@@ -109,6 +109,8 @@ internal struct Lowering: Sendable {
         let rows = rows ?? 0..<P
         let ld = ld ?? rows.count * Q
         let Wp = phaseWidth, sw = strideWidth
+        // At stride 2 and dilation 1, neighbouring taps are read in pairs (see gatherTapPair).
+        let pairsTaps = !phased && sw == 2 && dilationWidth == 1
         var dst = col
         for c in 0..<channels {
             let plane = image + c * (phased ? sw * H * Wp : H * W)
@@ -117,11 +119,28 @@ internal struct Lowering: Sendable {
                 let valid = Lowering.validRange(offset: rowOffset, stride: strideHeight, extent: H, count: P)
                 let pLo = min(max(valid.lowerBound, rows.lowerBound), rows.upperBound)
                 let pHi = max(min(valid.upperBound, rows.upperBound), pLo)
-                for s in 0..<kernelWidth {
+                var s = 0
+                while s < kernelWidth {
                     let colOffset = s * dilationWidth - padLeft
                     let qRange = Lowering.validRange(offset: colOffset, stride: strideWidth, extent: W, count: Q)
                     // Rows of this tap that fall in the top/bottom padding are all zeros.
                     zeroRow(dst, (pLo - rows.lowerBound) * Q)
+                    if pairsTaps && s + 1 < kernelWidth {
+                        // Taps s and s+1 read the even and odd columns of the same input span: one de-interleaving
+                        // pass fills both col rows (dst and dst + ld).
+                        let nextRange = Lowering.validRange(offset: colOffset + 1, stride: 2, extent: W, count: Q)
+                        zeroRow(dst + ld, (pLo - rows.lowerBound) * Q)
+                        for p in pLo..<pHi {
+                            let out = dst + (p - rows.lowerBound) * Q
+                            gatherTapPair(out, out + ld, row: plane + (p * strideHeight + rowOffset) * W,
+                                          offset: colOffset, qRange, nextRange)
+                        }
+                        zeroRow(dst + (pHi - rows.lowerBound) * Q, (rows.upperBound - pHi) * Q)
+                        zeroRow(dst + ld + (pHi - rows.lowerBound) * Q, (rows.upperBound - pHi) * Q)
+                        dst += 2 * ld
+                        s += 2
+                        continue
+                    }
                     for p in pLo..<pHi {
                         let out = dst + (p - rows.lowerBound) * Q
                         // Safe: qRange keeps q*sw + colOffset inside 0..<W, pLo..<pHi keeps the row inside 0..<H.
@@ -135,15 +154,15 @@ internal struct Lowering: Sendable {
                             continue
                         }
                         let src = plane + (p * strideHeight + rowOffset) * W
-                        if strideWidth == 1 {
-                            copyRow(out + qRange.lowerBound, src + (qRange.lowerBound + colOffset), qRange.count)
-                        } else {
-                            for q in qRange { out[q] = src[q * strideWidth + colOffset] }
+                        if !qRange.isEmpty {
+                            gatherRow(out + qRange.lowerBound, src + (qRange.lowerBound * strideWidth + colOffset),
+                                      count: qRange.count, stride: strideWidth)
                         }
                         zeroRow(out + qRange.upperBound, Q - qRange.upperBound)
                     }
                     zeroRow(dst + (pHi - rows.lowerBound) * Q, (rows.upperBound - pHi) * Q)
                     dst += ld
+                    s += 1
                 }
             }
         }
@@ -180,6 +199,10 @@ internal struct Lowering: Sendable {
         let rows = rows ?? 0..<P
         let ld = ld ?? rows.count * Q
         let Wp = phaseWidth, sw = strideWidth
+        if !phased && windowsAreDisjoint {
+            col2imDisjoint(col, rows: rows, ld: ld, into: image, overwrite: overwrite)
+            return
+        }
         let planeSize = phased ? sw * H * Wp : H * W
         if overwrite { image.update(repeating: 0, count: channels * planeSize) }
         var src = col
@@ -203,15 +226,290 @@ internal struct Lowering: Sendable {
                             continue
                         }
                         let to = plane + (p * strideHeight + rowOffset) * W
-                        if strideWidth == 1 {
-                            addRow(to + colOffset + qRange.lowerBound, from + qRange.lowerBound, qRange.count)
-                        } else {
-                            for q in qRange { to[q * strideWidth + colOffset] += from[q] }
+                        if !qRange.isEmpty {
+                            scatterAddRow(to + (qRange.lowerBound * strideWidth + colOffset), from + qRange.lowerBound,
+                                          count: qRange.count, stride: strideWidth)
                         }
                     }
                     src += ld
                 }
             }
         }
+    }
+
+    /// Whether no input element lies in two windows, nor twice in one: the kernel's taps span less than the
+    /// stride in both directions (`(S-1)·dw < sw`, `(R-1)·dh < sh`; for example 1×1/2, 2×2/2, 3×3/3). Then col2im
+    /// adds at most one value into each input element.
+    var windowsAreDisjoint: Bool {
+        (kernelWidth - 1) * dilationWidth < strideWidth && (kernelHeight - 1) * dilationHeight < strideHeight
+    }
+
+    /// ``col2im(_:rows:ld:into:overwrite:phased:)`` for ``windowsAreDisjoint`` geometries, in one pass over the
+    /// image in row order. The general path zeroes the whole image first and then adds into it tap by tap,
+    /// which for an image larger than the cache writes it to memory, reads it back and writes it again; here
+    /// each input row is zeroed (with `overwrite`) just before its taps are added into it, while it is in L1.
+    ///
+    /// The results are bit-identical to the general path: every element receives at most one addition
+    /// (`0 + v`, or `old + v` without `overwrite`), so the changed order of the taps cannot change a rounding.
+    private func col2imDisjoint<T: ConvScalar>(_ col: UnsafePointer<T>, rows: Range<Int>, ld: Int,
+                                               into image: UnsafeMutablePointer<T>, overwrite: Bool) {
+        let Q = outputWidth, H = height, W = width, R = kernelHeight, S = kernelWidth, sw = strideWidth
+        for c in 0..<channels {
+            let plane = image + c * H * W
+            // With `overwrite`, rows below `zeroed` are already zeroed (and possibly added into).
+            var zeroed = 0
+            for p in rows {
+                for r in 0..<R {
+                    // Disjoint windows: h grows strictly with (p, r), since ·dh < sh.
+                    let h = p * strideHeight + r * dilationHeight - padTop
+                    guard h >= 0 && h < H else { continue }
+                    let to = plane + h * W
+                    if overwrite {
+                        zeroRow(plane + zeroed * W, (h + 1 - zeroed) * W)
+                        zeroed = h + 1
+                    }
+                    if S == 2 && sw == 2 {
+                        // Disjoint windows at stride 2 and S = 2 mean dilation 1: the two taps add into the even and
+                        // odd columns of one span, in one interleaving pass.
+                        let from = col + (c * R + r) * S * ld + (p - rows.lowerBound) * Q
+                        scatterAddTapPair(to, from, from + ld, offset: -padLeft)
+                        continue
+                    }
+                    for s in 0..<S {
+                        let colOffset = s * dilationWidth - padLeft
+                        let qRange = Lowering.validRange(offset: colOffset, stride: sw, extent: W, count: Q)
+                        if qRange.isEmpty { continue }
+                        // Safe: qRange keeps q·sw + colOffset inside 0..<W; h is inside 0..<H.
+                        let from = col + ((c * R + r) * S + s) * ld + (p - rows.lowerBound) * Q
+                        scatterAddRow(to + (qRange.lowerBound * sw + colOffset), from + qRange.lowerBound,
+                                      count: qRange.count, stride: sw)
+                    }
+                }
+            }
+            if overwrite { zeroRow(plane + zeroed * W, (H - zeroed) * W) }
+        }
+    }
+
+    /// One input row of two neighbouring taps at stride 2 and dilation 1 (column offsets `offset` and
+    /// `offset + 1`, valid output columns `first` and `second`): `out0[q] = row[2q + offset]`,
+    /// `out1[q] = row[2q + offset + 1]`, zeros outside the valid columns. Where both taps are valid (all but at most
+    /// one column at each end) this is a de-interleave of one contiguous span, read once.
+    @inline(__always)
+    private func gatherTapPair<T: ConvScalar>(_ out0: UnsafeMutablePointer<T>, _ out1: UnsafeMutablePointer<T>,
+                                              row: UnsafePointer<T>, offset: Int, _ first: Range<Int>,
+                                              _ second: Range<Int>) {
+        let Q = outputWidth
+        let lo = max(first.lowerBound, second.lowerBound), hi = min(first.upperBound, second.upperBound)
+        zeroRow(out0, first.lowerBound)
+        zeroRow(out1, second.lowerBound)
+        // Safe: every index below is a valid column of its tap, 2q + offset (+1) inside 0..<W.
+        if lo < hi {
+            for q in first.lowerBound..<lo { out0[q] = row[2 * q + offset] }
+            for q in second.lowerBound..<lo { out1[q] = row[2 * q + offset + 1] }
+            deinterleaveRow(out0 + lo, out1 + lo, row + (2 * lo + offset), count: hi - lo)
+            for q in hi..<first.upperBound { out0[q] = row[2 * q + offset] }
+            for q in hi..<second.upperBound { out1[q] = row[2 * q + offset + 1] }
+        } else {
+            if !first.isEmpty {
+                gatherRow(out0 + first.lowerBound, row + (2 * first.lowerBound + offset), count: first.count, stride: 2)
+            }
+            if !second.isEmpty {
+                gatherRow(out1 + second.lowerBound, row + (2 * second.lowerBound + offset + 1), count: second.count,
+                          stride: 2)
+            }
+        }
+        zeroRow(out0 + first.upperBound, Q - first.upperBound)
+        zeroRow(out1 + second.upperBound, Q - second.upperBound)
+    }
+
+    /// The adjoint of ``gatherTapPair(_:_:row:offset:_:_:)`` without the zeros: `row[2q + offset] += from0[q]`,
+    /// `row[2q + offset + 1] += from1[q]` over each tap's valid columns. The two taps add into different
+    /// elements, each with the one addition of the scalar loop.
+    @inline(__always)
+    private func scatterAddTapPair<T: ConvScalar>(_ row: UnsafeMutablePointer<T>, _ from0: UnsafePointer<T>,
+                                                  _ from1: UnsafePointer<T>, offset: Int) {
+        let Q = outputWidth, W = width
+        let first = Lowering.validRange(offset: offset, stride: 2, extent: W, count: Q)
+        let second = Lowering.validRange(offset: offset + 1, stride: 2, extent: W, count: Q)
+        let lo = max(first.lowerBound, second.lowerBound), hi = min(first.upperBound, second.upperBound)
+        // Safe: as in gatherTapPair.
+        if lo < hi {
+            for q in first.lowerBound..<lo { row[2 * q + offset] += from0[q] }
+            for q in second.lowerBound..<lo { row[2 * q + offset + 1] += from1[q] }
+            interleaveAddRow(row + (2 * lo + offset), from0 + lo, from1 + lo, count: hi - lo)
+            for q in hi..<first.upperBound { row[2 * q + offset] += from0[q] }
+            for q in hi..<second.upperBound { row[2 * q + offset + 1] += from1[q] }
+        } else {
+            if !first.isEmpty {
+                scatterAddRow(row + (2 * first.lowerBound + offset), from0 + first.lowerBound, count: first.count,
+                              stride: 2)
+            }
+            if !second.isEmpty {
+                scatterAddRow(row + (2 * second.lowerBound + offset + 1), from1 + second.lowerBound,
+                              count: second.count, stride: 2)
+            }
+        }
+    }
+}
+
+// MARK: - Strided row copies
+//
+// At a horizontal stride sw > 1 without stride phases (a kernel no wider than the stride: 1×1/2, 2×2/2, 3×3/3),
+// every im2col row copy reads every sw-th element of an input row and every col2im row adds into every sw-th
+// element. At sw = 2 these are a SIMD de-interleave and its adjoint: a 16-element load holds 8 wanted elements
+// in its even lanes. Other strides use a scalar loop over a stepped pointer (no index multiply).
+
+/// `dst[i] = src[i * stride]` for `i` in `0..<count` (`count >= 0`). Reads only `src[0...(count-1)·stride]`,
+/// so it never leaves the input row the caller's valid range lies in.
+@inline(__always) @usableFromInline
+internal func gatherRow<T: ConvScalar>(_ dst: UnsafeMutablePointer<T>, _ src: UnsafePointer<T>, count: Int,
+                                       stride: Int) {
+    switch stride {
+    case 1: copyRow(dst, src, count)
+    case 2: gatherRowStride2(dst, src, count: count)
+    default:
+        var s = src
+        for i in 0..<count {
+            dst[i] = s.pointee
+            s += stride
+        }
+    }
+}
+
+/// ``gatherRow(_:_:count:stride:)`` at stride 2: loads of 16 (8) contiguous elements, stores of their even or
+/// odd 8 (4) lanes.
+@inline(__always) @usableFromInline
+internal func gatherRowStride2<T: ConvScalar>(_ dst: UnsafeMutablePointer<T>, _ src: UnsafePointer<T>, count: Int) {
+    // The last element read must be src[2(count-1)]. A 16-lane load at src + 2i ends at src[2i + 15], inside
+    // while i + 9 <= count.
+    var i = 0
+    while i + 9 <= count {
+        let v = UnsafeRawPointer(src + 2 * i).loadUnaligned(as: SIMD16<T>.self)
+        UnsafeMutableRawPointer(dst + i).storeBytes(of: v.evenHalf, as: SIMD8<T>.self)
+        i += 8
+    }
+    if i == count { return }
+    if count >= 9 {
+        // The rest (1–8 outputs) from the 16 elements that end exactly at src[2(count-1)]: outputs count-8..<count
+        // are their odd lanes. Up to 7 outputs already stored are stored again with the same values.
+        let v = UnsafeRawPointer(src + (2 * count - 17)).loadUnaligned(as: SIMD16<T>.self)
+        UnsafeMutableRawPointer(dst + (count - 8)).storeBytes(of: v.oddHalf, as: SIMD8<T>.self)
+        return
+    }
+    // Short rows (count < 9, i == 0): the same with 8-lane loads, which need count >= 5.
+    if count >= 5 {
+        let head = UnsafeRawPointer(src).loadUnaligned(as: SIMD8<T>.self)
+        UnsafeMutableRawPointer(dst).storeBytes(of: head.evenHalf, as: SIMD4<T>.self)
+        let tail = UnsafeRawPointer(src + (2 * count - 9)).loadUnaligned(as: SIMD8<T>.self)
+        UnsafeMutableRawPointer(dst + (count - 4)).storeBytes(of: tail.oddHalf, as: SIMD4<T>.self)
+        return
+    }
+    for j in 0..<count { dst[j] = src[2 * j] }
+}
+
+/// `dst[i * stride] += src[i]` for `i` in `0..<count` (`count >= 0`): the adjoint of
+/// ``gatherRow(_:_:count:stride:)``. Touches only `dst[0...(count-1)·stride]`, and every element it adds to gets
+/// exactly the one rounded addition of the scalar loop, so results are bit-identical to it.
+@inline(__always) @usableFromInline
+internal func scatterAddRow<T: ConvScalar>(_ dst: UnsafeMutablePointer<T>, _ src: UnsafePointer<T>, count: Int,
+                                           stride: Int) {
+    switch stride {
+    case 1: addRow(dst, src, count)
+    case 2: scatterAddRowStride2(dst, src, count: count)
+    default:
+        var d = dst
+        for i in 0..<count {
+            d.pointee += src[i]
+            d += stride
+        }
+    }
+}
+
+/// ``scatterAddRow(_:_:count:stride:)`` at stride 2: load 16 (8) destination elements, add 8 (4) values into
+/// the even lanes, store them all back (the odd lanes unchanged, bit for bit).
+@inline(__always) @usableFromInline
+internal func scatterAddRowStride2<T: ConvScalar>(_ dst: UnsafeMutablePointer<T>, _ src: UnsafePointer<T>,
+                                                  count: Int) {
+    // As in gatherRowStride2, a 16-lane access at dst + 2i stays within dst[0...2(count-1)] while i + 9 <= count.
+    // No overlapping tail here: adding twice would be wrong.
+    var i = 0
+    while i + 9 <= count {
+        var v = UnsafeRawPointer(dst + 2 * i).loadUnaligned(as: SIMD16<T>.self)
+        v.evenHalf += UnsafeRawPointer(src + i).loadUnaligned(as: SIMD8<T>.self)
+        UnsafeMutableRawPointer(dst + 2 * i).storeBytes(of: v, as: SIMD16<T>.self)
+        i += 8
+    }
+    if i + 5 <= count {
+        var v = UnsafeRawPointer(dst + 2 * i).loadUnaligned(as: SIMD8<T>.self)
+        v.evenHalf += UnsafeRawPointer(src + i).loadUnaligned(as: SIMD4<T>.self)
+        UnsafeMutableRawPointer(dst + 2 * i).storeBytes(of: v, as: SIMD8<T>.self)
+        i += 4
+    }
+    while i < count {
+        dst[2 * i] += src[i]
+        i += 1
+    }
+}
+
+/// `even[i] = src[2i]`, `odd[i] = src[2i + 1]` for `i` in `0..<count`, reading only `src[0..<2·count]`.
+@inline(__always) @usableFromInline
+internal func deinterleaveRow<T: ConvScalar>(_ even: UnsafeMutablePointer<T>, _ odd: UnsafeMutablePointer<T>,
+                                             _ src: UnsafePointer<T>, count: Int) {
+    var i = 0
+    while i + 8 <= count {
+        let v = UnsafeRawPointer(src + 2 * i).loadUnaligned(as: SIMD16<T>.self)
+        UnsafeMutableRawPointer(even + i).storeBytes(of: v.evenHalf, as: SIMD8<T>.self)
+        UnsafeMutableRawPointer(odd + i).storeBytes(of: v.oddHalf, as: SIMD8<T>.self)
+        i += 8
+    }
+    if i == count { return }
+    if count >= 8 {
+        // The last 8 outputs again (overlapping ones get the same values), from the span's last 16 elements.
+        let v = UnsafeRawPointer(src + (2 * count - 16)).loadUnaligned(as: SIMD16<T>.self)
+        UnsafeMutableRawPointer(even + (count - 8)).storeBytes(of: v.evenHalf, as: SIMD8<T>.self)
+        UnsafeMutableRawPointer(odd + (count - 8)).storeBytes(of: v.oddHalf, as: SIMD8<T>.self)
+        return
+    }
+    if count >= 4 {
+        let head = UnsafeRawPointer(src).loadUnaligned(as: SIMD8<T>.self)
+        UnsafeMutableRawPointer(even).storeBytes(of: head.evenHalf, as: SIMD4<T>.self)
+        UnsafeMutableRawPointer(odd).storeBytes(of: head.oddHalf, as: SIMD4<T>.self)
+        let tail = UnsafeRawPointer(src + (2 * count - 8)).loadUnaligned(as: SIMD8<T>.self)
+        UnsafeMutableRawPointer(even + (count - 4)).storeBytes(of: tail.evenHalf, as: SIMD4<T>.self)
+        UnsafeMutableRawPointer(odd + (count - 4)).storeBytes(of: tail.oddHalf, as: SIMD4<T>.self)
+        return
+    }
+    for j in 0..<count {
+        even[j] = src[2 * j]
+        odd[j] = src[2 * j + 1]
+    }
+}
+
+/// `dst[2i] += even[i]`, `dst[2i + 1] += odd[i]` for `i` in `0..<count`: the adjoint of
+/// ``deinterleaveRow(_:_:_:count:)``, touching only `dst[0..<2·count]`, one rounded addition per element.
+@inline(__always) @usableFromInline
+internal func interleaveAddRow<T: ConvScalar>(_ dst: UnsafeMutablePointer<T>, _ even: UnsafePointer<T>,
+                                              _ odd: UnsafePointer<T>, count: Int) {
+    var i = 0
+    while i + 8 <= count {
+        var v = SIMD16<T>()
+        v.evenHalf = UnsafeRawPointer(even + i).loadUnaligned(as: SIMD8<T>.self)
+        v.oddHalf = UnsafeRawPointer(odd + i).loadUnaligned(as: SIMD8<T>.self)
+        let sum = UnsafeRawPointer(dst + 2 * i).loadUnaligned(as: SIMD16<T>.self) + v
+        UnsafeMutableRawPointer(dst + 2 * i).storeBytes(of: sum, as: SIMD16<T>.self)
+        i += 8
+    }
+    if i + 4 <= count {
+        var v = SIMD8<T>()
+        v.evenHalf = UnsafeRawPointer(even + i).loadUnaligned(as: SIMD4<T>.self)
+        v.oddHalf = UnsafeRawPointer(odd + i).loadUnaligned(as: SIMD4<T>.self)
+        let sum = UnsafeRawPointer(dst + 2 * i).loadUnaligned(as: SIMD8<T>.self) + v
+        UnsafeMutableRawPointer(dst + 2 * i).storeBytes(of: sum, as: SIMD8<T>.self)
+        i += 4
+    }
+    while i < count {
+        dst[2 * i] += even[i]
+        dst[2 * i + 1] += odd[i]
+        i += 1
     }
 }

@@ -14,6 +14,10 @@ public enum ConvAlgorithm: String, Sendable, CaseIterable, CustomStringConvertib
     /// offsets, with no im2col (see MATH.md's lowering; the sum per output is the same, in tap order); the
     /// gradients as ``tiledIm2col``.
     case shiftedGEMM
+    /// The forward pass lowered along the kernel's width only (one lowered copy per kernel column, about
+    /// `1/R` of an im2col) and one GEMM per kernel row reading it at a shifted offset; tiled like
+    /// ``tiledIm2col``. The gradients as ``tiledIm2col``. Runs every geometry.
+    case kernelRowGEMM
     /// A direct kernel for depthwise convolution (`groups == inputChannels`, any channel multiplier, stride,
     /// padding and dilation): no lowering and no GEMM.
     case depthwiseDirect
@@ -21,7 +25,7 @@ public enum ConvAlgorithm: String, Sendable, CaseIterable, CustomStringConvertib
     /// Whether this algorithm can run `geometry`.
     public func supports(_ geometry: ConvGeometry) -> Bool {
         switch self {
-        case .im2col, .tiledIm2col: return true
+        case .im2col, .tiledIm2col, .kernelRowGEMM: return true
         case .pointwise: return geometry.isPointwise
         case .shiftedGEMM: return geometry.strideHeight == 1 && geometry.strideWidth == 1
         case .depthwiseDirect: return geometry.isDepthwise

@@ -268,7 +268,8 @@ struct RandomizedSweepTests {
                     var engines = [try makeEngine(workers: workers, algorithm: algorithm, inputGradientAlgorithm: route)]
                     if workers == 1, let tight = try tightEngine(engines[0], g) { engines.append(tight) }
                     // A forced band of half the output rows, so the banded tiles run on every tiled geometry.
-                    if workers <= 2, algorithm == .tiledIm2col || algorithm == .shiftedGEMM, g.outputHeight >= 2 {
+                    if workers <= 2, algorithm == .tiledIm2col || algorithm == .shiftedGEMM || algorithm == .kernelRowGEMM,
+                       g.outputHeight >= 2 {
                         engines.append(try ConvolutionEngine(workers: workers, algorithm: algorithm,
                                                              inputGradientAlgorithm: route,
                                                              tileRows: g.outputHeight / 2))

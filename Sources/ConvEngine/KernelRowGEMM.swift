@@ -1,0 +1,329 @@
+/// The forward pass lowered along the kernel's width only: one GEMM per kernel row `r`,
+/// `O += F(r) · L(r)`, where `F(r)[k][(c, s)] = F[k][c][r][s]` and `L(r)` is a shifted view of one lowered
+/// buffer `L` shared by all kernel rows.
+///
+/// `L` holds, for every input channel `c` and kernel column `s`, the input rows the tile needs, each already
+/// gathered at the output's horizontal positions: `L[c][s][row][q] = X[c][h(row)][q·sw + s·dw - left]`
+/// (zero in the padding). Output row `p` of kernel row `r` reads input row `p·sh + r·dh - top`; with the rows
+/// of `L` stored per vertical stride phase (`φ = (r·dh) mod sh`, then `row = p + ⌊r·dh / sh⌋`), kernel row
+/// `r`'s operand is `L` read from a constant offset, a plain GEMM operand with no copy and no wasted column.
+/// So `L` is about `1/R` of an im2col (it shares the rows the kernel's `R` rows have in common) and each
+/// GEMM's inner dimension is `C/G·S`, not `C/G`: the lowering costs a third of im2col's on a 3×3 kernel
+/// while the GEMMs stay large, where the per-tap ``ShiftedGEMM`` pays `R·S` passes over its result and
+/// extra columns for the padding.
+///
+/// Tiles follow ``TileSchedule``: bands of output rows of one image, whose GEMMs write straight into the
+/// output, or several whole images interleaved row by row (`L[c][s][row][image][q]`, so a shift by one row
+/// still moves every image's columns together) whose result is then copied out to NCHW.
+/// Each output element sums the same products as the definition (padding zeros included), kernel row by
+/// kernel row.
+struct KernelRowGEMM {
+    let g: ConvGeometry
+    /// Distinct vertical stride phases the kernel rows read (`min(sh, R)` at most), in order of first use.
+    let phaseSlots: [Int]
+    /// Rows of `L` per phase beyond the tile's output rows: the largest `⌊r·dh / sh⌋`.
+    let extraRows: Int
+
+    /// Tiles get at least this many columns: each GEMM has R times fewer inner terms than im2col's, so it needs
+    /// more columns to amortise packing its filter block (res3's forward pass: 1.08 of the canonical GEMM time
+    /// with 252-column tiles, 1.04 with 504).
+    static let minimumTileColumns = 512
+
+    init(_ g: ConvGeometry) {
+        self.g = g
+        var slots: [Int] = []
+        for r in 0..<g.kernelHeight {
+            let phase = (r * g.dilationHeight) % g.strideHeight
+            if !slots.contains(phase) { slots.append(phase) }
+        }
+        phaseSlots = slots
+        extraRows = (g.kernelHeight - 1) * g.dilationHeight / g.strideHeight
+    }
+
+    /// Rows of the lowered matrix (the GEMMs' inner dimension): `C/G · S`.
+    var loweredRows: Int { g.inputChannelsPerGroup * g.kernelWidth }
+
+    /// Lowered elements per output column, for sizing tiles: `C/G · S` per stride phase the kernel reads.
+    var loweredRowsPerColumn: Int { loweredRows * phaseSlots.count }
+
+    /// Elements of `L` for a tile of `rows` output rows of each of `images` images, overflow-checked.
+    func loweredCount(rows: Int, images: Int) throws -> Int {
+        let stored = try checkedSum(rows, extraRows, quantity: "lowered rows")
+        return try checkedProduct(loweredRows, phaseSlots.count, stored, images, g.outputWidth,
+                                  quantity: "kernel-row lowering")
+    }
+
+    /// Reorders F (`K × C/G × R × S`) into one `K × (C/G·S)` matrix per kernel row, `[r][k][c][s]`, split
+    /// over `workers` threads by output channel.
+    func repackFilter<T: ConvScalar>(_ f: UnsafePointer<T>, into packed: UnsafeMutablePointer<T>, workers: Int) {
+        let K = g.outputChannels, Cg = g.inputChannelsPerGroup, R = g.kernelHeight, S = g.kernelWidth
+        let split = min(workers, K)
+        parallelFor(split) { w in
+            for k in share(of: K, worker: w, of: split) {
+                for c in 0..<Cg {
+                    for r in 0..<R {
+                        copyRow(packed + ((r * K + k) * Cg + c) * S, f + ((k * Cg + c) * R + r) * S, S)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Fills `L` for group `grp` of `images` (consecutive images of `x`), output rows `rows`.
+    func lower<T: ConvScalar>(_ x: UnsafePointer<T>, group grp: Int, images: Range<Int>, rows: Range<Int>,
+                              into l: UnsafeMutablePointer<T>) {
+        let C = g.inputChannels, Cg = g.inputChannelsPerGroup, H = g.inputHeight, W = g.inputWidth
+        let S = g.kernelWidth, Q = g.outputWidth, sh = g.strideHeight, sw = g.strideWidth
+        let nb = images.count, stored = rows.count + extraRows
+        let rowBlock = nb * Q   // one lowered row: Q columns of each image
+        let slotBlock = stored * rowBlock
+        // Same-padded stride 1, one image: lowered rows and input rows are both W long, so a run of valid rows
+        // is one contiguous copy (then the few columns that wrapped in from the neighbouring row are zeroed).
+        let blockCopy = nb == 1 && sh == 1 && sw == 1 && Q == W
+        phaseSlots.withUnsafeBufferPointer { phases in
+            for c in 0..<Cg {
+                for s in 0..<S {
+                    let colOffset = s * g.dilationWidth - g.padding.left
+                    let qRange = Lowering.validRange(offset: colOffset, stride: sw, extent: W, count: Q)
+                    let lo = qRange.lowerBound, hi = qRange.upperBound
+                    for slot in 0..<phases.count {
+                        let base = l + ((c * S + s) * phases.count + slot) * slotBlock
+                        // Lowered rows j read input row h = (p0 + j)·sh + phase - top; the others are padding.
+                        let firstRow = rows.lowerBound * sh + phases[slot] - g.padding.top
+                        let valid = Lowering.validRange(offset: firstRow, stride: sh, extent: H, count: stored)
+                        zeroRow(base, valid.lowerBound * rowBlock)
+                        zeroRow(base + valid.upperBound * rowBlock, (stored - valid.upperBound) * rowBlock)
+                        if valid.isEmpty { continue }
+                        if blockCopy && !qRange.isEmpty {
+                            // Safe: the copy starts at column lo + colOffset ≥ 0 of the first valid row and ends at
+                            // column hi - 1 + colOffset < W of the last.
+                            let src = x + ((images.lowerBound * C + grp * Cg + c) * H + firstRow + valid.lowerBound) * W
+                            let dst = base + valid.lowerBound * Q
+                            (dst + lo).update(from: src + lo + colOffset, count: (valid.count - 1) * Q + hi - lo)
+                            for j in 0..<valid.count {
+                                zeroRow(dst + j * Q, lo)
+                                zeroRow(dst + j * Q + hi, Q - hi)
+                            }
+                            continue
+                        }
+                        for j in valid {
+                            let h = firstRow + j * sh
+                            for i in 0..<nb {
+                                let out = base + j * rowBlock + i * Q
+                                // Safe: h is inside 0..<H and qRange keeps q·sw + colOffset inside 0..<W.
+                                let src = x + (((images.lowerBound + i) * C + grp * Cg + c) * H + h) * W
+                                zeroRow(out, lo)
+                                gatherRow(out + lo, src + lo * sw + colOffset, count: qRange.count, stride: sw)
+                                zeroRow(out + hi, Q - hi)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Adds `L` (the layout ``lower(_:group:images:rows:into:)`` fills) back into the input positions it was read
+    /// from: the adjoint of the lowering, for the input gradient. Elements read from padding are dropped.
+    /// With one same-padded stride-1 image, the padding columns of `L` are zeroed and each run of rows is
+    /// added as one contiguous range (the zeros land on the neighbouring row's edge and change nothing).
+    func unlower<T: ConvScalar>(_ l: UnsafeMutablePointer<T>, group grp: Int, images: Range<Int>, rows: Range<Int>,
+                                into dX: UnsafeMutablePointer<T>) {
+        let C = g.inputChannels, Cg = g.inputChannelsPerGroup, H = g.inputHeight, W = g.inputWidth
+        let S = g.kernelWidth, Q = g.outputWidth, sh = g.strideHeight, sw = g.strideWidth
+        let nb = images.count, stored = rows.count + extraRows
+        let rowBlock = nb * Q
+        let slotBlock = stored * rowBlock
+        let blockAdd = nb == 1 && sh == 1 && sw == 1 && Q == W
+        phaseSlots.withUnsafeBufferPointer { phases in
+            for c in 0..<Cg {
+                for s in 0..<S {
+                    let colOffset = s * g.dilationWidth - g.padding.left
+                    let qRange = Lowering.validRange(offset: colOffset, stride: sw, extent: W, count: Q)
+                    let lo = qRange.lowerBound, hi = qRange.upperBound
+                    if qRange.isEmpty { continue }
+                    for slot in 0..<phases.count {
+                        let base = l + ((c * S + s) * phases.count + slot) * slotBlock
+                        let firstRow = rows.lowerBound * sh + phases[slot] - g.padding.top
+                        let valid = Lowering.validRange(offset: firstRow, stride: sh, extent: H, count: stored)
+                        if valid.isEmpty { continue }
+                        if blockAdd {
+                            let src = base + valid.lowerBound * Q
+                            for j in 0..<valid.count {
+                                zeroRow(src + j * Q, lo)
+                                zeroRow(src + j * Q + hi, Q - hi)
+                            }
+                            // Safe: the range starts at column lo + colOffset ≥ 0 of the first valid row and ends
+                            // at column hi - 1 + colOffset < W of the last.
+                            let dst = dX + ((images.lowerBound * C + grp * Cg + c) * H + firstRow + valid.lowerBound) * W
+                            addRow(dst + lo + colOffset, src + lo, (valid.count - 1) * Q + hi - lo)
+                            continue
+                        }
+                        for j in valid {
+                            let h = firstRow + j * sh
+                            for i in 0..<nb {
+                                // Safe: h is inside 0..<H and qRange keeps q·sw + colOffset inside 0..<W.
+                                let dst = dX + (((images.lowerBound + i) * C + grp * Cg + c) * H + h) * W
+                                let row = base + j * rowBlock + i * Q
+                                scatterAddRow(dst + lo * sw + colOffset, row + lo, count: qRange.count, stride: sw)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The forward pass over the whole batch with `workers` threads: worker `w` lowers into
+    /// `lowered + w·loweredPerWorker` and, for multi-image tiles, puts the `K/G × columns` result at
+    /// `results + w·resultPerWorker`.
+    func forward<T: ConvScalar>(_ x: UnsafePointer<T>, _ packedFilter: UnsafePointer<T>, _ b: UnsafePointer<T>?,
+                                _ o: UnsafeMutablePointer<T>, tileRows: Int,
+                                lowered: UnsafeMutablePointer<T>, loweredPerWorker: Int,
+                                results: UnsafeMutablePointer<T>, resultPerWorker: Int, workers: Int) {
+        let G = g.groups, K = g.outputChannels, Kg = g.outputChannelsPerGroup
+        let P = g.outputHeight, Q = g.outputWidth, PQ = P * Q
+        let R = g.kernelHeight, CgS = loweredRows, sh = g.strideHeight
+        let schedule = TileSchedule(outputHeight: P, tileRows: tileRows)
+        // As the tiled im2col: contiguous shares of the images, or of the bands when images are fewer than workers.
+        let byImage = g.batch >= workers
+        let split = byImage ? workers : min(workers, schedule.tileCount(images: 0..<g.batch))
+        parallelFor(split) { w in
+            let l = lowered + w * loweredPerWorker
+            let result = results + w * resultPerWorker
+            let myImages = byImage ? share(of: g.batch, worker: w, of: split) : 0..<g.batch
+            let myTiles = byImage ? 0..<schedule.tileCount(images: myImages)
+                : share(of: schedule.tileCount(images: myImages), worker: w, of: split)
+            for t in myTiles {
+                let (images, rows) = schedule.tile(t, images: myImages)
+                let nb = images.count, stored = rows.count + extraRows
+                let columns = rows.count * nb * Q
+                let ldb = phaseSlots.count * stored * nb * Q
+                for grp in 0..<G {
+                    lower(x, group: grp, images: images, rows: rows, into: l)
+                    let direct = o + (images.lowerBound * K + grp * Kg) * PQ + rows.lowerBound * Q
+                    for r in 0..<R {
+                        let shift = r * g.dilationHeight
+                        // Safe: phaseSlots holds every kernel row's phase.
+                        let slot = phaseSlots.firstIndex(of: shift % sh)!
+                        BLAS.uncheckedGEMM(
+                            transposeA: .none, transposeB: .none, m: Kg, n: columns, k: CgS, alpha: 1,
+                            a: packedFilter + (r * K + grp * Kg) * CgS, lda: CgS,
+                            b: l + (slot * stored + shift / sh) * nb * Q, ldb: ldb,
+                            beta: r == 0 ? 0 : 1, c: nb == 1 ? direct : result, ldc: nb == 1 ? PQ : columns)
+                    }
+                    for (i, image) in images.enumerated() {
+                        for k in 0..<Kg {
+                            let out = o + (image * K + grp * Kg + k) * PQ + rows.lowerBound * Q
+                            if nb > 1 {
+                                let src = result + k * columns + i * Q
+                                for p in 0..<rows.count { copyRow(out + p * Q, src + p * nb * Q, Q) }
+                            }
+                            if let b {
+                                let value = b[grp * Kg + k]
+                                for j in 0..<rows.count * Q { out[j] += value }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The filter gradient and (when `packedFilter` and `dX` are given) the input gradient, over the whole batch:
+    /// worker `w` takes a contiguous share of the images, lowers into `lowered + w·loweredPerWorker`, gathers
+    /// multi-image output-gradient tiles at `gathered + w·gatheredPerWorker`, and sums its filter gradient,
+    /// kernel-row packed (`[r][k][c][s]`), at `filterSums + w·|F|`. The shares are then added in worker order,
+    /// so the filter gradient does not depend on the timing of the workers.
+    ///
+    /// Per kernel row r, `dF(r) += dO · L(r)ᵀ` and `dL(r) += F(r)ᵀ · dO`; `dL` is then added back into the
+    /// input gradient (``unlower(_:group:images:rows:into:)``), a third of col2im's work on a 3×3 kernel.
+    func backward<T: ConvScalar>(_ x: UnsafePointer<T>?, _ packedFilter: UnsafePointer<T>?, _ dO: UnsafePointer<T>,
+                                 _ dX: UnsafeMutablePointer<T>?, _ dF: UnsafeMutablePointer<T>?, tileRows: Int,
+                                 lowered: UnsafeMutablePointer<T>, loweredPerWorker: Int,
+                                 gathered: UnsafeMutablePointer<T>, gatheredPerWorker: Int,
+                                 filterSums: UnsafeMutablePointer<T>, workers: Int) {
+        let G = g.groups, C = g.inputChannels, K = g.outputChannels, Kg = g.outputChannelsPerGroup
+        let HW = g.inputHeight * g.inputWidth, P = g.outputHeight, Q = g.outputWidth, PQ = P * Q
+        let R = g.kernelHeight, CgS = loweredRows, Cg = g.inputChannelsPerGroup, sh = g.strideHeight
+        let filterCount = g.filterCount
+        let schedule = TileSchedule(outputHeight: P, tileRows: tileRows)
+        let wantsDF = dF != nil && x != nil
+        let wantsDX = dX != nil && packedFilter != nil
+        parallelFor(workers) { w in
+            let l = lowered + w * loweredPerWorker
+            let dOGathered = gathered + w * gatheredPerWorker
+            let sums = filterSums + w * filterCount
+            let images = share(of: g.batch, worker: w, of: workers)
+            for t in 0..<schedule.tileCount(images: images) {
+                let (tileImages, rows) = schedule.tile(t, images: images)
+                let nb = tileImages.count, stored = rows.count + extraRows
+                let columns = rows.count * nb * Q
+                let ldl = phaseSlots.count * stored * nb * Q
+                for grp in 0..<G {
+                    // The tile's output gradient as a K/G × columns matrix, columns in L's (row, image, q) order.
+                    let dOTile: UnsafePointer<T>, ldo: Int
+                    if nb == 1 {
+                        dOTile = dO + (tileImages.lowerBound * K + grp * Kg) * PQ + rows.lowerBound * Q
+                        ldo = PQ
+                    } else {
+                        for (i, n) in tileImages.enumerated() {
+                            for k in 0..<Kg {
+                                let src = dO + (n * K + grp * Kg + k) * PQ
+                                let dst = dOGathered + k * columns + i * Q
+                                for p in 0..<rows.count { copyRow(dst + p * nb * Q, src + p * Q, Q) }
+                            }
+                        }
+                        dOTile = UnsafePointer(dOGathered)
+                        ldo = columns
+                    }
+                    if wantsDF, let x {
+                        lower(x, group: grp, images: tileImages, rows: rows, into: l)
+                        for r in 0..<R {
+                            let shift = r * g.dilationHeight
+                            // Safe: phaseSlots holds every kernel row's phase.
+                            let slot = phaseSlots.firstIndex(of: shift % sh)!
+                            BLAS.uncheckedGEMM(
+                                transposeA: .none, transposeB: .transpose, m: Kg, n: CgS, k: columns, alpha: 1,
+                                a: dOTile, lda: ldo, b: l + (slot * stored + shift / sh) * nb * Q, ldb: ldl,
+                                beta: t == 0 ? 0 : 1, c: sums + (r * K + grp * Kg) * CgS, ldc: CgS)
+                        }
+                    }
+                    if wantsDX, let dX, let packedFilter {
+                        // The kernel rows' contributions overlap (shifted by whole rows), so they add into a zeroed L.
+                        l.update(repeating: 0, count: ldl * CgS)
+                        for r in 0..<R {
+                            let shift = r * g.dilationHeight
+                            let slot = phaseSlots.firstIndex(of: shift % sh)!
+                            BLAS.uncheckedGEMM(
+                                transposeA: .transpose, transposeB: .none, m: CgS, n: columns, k: Kg, alpha: 1,
+                                a: packedFilter + (r * K + grp * Kg) * CgS, lda: CgS, b: dOTile, ldb: ldo,
+                                beta: 1, c: l + (slot * stored + shift / sh) * nb * Q, ldc: ldl)
+                        }
+                        if rows.lowerBound == 0 {
+                            // The first band of an image starts its gradient; later bands (and overlaps) add to it.
+                            for n in tileImages { (dX + (n * C + grp * Cg) * HW).update(repeating: 0, count: Cg * HW) }
+                        }
+                        unlower(l, group: grp, images: tileImages, rows: rows, into: dX)
+                    }
+                }
+            }
+        }
+        guard wantsDF, let dF else { return }
+        // dF[k][c][r][s] = Σ over workers, in worker order, of their packed sums; split by output channel.
+        let S = g.kernelWidth
+        let split = min(workers, K)
+        parallelFor(split) { w in
+            for k in share(of: K, worker: w, of: split) {
+                for c in 0..<Cg {
+                    for r in 0..<R {
+                        let dst = dF + ((k * Cg + c) * R + r) * S
+                        let offset = ((r * K + k) * Cg + c) * S
+                        copyRow(dst, filterSums + offset, S)
+                        for part in 1..<max(1, workers) { addRow(dst, filterSums + part * filterCount + offset, S) }
+                    }
+                }
+            }
+        }
+    }
+}
