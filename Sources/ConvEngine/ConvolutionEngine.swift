@@ -107,8 +107,9 @@ public struct ConvolutionEngine: ConvolutionBackend, Sendable {
     ///
     /// Automatic choice: ``ConvAlgorithm/depthwiseDirect`` for depthwise geometries with more than one group
     /// (unless the padding is far larger than the image),
-    /// ``ConvAlgorithm/pointwise`` for 1×1 stride-1 unpadded ones, ``ConvAlgorithm/kernelRowGEMM`` at stride 1
-    /// for kernels of several rows with `C/G·S ≥ 64`, ``ConvAlgorithm/tiledIm2col`` otherwise;
+    /// ``ConvAlgorithm/pointwise`` for 1×1 stride-1 unpadded ones, ``ConvAlgorithm/kernelRowGEMM`` for kernels
+    /// of several rows with `C/G·S ≥ 64` whose kernel rows share input rows (its lowering is then smaller than
+    /// im2col's: any 3×3 at stride 1 or 2, not 2×2 at stride 2), ``ConvAlgorithm/tiledIm2col`` otherwise;
     /// ``InputGradientAlgorithm/col2im``. (``ConvAlgorithm/shiftedGEMM`` and ``ConvAlgorithm/im2col`` run
     /// only when forced.) The plan respects ``workspaceLimit``.
     ///
@@ -131,10 +132,8 @@ public struct ConvolutionEngine: ConvolutionBackend, Sendable {
             chosen = .depthwiseDirect
         } else if g.isPointwise {
             chosen = .pointwise
-        } else if g.strideHeight == 1 && g.strideWidth == 1 && g.kernelHeight > 1
-                    && g.inputChannelsPerGroup * g.kernelWidth >= Self.kernelRowMinimumInnerSize
-                    // Its lowered rows are shared by the kernel's rows only when the kernel spans few output rows.
-                    && KernelRowGEMM(g).extraRows <= g.outputHeight {
+        } else if g.kernelHeight > 1 && g.inputChannelsPerGroup * g.kernelWidth >= Self.kernelRowMinimumInnerSize
+                    && KernelRowGEMM(g).isSmallerThanIm2col {
             chosen = .kernelRowGEMM
         } else {
             chosen = .tiledIm2col

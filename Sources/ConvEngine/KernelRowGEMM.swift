@@ -43,14 +43,28 @@ struct KernelRowGEMM {
     /// Rows of the lowered matrix (the GEMMs' inner dimension): `C/G · S`.
     var loweredRows: Int { g.inputChannelsPerGroup * g.kernelWidth }
 
+    /// Whether `L` for whole images is smaller than their im2col (`φ·(P + extra) < R·P` lowered rows per
+    /// `C/G·S`): true when the kernel's rows read shared input rows (3×3 at stride 1 or 2), false when they read
+    /// disjoint ones (2×2 at stride 2) or the dilated kernel spans far more rows than the output has.
+    var isSmallerThanIm2col: Bool {
+        let P = g.outputHeight
+        guard extraRows <= P else { return false }
+        // Hostile geometries can make these products overflow; they then get the tiled im2col.
+        let (lowered, o1) = phaseSlots.count.multipliedReportingOverflow(by: P + extraRows)
+        let (im2col, o2) = g.kernelHeight.multipliedReportingOverflow(by: P)
+        return !o1 && !o2 && lowered < im2col
+    }
+
     /// Lowered elements per output column, for sizing tiles: `C/G · S` per stride phase the kernel reads.
     var loweredRowsPerColumn: Int { loweredRows * phaseSlots.count }
 
     /// Elements of `L` for a tile of `rows` output rows of each of `images` images, overflow-checked.
+    /// Also checks that the GEMMs' leading dimension (one lowered row, `φ·(rows + extra)·images·Q`) fits BLAS.
     func loweredCount(rows: Int, images: Int) throws -> Int {
         let stored = try checkedSum(rows, extraRows, quantity: "lowered rows")
-        return try checkedProduct(loweredRows, phaseSlots.count, stored, images, g.outputWidth,
-                                  quantity: "kernel-row lowering")
+        let ld = try checkedProduct(phaseSlots.count, stored, images, g.outputWidth, quantity: "kernel-row lowering")
+        if ld > Int(Int32.max) { throw ConvError.blasDimensionTooLarge(quantity: "kernel-row leading dimension", value: ld) }
+        return try checkedProduct(loweredRows, ld, quantity: "kernel-row lowering")
     }
 
     /// Reorders F (`K × C/G × R × S`) into one `K × (C/G·S)` matrix per kernel row, `[r][k][c][s]`, split
@@ -113,7 +127,9 @@ struct KernelRowGEMM {
                                 // Safe: h is inside 0..<H and qRange keeps q·sw + colOffset inside 0..<W.
                                 let src = x + (((images.lowerBound + i) * C + grp * Cg + c) * H + h) * W
                                 zeroRow(out, lo)
-                                gatherRow(out + lo, src + lo * sw + colOffset, count: qRange.count, stride: sw)
+                                if !qRange.isEmpty {
+                                    gatherRow(out + lo, src + lo * sw + colOffset, count: qRange.count, stride: sw)
+                                }
                                 zeroRow(out + hi, Q - hi)
                             }
                         }
