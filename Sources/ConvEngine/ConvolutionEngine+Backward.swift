@@ -82,10 +82,15 @@ extension ConvolutionEngine {
         let dXHere = full ? nil : dX
         let workers = (dXHere != nil || dF != nil) ? min(plan.workers, g.batch) : 0
         let partials = wsBase.map { $0 + layout.filterPartialsOffset }
-        if plan.algorithm == .depthwiseDirect {
-            DepthwiseKernel(g).backward(x, f, dO, dXHere, dF, partials: partials,
+        let depthwise = plan.algorithm == .depthwiseDirect
+        if depthwise {
+            // The depthwise kernel splits by channel over the whole batch: no partial sums, and it sums the
+            // bias gradient in the same pass over dO, in an order that does not depend on the worker count.
+            let dB = biasGradient?.baseAddress
+            DepthwiseKernel(g).backward(x, f, dO, dXHere, dF, dB, partials: nil,
                                         scratch: wsBase! + layout.depthwiseOffset,
-                                        scratchPerWorker: layout.depthwisePerWorker, workers: workers)
+                                        scratchPerWorker: layout.depthwisePerWorker,
+                                        workers: (dXHere != nil || dF != nil || dB != nil) ? plan.workers : 0)
         } else if plan.algorithm == .kernelRowGEMM {
             // With a gradient to compute (workers > 0) the workspace is never empty.
             if workers > 0, let wsBase {
@@ -94,7 +99,7 @@ extension ConvolutionEngine {
         } else {
             loweredBackward(g, plan, layout, x, f, dO, dXHere, dF, wsBase, workers: workers)
         }
-        if let dF, workers > 1, let partials, plan.algorithm != .kernelRowGEMM {
+        if let dF, workers > 1, let partials, !depthwise, plan.algorithm != .kernelRowGEMM {
             // Add the partial sums in worker order; split by element ranges, which keeps that order per element.
             let count = g.filterCount
             let split = min(plan.workers, count)
@@ -109,7 +114,7 @@ extension ConvolutionEngine {
         if full, let dX, let f {
             fullConvolutionInputGradient(g, plan, layout, f, dO, dX, wsBase!)
         }
-        if let dB = biasGradient?.baseAddress {
+        if !depthwise, let dB = biasGradient?.baseAddress {
             // Per channel, images in order, positions in order: independent of the worker count.
             let K = g.outputChannels, PQ = g.columnColumns
             let split = min(plan.workers, K)

@@ -18,8 +18,8 @@ import Foundation
 /// (the filter gradient's sum over the batch, the bias gradient) runs in a fixed order. The filter gradient
 /// is summed per worker over a contiguous share of the batch and the shares are added in worker order, so a
 /// different worker count may change its last bits (within MATH.md's bound). The tiled algorithms
-/// (``ConvAlgorithm/tiledIm2col``, ``ConvAlgorithm/shiftedGEMM``, ``ConvAlgorithm/kernelRowGEMM``) split the
-/// tiles differently with fewer images than workers, and
+/// (``ConvAlgorithm/tiledIm2col``, ``ConvAlgorithm/shiftedGEMM``, ``ConvAlgorithm/kernelRowGEMM``) even their
+/// tiles out over each worker's share of the images (or split one image's bands between workers), and
 /// OpenBLAS may round a GEMM of another shape differently, so with them the forward pass and the input gradient
 /// may also change in their last bits (within the bound); with the per-image algorithms (``ConvAlgorithm/im2col``,
 /// ``ConvAlgorithm/pointwise``, ``ConvAlgorithm/depthwiseDirect``) they do not depend on the worker count, and
@@ -188,7 +188,7 @@ public struct ConvolutionEngine: ConvolutionBackend, Sendable {
     /// plus, for the shifted-GEMM forward pass, `|F|` for the filter repacked per tap and, per worker, the
     /// padded images of one GEMM and its result,
     /// plus `(W-1)·|F|` for the per-worker
-    /// filter-gradient partial sums, plus, for the full-convolution route, `|F| + W·(K/G·(H+dh(R-1))·(W+dw(S-1))
+    /// filter-gradient partial sums (none for the depthwise kernel, which splits by channel), plus, for the full-convolution route, `|F| + W·(K/G·(H+dh(R-1))·(W+dw(S-1))
     /// + K/G·R·S·H·W)`. It does not grow with the batch size, and stays under ``workspaceLimit``.
     public func workspaceElementCount<T: ConvScalar>(for geometry: ConvGeometry, scalar: T.Type = T.self) throws -> Int {
         try largestWorkspace(geometry, plan(for: geometry, scalar: scalar))
@@ -286,7 +286,7 @@ public struct ConvolutionEngine: ConvolutionBackend, Sendable {
         if plan.algorithm == .depthwiseDirect {
             l.depthwisePerWorker = try DepthwiseKernel.scratchPerWorker(g)
         }
-        if wantsDF {
+        if wantsDF && plan.algorithm != .depthwiseDirect {  // the depthwise kernel needs no partial sums
             // kernelRowGEMM sums every worker's share (worker 0's too) packed per kernel row.
             let shares = plan.algorithm == .kernelRowGEMM ? w : w - 1
             l.filterPartials = try checkedProduct(shares, g.filterCount, quantity: "filter-gradient partials")
