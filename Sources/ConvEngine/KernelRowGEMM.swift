@@ -19,8 +19,12 @@
 /// kernel row.
 struct KernelRowGEMM {
     let g: ConvGeometry
-    /// Distinct vertical stride phases the kernel rows read (`min(sh, R)` at most), in order of first use.
-    let phaseSlots: [Int]
+    /// Kernel rows `r` and `r + phasePeriod` read the same vertical stride phase, `(r·dh) mod sh`; the first
+    /// `phasePeriod` rows all read different ones (`phasePeriod = sh / gcd(dh, sh)`).
+    let phasePeriod: Int
+    /// Distinct vertical stride phases the kernel rows read: `min(R, phasePeriod)`. `L` stores one block of rows
+    /// per phase, in the order of the kernel rows that first read them, so kernel row `r` reads block `r mod phasePeriod`.
+    let phaseCount: Int
     /// Rows of `L` per phase beyond the tile's output rows: the largest `⌊r·dh / sh⌋`.
     let extraRows: Int
 
@@ -31,14 +35,16 @@ struct KernelRowGEMM {
 
     init(_ g: ConvGeometry) {
         self.g = g
-        var slots: [Int] = []
-        for r in 0..<g.kernelHeight {
-            let phase = (r * g.dilationHeight) % g.strideHeight
-            if !slots.contains(phase) { slots.append(phase) }
-        }
-        phaseSlots = slots
+        var a = g.dilationHeight, b = g.strideHeight
+        while b != 0 { (a, b) = (b, a % b) }
+        phasePeriod = g.strideHeight / a
+        phaseCount = min(g.kernelHeight, phasePeriod)
         extraRows = (g.kernelHeight - 1) * g.dilationHeight / g.strideHeight
     }
+
+    /// The vertical stride phase of block `slot` of `L` (that of kernel row `slot`; `slot < phaseCount`).
+    @inline(__always)
+    func phase(ofSlot slot: Int) -> Int { slot * g.dilationHeight % g.strideHeight }
 
     /// Rows of the lowered matrix (the GEMMs' inner dimension): `C/G · S`.
     var loweredRows: Int { g.inputChannelsPerGroup * g.kernelWidth }
@@ -50,19 +56,19 @@ struct KernelRowGEMM {
         let P = g.outputHeight
         guard extraRows <= P else { return false }
         // Hostile geometries can make these products overflow; they then get the tiled im2col.
-        let (lowered, o1) = phaseSlots.count.multipliedReportingOverflow(by: P + extraRows)
+        let (lowered, o1) = phaseCount.multipliedReportingOverflow(by: P + extraRows)
         let (im2col, o2) = g.kernelHeight.multipliedReportingOverflow(by: P)
         return !o1 && !o2 && lowered < im2col
     }
 
     /// Lowered elements per output column, for sizing tiles: `C/G · S` per stride phase the kernel reads.
-    var loweredRowsPerColumn: Int { loweredRows * phaseSlots.count }
+    var loweredRowsPerColumn: Int { loweredRows * phaseCount }
 
     /// Elements of `L` for a tile of `rows` output rows of each of `images` images, overflow-checked.
     /// Also checks that the GEMMs' leading dimension (one lowered row, `φ·(rows + extra)·images·Q`) fits BLAS.
     func loweredCount(rows: Int, images: Int) throws -> Int {
         let stored = try checkedSum(rows, extraRows, quantity: "lowered rows")
-        let ld = try checkedProduct(phaseSlots.count, stored, images, g.outputWidth, quantity: "kernel-row lowering")
+        let ld = try checkedProduct(phaseCount, stored, images, g.outputWidth, quantity: "kernel-row lowering")
         if ld > Int(Int32.max) { throw ConvError.blasDimensionTooLarge(quantity: "kernel-row leading dimension", value: ld) }
         return try checkedProduct(loweredRows, ld, quantity: "kernel-row lowering")
     }
@@ -94,44 +100,42 @@ struct KernelRowGEMM {
         // Same-padded stride 1, one image: lowered rows and input rows are both W long, so a run of valid rows
         // is one contiguous copy (then the few columns that wrapped in from the neighbouring row are zeroed).
         let blockCopy = nb == 1 && sh == 1 && sw == 1 && Q == W
-        phaseSlots.withUnsafeBufferPointer { phases in
-            for c in 0..<Cg {
-                for s in 0..<S {
-                    let colOffset = s * g.dilationWidth - g.padding.left
-                    let qRange = Lowering.validRange(offset: colOffset, stride: sw, extent: W, count: Q)
-                    let lo = qRange.lowerBound, hi = qRange.upperBound
-                    for slot in 0..<phases.count {
-                        let base = l + ((c * S + s) * phases.count + slot) * slotBlock
-                        // Lowered rows j read input row h = (p0 + j)·sh + phase - top; the others are padding.
-                        let firstRow = rows.lowerBound * sh + phases[slot] - g.padding.top
-                        let valid = Lowering.validRange(offset: firstRow, stride: sh, extent: H, count: stored)
-                        zeroRow(base, valid.lowerBound * rowBlock)
-                        zeroRow(base + valid.upperBound * rowBlock, (stored - valid.upperBound) * rowBlock)
-                        if valid.isEmpty { continue }
-                        if blockCopy && !qRange.isEmpty {
-                            // Safe: the copy starts at column lo + colOffset ≥ 0 of the first valid row and ends at
-                            // column hi - 1 + colOffset < W of the last.
-                            let src = x + ((images.lowerBound * C + grp * Cg + c) * H + firstRow + valid.lowerBound) * W
-                            let dst = base + valid.lowerBound * Q
-                            (dst + lo).update(from: src + lo + colOffset, count: (valid.count - 1) * Q + hi - lo)
-                            for j in 0..<valid.count {
-                                zeroRow(dst + j * Q, lo)
-                                zeroRow(dst + j * Q + hi, Q - hi)
-                            }
-                            continue
+        for c in 0..<Cg {
+            for s in 0..<S {
+                let colOffset = s * g.dilationWidth - g.padding.left
+                let qRange = Lowering.validRange(offset: colOffset, stride: sw, extent: W, count: Q)
+                let lo = qRange.lowerBound, hi = qRange.upperBound
+                for slot in 0..<phaseCount {
+                    let base = l + ((c * S + s) * phaseCount + slot) * slotBlock
+                    // Lowered rows j read input row h = (p0 + j)·sh + phase - top; the others are padding.
+                    let firstRow = rows.lowerBound * sh + phase(ofSlot: slot) - g.padding.top
+                    let valid = Lowering.validRange(offset: firstRow, stride: sh, extent: H, count: stored)
+                    zeroRow(base, valid.lowerBound * rowBlock)
+                    zeroRow(base + valid.upperBound * rowBlock, (stored - valid.upperBound) * rowBlock)
+                    if valid.isEmpty { continue }
+                    if blockCopy && !qRange.isEmpty {
+                        // Safe: the copy starts at column lo + colOffset ≥ 0 of the first valid row and ends at
+                        // column hi - 1 + colOffset < W of the last.
+                        let src = x + ((images.lowerBound * C + grp * Cg + c) * H + firstRow + valid.lowerBound) * W
+                        let dst = base + valid.lowerBound * Q
+                        (dst + lo).update(from: src + lo + colOffset, count: (valid.count - 1) * Q + hi - lo)
+                        for j in 0..<valid.count {
+                            zeroRow(dst + j * Q, lo)
+                            zeroRow(dst + j * Q + hi, Q - hi)
                         }
-                        for j in valid {
-                            let h = firstRow + j * sh
-                            for i in 0..<nb {
-                                let out = base + j * rowBlock + i * Q
-                                // Safe: h is inside 0..<H and qRange keeps q·sw + colOffset inside 0..<W.
-                                let src = x + (((images.lowerBound + i) * C + grp * Cg + c) * H + h) * W
-                                zeroRow(out, lo)
-                                if !qRange.isEmpty {
-                                    gatherRow(out + lo, src + lo * sw + colOffset, count: qRange.count, stride: sw)
-                                }
-                                zeroRow(out + hi, Q - hi)
+                        continue
+                    }
+                    for j in valid {
+                        let h = firstRow + j * sh
+                        for i in 0..<nb {
+                            let out = base + j * rowBlock + i * Q
+                            // Safe: h is inside 0..<H and qRange keeps q·sw + colOffset inside 0..<W.
+                            let src = x + (((images.lowerBound + i) * C + grp * Cg + c) * H + h) * W
+                            zeroRow(out, lo)
+                            if !qRange.isEmpty {
+                                gatherRow(out + lo, src + lo * sw + colOffset, count: qRange.count, stride: sw)
                             }
+                            zeroRow(out + hi, Q - hi)
                         }
                     }
                 }
@@ -151,38 +155,36 @@ struct KernelRowGEMM {
         let rowBlock = nb * Q
         let slotBlock = stored * rowBlock
         let blockAdd = nb == 1 && sh == 1 && sw == 1 && Q == W
-        phaseSlots.withUnsafeBufferPointer { phases in
-            for c in 0..<Cg {
-                for s in 0..<S {
-                    let colOffset = s * g.dilationWidth - g.padding.left
-                    let qRange = Lowering.validRange(offset: colOffset, stride: sw, extent: W, count: Q)
-                    let lo = qRange.lowerBound, hi = qRange.upperBound
-                    if qRange.isEmpty { continue }
-                    for slot in 0..<phases.count {
-                        let base = l + ((c * S + s) * phases.count + slot) * slotBlock
-                        let firstRow = rows.lowerBound * sh + phases[slot] - g.padding.top
-                        let valid = Lowering.validRange(offset: firstRow, stride: sh, extent: H, count: stored)
-                        if valid.isEmpty { continue }
-                        if blockAdd {
-                            let src = base + valid.lowerBound * Q
-                            for j in 0..<valid.count {
-                                zeroRow(src + j * Q, lo)
-                                zeroRow(src + j * Q + hi, Q - hi)
-                            }
-                            // Safe: the range starts at column lo + colOffset ≥ 0 of the first valid row and ends
-                            // at column hi - 1 + colOffset < W of the last.
-                            let dst = dX + ((images.lowerBound * C + grp * Cg + c) * H + firstRow + valid.lowerBound) * W
-                            addRow(dst + lo + colOffset, src + lo, (valid.count - 1) * Q + hi - lo)
-                            continue
+        for c in 0..<Cg {
+            for s in 0..<S {
+                let colOffset = s * g.dilationWidth - g.padding.left
+                let qRange = Lowering.validRange(offset: colOffset, stride: sw, extent: W, count: Q)
+                let lo = qRange.lowerBound, hi = qRange.upperBound
+                if qRange.isEmpty { continue }
+                for slot in 0..<phaseCount {
+                    let base = l + ((c * S + s) * phaseCount + slot) * slotBlock
+                    let firstRow = rows.lowerBound * sh + phase(ofSlot: slot) - g.padding.top
+                    let valid = Lowering.validRange(offset: firstRow, stride: sh, extent: H, count: stored)
+                    if valid.isEmpty { continue }
+                    if blockAdd {
+                        let src = base + valid.lowerBound * Q
+                        for j in 0..<valid.count {
+                            zeroRow(src + j * Q, lo)
+                            zeroRow(src + j * Q + hi, Q - hi)
                         }
-                        for j in valid {
-                            let h = firstRow + j * sh
-                            for i in 0..<nb {
-                                // Safe: h is inside 0..<H and qRange keeps q·sw + colOffset inside 0..<W.
-                                let dst = dX + (((images.lowerBound + i) * C + grp * Cg + c) * H + h) * W
-                                let row = base + j * rowBlock + i * Q
-                                scatterAddRow(dst + lo * sw + colOffset, row + lo, count: qRange.count, stride: sw)
-                            }
+                        // Safe: the range starts at column lo + colOffset ≥ 0 of the first valid row and ends
+                        // at column hi - 1 + colOffset < W of the last.
+                        let dst = dX + ((images.lowerBound * C + grp * Cg + c) * H + firstRow + valid.lowerBound) * W
+                        addRow(dst + lo + colOffset, src + lo, (valid.count - 1) * Q + hi - lo)
+                        continue
+                    }
+                    for j in valid {
+                        let h = firstRow + j * sh
+                        for i in 0..<nb {
+                            // Safe: h is inside 0..<H and qRange keeps q·sw + colOffset inside 0..<W.
+                            let dst = dX + (((images.lowerBound + i) * C + grp * Cg + c) * H + h) * W
+                            let row = base + j * rowBlock + i * Q
+                            scatterAddRow(dst + lo * sw + colOffset, row + lo, count: qRange.count, stride: sw)
                         }
                     }
                 }
@@ -214,14 +216,13 @@ struct KernelRowGEMM {
                 let (images, rows) = schedule.tile(t, images: myImages)
                 let nb = images.count, stored = rows.count + extraRows
                 let columns = rows.count * nb * Q
-                let ldb = phaseSlots.count * stored * nb * Q
+                let ldb = phaseCount * stored * nb * Q
                 for grp in 0..<G {
                     lower(x, group: grp, images: images, rows: rows, into: l)
                     let direct = o + (images.lowerBound * K + grp * Kg) * PQ + rows.lowerBound * Q
                     for r in 0..<R {
                         let shift = r * g.dilationHeight
-                        // Safe: phaseSlots holds every kernel row's phase.
-                        let slot = phaseSlots.firstIndex(of: shift % sh)!
+                        let slot = r % phasePeriod
                         BLAS.uncheckedGEMM(
                             transposeA: .none, transposeB: .none, m: Kg, n: columns, k: CgS, alpha: 1,
                             a: packedFilter + (r * K + grp * Kg) * CgS, lda: CgS,
@@ -275,7 +276,7 @@ struct KernelRowGEMM {
                 let (tileImages, rows) = schedule.tile(t, images: images)
                 let nb = tileImages.count, stored = rows.count + extraRows
                 let columns = rows.count * nb * Q
-                let ldl = phaseSlots.count * stored * nb * Q
+                let ldl = phaseCount * stored * nb * Q
                 for grp in 0..<G {
                     // The tile's output gradient as a K/G × columns matrix, columns in L's (row, image, q) order.
                     let dOTile: UnsafePointer<T>, ldo: Int
@@ -297,8 +298,7 @@ struct KernelRowGEMM {
                         lower(x, group: grp, images: tileImages, rows: rows, into: l)
                         for r in 0..<R {
                             let shift = r * g.dilationHeight
-                            // Safe: phaseSlots holds every kernel row's phase.
-                            let slot = phaseSlots.firstIndex(of: shift % sh)!
+                            let slot = r % phasePeriod
                             BLAS.uncheckedGEMM(
                                 transposeA: .none, transposeB: .transpose, m: Kg, n: CgS, k: columns, alpha: 1,
                                 a: dOTile, lda: ldo, b: l + (slot * stored + shift / sh) * nb * Q, ldb: ldl,
@@ -310,7 +310,7 @@ struct KernelRowGEMM {
                         l.update(repeating: 0, count: ldl * CgS)
                         for r in 0..<R {
                             let shift = r * g.dilationHeight
-                            let slot = phaseSlots.firstIndex(of: shift % sh)!
+                            let slot = r % phasePeriod
                             BLAS.uncheckedGEMM(
                                 transposeA: .transpose, transposeB: .none, m: CgS, n: columns, k: Kg, alpha: 1,
                                 a: packedFilter + (r * K + grp * Kg) * CgS, lda: CgS, b: dOTile, ldb: ldo,
