@@ -118,12 +118,16 @@ extension ConvolutionEngine {
                     for (i, n) in images.enumerated() {
                         for k in 0..<Kg {
                             let row = o + (n * K + grp * Kg + k) * PQ + rows.lowerBound * Q
+                            let value = b?[grp * Kg + k]
                             if !single {
-                                row.update(from: scratch! + k * tileColumns + i * columnsPerImage, count: columnsPerImage)
-                            }
-                            if let b {
-                                let value = b[grp * Kg + k]
-                                for j in 0..<columnsPerImage { row[j] += value }
+                                let src = scratch! + k * tileColumns + i * columnsPerImage
+                                if let value {
+                                    copyRowAdding(row, src, columnsPerImage, value)
+                                } else {
+                                    row.update(from: src, count: columnsPerImage)
+                                }
+                            } else if let value {
+                                addScalar(row, columnsPerImage, value)
                             }
                         }
                     }

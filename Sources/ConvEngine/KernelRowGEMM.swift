@@ -232,13 +232,18 @@ struct KernelRowGEMM {
                     for (i, image) in images.enumerated() {
                         for k in 0..<Kg {
                             let out = o + (image * K + grp * Kg + k) * PQ + rows.lowerBound * Q
+                            let value = b?[grp * Kg + k]
                             if nb > 1 {
                                 let src = result + k * columns + i * Q
-                                for p in 0..<rows.count { copyRow(out + p * Q, src + p * nb * Q, Q) }
-                            }
-                            if let b {
-                                let value = b[grp * Kg + k]
-                                for j in 0..<rows.count * Q { out[j] += value }
+                                for p in 0..<rows.count {
+                                    if let value {
+                                        copyRowAdding(out + p * Q, src + p * nb * Q, Q, value)
+                                    } else {
+                                        copyRow(out + p * Q, src + p * nb * Q, Q)
+                                    }
+                                }
+                            } else if let value {
+                                addScalar(out, rows.count * Q, value)
                             }
                         }
                     }

@@ -117,7 +117,7 @@ struct ShiftedGEMM {
                                 for p in 0..<rows { copyRow(out + p * Q, src + p * Wp, Q) }
                                 if let b {
                                     let value = b[grp * Kg + k]
-                                    for j in 0..<rows * Q { out[j] += value }
+                                    addScalar(out, rows * Q, value)
                                 }
                             }
                         }

@@ -65,3 +65,37 @@ internal func addRow<T: ConvScalar>(_ dst: UnsafeMutablePointer<T>, _ src: Unsaf
         i += 1
     }
 }
+
+/// `dst[0..<count] += value`: the bias added along an output row, eight lanes at a time.
+@inline(__always) @usableFromInline
+internal func addScalar<T: ConvScalar>(_ dst: UnsafeMutablePointer<T>, _ count: Int, _ value: T) {
+    let splat = SIMD8<T>(repeating: value)
+    var i = 0
+    while i + 8 <= count {
+        let sum = UnsafeRawPointer(dst + i).loadUnaligned(as: SIMD8<T>.self) + splat
+        UnsafeMutableRawPointer(dst + i).storeBytes(of: sum, as: SIMD8<T>.self)
+        i += 8
+    }
+    while i < count {
+        dst[i] += value
+        i += 1
+    }
+}
+
+/// `dst[0..<count] = src[0..<count] + value` (the ranges must not overlap): a tile's result row copied out with
+/// its bias in one pass instead of two.
+@inline(__always) @usableFromInline
+internal func copyRowAdding<T: ConvScalar>(_ dst: UnsafeMutablePointer<T>, _ src: UnsafePointer<T>, _ count: Int,
+                                           _ value: T) {
+    let splat = SIMD8<T>(repeating: value)
+    var i = 0
+    while i + 8 <= count {
+        let sum = UnsafeRawPointer(src + i).loadUnaligned(as: SIMD8<T>.self) + splat
+        UnsafeMutableRawPointer(dst + i).storeBytes(of: sum, as: SIMD8<T>.self)
+        i += 8
+    }
+    while i < count {
+        dst[i] = src[i] + value
+        i += 1
+    }
+}
