@@ -141,6 +141,20 @@ internal struct Lowering: Sendable {
                         s += 2
                         continue
                     }
+                    if !phased && strideWidth == 1 && qRange == 0..<Q {
+                        // A tap with no horizontal padding at stride 1 (every tap of an unpadded layer such as
+                        // MNIST's): whole-row copies in a tight loop, which is most of the lowering on small layers.
+                        // Safe: q + colOffset stays inside 0..<W for every q, and pLo..<pHi keeps rows inside 0..<H.
+                        // (Row addresses are computed per valid row: a hostile stride would overflow a running step.)
+                        for p in pLo..<pHi {
+                            copyRow(dst + (p - rows.lowerBound) * Q,
+                                    plane + (p * strideHeight + rowOffset) * W + colOffset, Q)
+                        }
+                        zeroRow(dst + (pHi - rows.lowerBound) * Q, (rows.upperBound - pHi) * Q)
+                        dst += ld
+                        s += 1
+                        continue
+                    }
                     for p in pLo..<pHi {
                         let out = dst + (p - rows.lowerBound) * Q
                         // Safe: qRange keeps q*sw + colOffset inside 0..<W, pLo..<pHi keeps the row inside 0..<H.
@@ -216,6 +230,15 @@ internal struct Lowering: Sendable {
                 for s in 0..<kernelWidth {
                     let colOffset = s * dilationWidth - padLeft
                     let qRange = Lowering.validRange(offset: colOffset, stride: strideWidth, extent: W, count: Q)
+                    if !phased && strideWidth == 1 && qRange == 0..<Q {
+                        // The adjoint of im2col's whole-row fast path: whole-row adds in a tight loop.
+                        for p in pLo..<pHi {
+                            addRow(plane + (p * strideHeight + rowOffset) * W + colOffset,
+                                   src + (p - rows.lowerBound) * Q, Q)
+                        }
+                        src += ld
+                        continue
+                    }
                     for p in pLo..<pHi {
                         let from = src + (p - rows.lowerBound) * Q
                         // Safe: same ranges as im2col.
