@@ -87,7 +87,7 @@ extension ConvolutionEngine {
             // The depthwise kernel splits by channel over the whole batch: no partial sums, and it sums the
             // bias gradient in the same pass over dO, in an order that does not depend on the worker count.
             let dB = biasGradient?.baseAddress
-            DepthwiseKernel(g).backward(x, f, dO, dXHere, dF, dB, partials: nil,
+            DepthwiseKernel(g).backward(x, f, dO, dXHere, dF, dB,
                                         scratch: wsBase! + layout.depthwiseOffset,
                                         scratchPerWorker: layout.depthwisePerWorker,
                                         workers: (dXHere != nil || dF != nil || dB != nil) ? plan.workers : 0)

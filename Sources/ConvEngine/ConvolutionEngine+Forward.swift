@@ -117,18 +117,9 @@ extension ConvolutionEngine {
                                        beta: 0, c: single ? direct : scratch!, ldc: single ? PQ : tileColumns)
                     for (i, n) in images.enumerated() {
                         for k in 0..<Kg {
-                            let row = o + (n * K + grp * Kg + k) * PQ + rows.lowerBound * Q
-                            let value = b?[grp * Kg + k]
-                            if !single {
-                                let src = scratch! + k * tileColumns + i * columnsPerImage
-                                if let value {
-                                    copyRowAdding(row, src, columnsPerImage, value)
-                                } else {
-                                    row.update(from: src, count: columnsPerImage)
-                                }
-                            } else if let value {
-                                addScalar(row, columnsPerImage, value)
-                            }
+                            storeTileRows(o + (n * K + grp * Kg + k) * PQ + rows.lowerBound * Q,
+                                          from: single ? nil : UnsafePointer(scratch! + k * tileColumns + i * columnsPerImage),
+                                          rows: rows.count, width: Q, sourceStride: Q, bias: b?[grp * Kg + k])
                         }
                     }
                 }

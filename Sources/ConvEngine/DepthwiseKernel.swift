@@ -114,18 +114,12 @@ struct DepthwiseKernel {
     ///
     /// Work is split by channel: a worker owns channels `c` (and their output channels `c·m ..< (c+1)·m`)
     /// for every image, so the filter- and bias-gradient sums run image by image in order whatever the worker
-    /// count, and no partial sums are needed. `partials`, if given, are the `workers - 1` filter-gradient
-    /// partial sums a caller still adds into `dF` afterwards: they are zeroed so that those additions change
-    /// nothing. `dB` may be `nil` (a caller that sums the bias gradient itself).
+    /// count, and no partial sums are needed. `dB` may be `nil`.
     func backward<T: ConvScalar>(_ x: UnsafePointer<T>?, _ f: UnsafePointer<T>?, _ dO: UnsafePointer<T>,
                                  _ dX: UnsafeMutablePointer<T>?, _ dF: UnsafeMutablePointer<T>?,
-                                 _ dB: UnsafeMutablePointer<T>? = nil,
-                                 partials: UnsafeMutablePointer<T>?, scratch: UnsafeMutablePointer<T>,
+                                 _ dB: UnsafeMutablePointer<T>?, scratch: UnsafeMutablePointer<T>,
                                  scratchPerWorker: Int, workers: Int) {
         let C = g.inputChannels, m = g.outputChannelsPerGroup, RS = g.kernelHeight * g.kernelWidth
-        if let partials, dF != nil, workers > 1 {
-            partials.update(repeating: 0, count: (workers - 1) * g.filterCount)
-        }
         let split = min(workers, C)
         parallelFor(split) { w in
             let paddedX = scratch + w * scratchPerWorker

@@ -231,20 +231,9 @@ struct KernelRowGEMM {
                     }
                     for (i, image) in images.enumerated() {
                         for k in 0..<Kg {
-                            let out = o + (image * K + grp * Kg + k) * PQ + rows.lowerBound * Q
-                            let value = b?[grp * Kg + k]
-                            if nb > 1 {
-                                let src = result + k * columns + i * Q
-                                for p in 0..<rows.count {
-                                    if let value {
-                                        copyRowAdding(out + p * Q, src + p * nb * Q, Q, value)
-                                    } else {
-                                        copyRow(out + p * Q, src + p * nb * Q, Q)
-                                    }
-                                }
-                            } else if let value {
-                                addScalar(out, rows.count * Q, value)
-                            }
+                            storeTileRows(o + (image * K + grp * Kg + k) * PQ + rows.lowerBound * Q,
+                                          from: nb > 1 ? UnsafePointer(result + k * columns + i * Q) : nil,
+                                          rows: rows.count, width: Q, sourceStride: nb * Q, bias: b?[grp * Kg + k])
                         }
                     }
                 }

@@ -112,13 +112,9 @@ struct ShiftedGEMM {
                         }
                         for (i, image) in images.enumerated() {
                             for k in 0..<Kg {
-                                let out = o + (image * K + grp * Kg + k) * PQ + p0 * Q
-                                let src = result + k * n + i * plane
-                                for p in 0..<rows { copyRow(out + p * Q, src + p * Wp, Q) }
-                                if let b {
-                                    let value = b[grp * Kg + k]
-                                    addScalar(out, rows * Q, value)
-                                }
+                                storeTileRows(o + (image * K + grp * Kg + k) * PQ + p0 * Q,
+                                              from: UnsafePointer(result + k * n + i * plane), rows: rows, width: Q,
+                                              sourceStride: Wp, bias: b?[grp * Kg + k])
                             }
                         }
                         p0 += rows

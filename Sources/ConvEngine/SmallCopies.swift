@@ -99,3 +99,24 @@ internal func copyRowAdding<T: ConvScalar>(_ dst: UnsafeMutablePointer<T>, _ src
         i += 1
     }
 }
+
+/// Finishes `rows` output rows of `width` elements at `out` (contiguous) for one output channel: copies them
+/// from a tile result whose rows are `sourceStride` apart, adding `bias` when there is one, or, with no `source`
+/// (the GEMM wrote `out` directly), only adds the bias. One pass over the output either way.
+@inline(__always) @usableFromInline
+internal func storeTileRows<T: ConvScalar>(_ out: UnsafeMutablePointer<T>, from source: UnsafePointer<T>?,
+                                           rows: Int, width: Int, sourceStride: Int, bias: T?) {
+    guard let source else {
+        if let bias { addScalar(out, rows * width, bias) }
+        return
+    }
+    // Rows that are contiguous in the source too are one run.
+    let (runs, length) = sourceStride == width ? (1, rows * width) : (rows, width)
+    for p in 0..<runs {
+        if let bias {
+            copyRowAdding(out + p * length, source + p * sourceStride, length, bias)
+        } else {
+            copyRow(out + p * length, source + p * sourceStride, length)
+        }
+    }
+}
