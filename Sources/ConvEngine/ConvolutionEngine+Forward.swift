@@ -110,15 +110,20 @@ extension ConvolutionEngine {
                         columns = UnsafePointer(col!)
                         ldb = tileColumns
                     }
+                    // One image: the GEMM writes the output rows directly, onto their bias. Several: it writes the
+                    // tile's scratch, which is then copied out image by image with the bias.
                     let single = images.count == 1
                     let direct = o + (images.lowerBound * K + grp * Kg) * PQ + rows.lowerBound * Q
+                    let beta: T = single ? prefillBias(direct, channels: Kg, channelStride: PQ, count: columnsPerImage,
+                                                       bias: b.map { $0 + grp * Kg }) : 0
                     BLAS.uncheckedGEMM(transposeA: .none, transposeB: .none, m: Kg, n: tileColumns, k: CgRS,
                                        alpha: 1, a: f + grp * Kg * CgRS, lda: CgRS, b: columns, ldb: ldb,
-                                       beta: 0, c: single ? direct : scratch!, ldc: single ? PQ : tileColumns)
+                                       beta: beta, c: single ? direct : scratch!, ldc: single ? PQ : tileColumns)
+                    if single { continue }
                     for (i, n) in images.enumerated() {
                         for k in 0..<Kg {
                             storeTileRows(o + (n * K + grp * Kg + k) * PQ + rows.lowerBound * Q,
-                                          from: single ? nil : UnsafePointer(scratch! + k * tileColumns + i * columnsPerImage),
+                                          from: UnsafePointer(scratch! + k * tileColumns + i * columnsPerImage),
                                           rows: rows.count, width: Q, sourceStride: Q, bias: b?[grp * Kg + k])
                         }
                     }

@@ -155,18 +155,28 @@ internal struct Lowering: Sendable {
                         s += 1
                         continue
                     }
+                    if phased {
+                        // Column q*sw + colOffset is element q + jOffset of phase `phase`. (Computed once per tap: two
+                        // integer divisions per row cost as much as the 100-element copy of a conv1 row.)
+                        let phase = ((colOffset % sw) + sw) % sw, jOffset = (colOffset - phase) / sw
+                        let phasePlane = plane + phase * H * Wp + jOffset + qRange.lowerBound
+                        let head = qRange.lowerBound, tail = Q - qRange.upperBound, count = qRange.count
+                        // Safe: qRange keeps q*sw + colOffset inside 0..<W, pLo..<pHi keeps the row inside 0..<H.
+                        for p in pLo..<pHi {
+                            let out = dst + (p - rows.lowerBound) * Q
+                            zeroRow(out, head)
+                            copyRow(out + head, phasePlane + (p * strideHeight + rowOffset) * Wp, count)
+                            zeroRow(out + qRange.upperBound, tail)
+                        }
+                        zeroRow(dst + (pHi - rows.lowerBound) * Q, (rows.upperBound - pHi) * Q)
+                        dst += ld
+                        s += 1
+                        continue
+                    }
                     for p in pLo..<pHi {
                         let out = dst + (p - rows.lowerBound) * Q
                         // Safe: qRange keeps q*sw + colOffset inside 0..<W, pLo..<pHi keeps the row inside 0..<H.
                         zeroRow(out, qRange.lowerBound)
-                        if phased {
-                            // Column q*sw + colOffset is element q + jOffset of phase `phase`.
-                            let phase = ((colOffset % sw) + sw) % sw, jOffset = (colOffset - phase) / sw
-                            let src = plane + (phase * H + p * strideHeight + rowOffset) * Wp + jOffset
-                            copyRow(out + qRange.lowerBound, src + qRange.lowerBound, qRange.count)
-                            zeroRow(out + qRange.upperBound, Q - qRange.upperBound)
-                            continue
-                        }
                         let src = plane + (p * strideHeight + rowOffset) * W
                         if !qRange.isEmpty {
                             gatherRow(out + qRange.lowerBound, src + (qRange.lowerBound * strideWidth + colOffset),

@@ -220,6 +220,9 @@ struct KernelRowGEMM {
                 for grp in 0..<G {
                     lower(x, group: grp, images: images, rows: rows, into: l)
                     let direct = o + (images.lowerBound * K + grp * Kg) * PQ + rows.lowerBound * Q
+                    // One image: the GEMMs accumulate straight onto the output rows, prefilled with the bias.
+                    let firstBeta: T = nb == 1 ? prefillBias(direct, channels: Kg, channelStride: PQ, count: columns,
+                                                             bias: b.map { $0 + grp * Kg }) : 0
                     for r in 0..<R {
                         let shift = r * g.dilationHeight
                         let slot = r % phasePeriod
@@ -227,12 +230,13 @@ struct KernelRowGEMM {
                             transposeA: .none, transposeB: .none, m: Kg, n: columns, k: CgS, alpha: 1,
                             a: packedFilter + (r * K + grp * Kg) * CgS, lda: CgS,
                             b: l + (slot * stored + shift / sh) * nb * Q, ldb: ldb,
-                            beta: r == 0 ? 0 : 1, c: nb == 1 ? direct : result, ldc: nb == 1 ? PQ : columns)
+                            beta: r == 0 ? firstBeta : 1, c: nb == 1 ? direct : result, ldc: nb == 1 ? PQ : columns)
                     }
+                    if nb == 1 { continue }
                     for (i, image) in images.enumerated() {
                         for k in 0..<Kg {
                             storeTileRows(o + (image * K + grp * Kg + k) * PQ + rows.lowerBound * Q,
-                                          from: nb > 1 ? UnsafePointer(result + k * columns + i * Q) : nil,
+                                          from: UnsafePointer(result + k * columns + i * Q),
                                           rows: rows.count, width: Q, sourceStride: nb * Q, bias: b?[grp * Kg + k])
                         }
                     }
