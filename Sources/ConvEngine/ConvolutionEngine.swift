@@ -55,6 +55,12 @@ public struct ConvolutionEngine: ConvolutionBackend, Sendable {
     public static let defaultTileBudgetBytes = 1 << 20
     /// Tiles get at least this many columns (output pixels), so that each GEMM stays efficient.
     static let minimumTileColumns = 256
+    /// Automatic ``ConvAlgorithm/tiledIm2col`` tiles read at least this many bytes of input rows per channel
+    /// (about `tileRows·sh·W` elements). A tile reads one run of rows from each channel plane, and short runs defeat
+    /// the hardware prefetcher: on a 2×2/2 layer with 76-wide rows (the benchmark's gen3), 7-row tiles read 4.2 KiB
+    /// per 11.5 KiB plane and their gather took twice as long as with whole images (forward 2.1–2.4 → 1.8–1.9 of the
+    /// GEMM ceiling); on 224-wide rows, 8-row tiles (14 KiB runs) were as fast as whole images.
+    static let minimumInputRunBytes = 16 << 10
     /// The automatic plan uses ``ConvAlgorithm/kernelRowGEMM`` when its GEMMs' inner dimension, `C/G·S`, is at
     /// least this: below it (ResNet's conv1, 3·7; MNIST's, 1·5) the R accumulating GEMMs are too thin and the
     /// tiled im2col is faster.
@@ -148,7 +154,13 @@ public struct ConvolutionEngine: ConvolutionBackend, Sendable {
             let minimumColumns = chosen == .kernelRowGEMM ? KernelRowGEMM.minimumTileColumns : Self.minimumTileColumns
             let budgetColumns = max(minimumColumns,
                                     tileBudgetBytes / max(1, (loweredRows + g.outputChannelsPerGroup) * size))
-            let rows = tileRows ?? max(1, budgetColumns / g.outputWidth)
+            var rows = tileRows ?? max(1, budgetColumns / g.outputWidth)
+            if tileRows == nil && chosen == .tiledIm2col {
+                // Safe: a product that overflows means rows far wider than any run, so no minimum applies.
+                let (strideBytes, o1) = g.strideHeight.multipliedReportingOverflow(by: size)
+                let (rowBytes, o2) = strideBytes.multipliedReportingOverflow(by: g.inputWidth)
+                if !o1 && !o2 && rowBytes > 0 { rows = max(rows, (Self.minimumInputRunBytes - 1) / rowBytes + 1) }
+            }
             if rows >= g.outputHeight {
                 // Whole images side by side. Not clamped to the batch, so the workspace is the same at any batch
                 // size (the tiles actually used are evened out over the images there are). Automatic tiles take
