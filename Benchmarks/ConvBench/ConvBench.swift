@@ -160,8 +160,18 @@ struct ConvBench: ParsableCommand {
             worstLayers.append(String(format: "%@ %@ %dt %.2f", row.layer, row.pass.short, row.threads, row.ceilingRatio))
             if worstLayers.count == 3 { break }
         }
-        let summary = Summary(rows: ordered.count, failures: failures, geomeanCeilingRatio: geomeans,
+        var summary = Summary(rows: ordered.count, failures: failures, geomeanCeilingRatio: geomeans,
                               totalSeconds: Double(Clock.nanoseconds() - start) / 1e9, worstCeilingRatios: worstLayers)
+        for p in passes {
+            for t in threadList where t > 1 {
+                let paired = ordered.filter { $0.pass == p && $0.threads == t && $0.speedup != nil }
+                if let low = paired.min(by: { $0.speedup! < $1.speedup! }) {
+                    summary.lowestSpeedups["\(p.rawValue)@\(t)"] = String(format: "%@ %.2f", low.layer, low.speedup!)
+                }
+                summary.slowerThanOneWorker += paired.filter { $0.speedup! < 1 }
+                    .map { String(format: "%@ %@ %dt %.2f", $0.layer, $0.pass.short, $0.threads, $0.speedup!) }
+            }
+        }
         print(TableWriter.table(ordered, precision: Precision(T.self)))
         print(TableWriter.notes)
         print(TableWriter.summary(summary), terminator: "")

@@ -51,15 +51,20 @@ struct LayerRunner<T: ConvScalar> {
         }
 
         var rows: [ResultRow] = []
+        // The one-worker engine also runs inside every repetition of the multi-thread cells, right before the
+        // multi-worker one, so their speed-up is a ratio of medians over the same repetitions (on a shared machine
+        // the load changes between cells measured seconds apart).
+        let oneWorker = try ConvolutionEngine(workers: 1, managesBLASThreads: false)
+        let oneWorkerSpace = try ConvWorkspace<T>(reserving: oneWorker.workspaceElementCount(for: g, scalar: T.self))
         for threads in settings.threads {
             BLAS.setThreadCount(1)
-            let engine = threads == 1
-                ? try ConvolutionEngine(workers: 1, managesBLASThreads: false)
-                : try ConvolutionEngine(workers: threads)
-            let workspace = try ConvWorkspace<T>(reserving: engine.workspaceElementCount(for: g, scalar: T.self))
+            let engine = threads == 1 ? oneWorker : try ConvolutionEngine(workers: threads)
+            let workspace = threads == 1
+                ? oneWorkerSpace : try ConvWorkspace<T>(reserving: engine.workspaceElementCount(for: g, scalar: T.self))
             for pass in settings.passes {
                 var row = try measure(layer, data: data, engine: engine, workspace: workspace, ceiling: ceiling,
-                                      pass: pass, threads: threads, label: label)
+                                      pass: pass, threads: threads, label: label,
+                                      paired: threads > 1 ? (oneWorker, oneWorkerSpace) : nil)
                 // The timed run's own outputs, then the same plan once in Double on the same inputs.
                 let fields = pass == .forward ? Field.forward : Field.backward
                 try settings.fault?.apply(to: data, pass: pass, engine: engine)
@@ -82,11 +87,12 @@ struct LayerRunner<T: ConvScalar> {
                                                   referenceOutputChannels: ref.outputChannels,
                                                   speedup: ref.milliseconds / oneImage)
                 }
-                Progress.say(String(format: "%@ %@ %dt: %@ ms (min %@), ceiling %@ ms [%@], ratio %.2f, %.1f GFLOP/s, err/bound %@ %@",
+                Progress.say(String(format: "%@ %@ %dt: %@ ms (min %@), ceiling %@ ms [%@], ratio %.2f, %.1f GFLOP/s, err/bound %@ %@%@",
                                     label, pass.short, threads, TableWriter.ms(row.engine.medianMs),
                                     TableWriter.ms(row.engine.minMs), TableWriter.ms(row.ceiling.medianMs),
                                     row.ceiling.policy, row.ceilingRatio, row.gflops, TableWriter.fraction(worst),
-                                    worst <= 1 ? "ok" : "FAIL"))
+                                    worst <= 1 ? "ok" : "FAIL",
+                                    row.speedup.map { String(format: ", %.2f× one worker", $0) } ?? ""))
                 rows.append(row)
             }
         }
@@ -101,14 +107,14 @@ struct LayerRunner<T: ConvScalar> {
     /// Warm-up, then repetitions of: the engine, then each ceiling policy. Returns the row without verification.
     private func measure(_ layer: BenchLayer, data: LayerTensors<T>, engine: ConvolutionEngine,
                          workspace: ConvWorkspace<T>, ceiling: GEMMCeiling<T>, pass: Pass, threads: Int,
-                         label: String) throws -> ResultRow {
+                         label: String, paired: (engine: ConvolutionEngine, workspace: ConvWorkspace<T>)?) throws -> ResultRow {
         let g = layer.geometry
         // At one thread the ceiling is BLAS's single thread; above, the faster of BLAS-threaded GEMMs in
         // series and images over `threads` workers with single-threaded BLAS.
         let policies: [(policy: GEMMCeiling<T>.Policy, blasThreads: Int, workers: Int)] = threads == 1
             ? [(.serial, 1, 1)]
             : [(.imageParallel, 1, threads), (.serial, threads, 1)]
-        var engineSamples = Samples()
+        var engineSamples = Samples(), pairedSamples = Samples()
         var ceilingSamples = [Samples](repeating: Samples(), count: policies.count)
         var lastEngineMs = 0.0
 
@@ -142,6 +148,10 @@ struct LayerRunner<T: ConvScalar> {
                 // ceiling runs right after the engine: one untimed engine run puts both on the same footing.
                 try run(engine, pass, data, workspace)
                 afterWait = false
+            }
+            if let paired {
+                let one = try Clock.milliseconds { try run(paired.engine, pass, data, paired.workspace) }
+                if record { pairedSamples.append(one) }
             }
             let e = try Clock.milliseconds { try run(engine, pass, data, workspace) }
             lastEngineMs = e
@@ -190,7 +200,9 @@ struct LayerRunner<T: ConvScalar> {
             workspaceBytes: WorkspaceInfo(batch: g.batch, bytes: try engine.workspaceBytes(for: g, scalar: T.self),
                                           doubleBatch: doubled.batch,
                                           bytesAtDoubleBatch: try engine.workspaceBytes(for: doubled, scalar: T.self)),
-            reference: nil)
+            reference: nil,
+            oneWorker: paired == nil ? nil : TimingInfo(pairedSamples),
+            speedup: paired == nil ? nil : pairedSamples.median / engineTiming.medianMs)
     }
 
     private func run<U: ConvScalar>(_ engine: ConvolutionEngine, _ pass: Pass, _ t: LayerTensors<U>,

@@ -99,6 +99,10 @@ struct ResultRow: Codable {
     var verification: VerificationInfo
     var workspaceBytes: WorkspaceInfo
     var reference: ReferenceInfo?
+    /// Multi-thread rows: the one-worker engine, run right before the timed engine in every repetition.
+    var oneWorker: TimingInfo?
+    /// Multi-thread rows: `oneWorker` median over `engine` median, the speed-up over one worker.
+    var speedup: Double?
 }
 
 struct CeilingInfo: Codable {
@@ -152,6 +156,10 @@ struct Summary: Codable {
     var totalSeconds: Double
     /// The three layers whose worst row has the highest engine / ceiling ratio: `"layer pass threads ratio"`.
     var worstCeilingRatios: [String]
+    /// Speed-up over one worker (paired in the same repetitions), keyed `"forward@2"`, …: the lowest, as
+    /// `"layer ratio"`, and the rows below 1 (slower than one worker).
+    var lowestSpeedups: [String: String] = [:]
+    var slowerThanOneWorker: [String] = []
 }
 
 // MARK: - Text output
@@ -192,7 +200,7 @@ enum TableWriter {
         head += " " + lpad("median", 9) + " " + lpad("min", 9) + " " + lpad("GFLOP/s", 8) + " " + lpad("%gemm", 6)
         head += " " + lpad("ceiling", 9) + " " + pad("policy", 8) + " " + lpad("eng/ceil", 8)
         head += " " + lpad("err/bound \(timedName)", 14) + " " + lpad("f64", 6) + " " + pad("ok", 4)
-        head += " " + lpad("ws@N", 8) + " " + lpad("ws@2N", 8) + " " + lpad("ref×", 7)
+        head += " " + lpad("ws@N", 8) + " " + lpad("ws@2N", 8) + " " + lpad("ref×", 7) + " " + lpad("×1w", 5)
         var lines = [head, String(repeating: "-", count: head.count)]
         for r in rows {
             var l = pad(r.layer, lw) + " " + pad(r.pass.short, 4) + " " + lpad("\(r.threads)", 3) + " " + pad(r.plan, pw)
@@ -206,6 +214,7 @@ enum TableWriter {
             l += " " + pad(r.verification.passed ? "ok" : "FAIL", 4)
             l += " " + lpad(bytes(r.workspaceBytes.bytes), 8) + " " + lpad(bytes(r.workspaceBytes.bytesAtDoubleBatch), 8)
             l += " " + lpad(r.reference.map { String(format: "%.0f", $0.speedup) } ?? "-", 7)
+            l += " " + lpad(r.speedup.map { String(format: "%.2f", $0) } ?? "-", 5)
             lines.append(l)
         }
         return lines.joined(separator: "\n") + "\n"
@@ -218,6 +227,11 @@ enum TableWriter {
         }
         out += "\n"
         out += "worst engine/ceiling (three layers): " + s.worstCeilingRatios.joined(separator: ", ") + "\n"
+        if !s.lowestSpeedups.isEmpty {
+            out += "lowest speed-up over one worker:" + s.lowestSpeedups.keys.sorted(by: summaryOrder).map {
+                "  \($0.replacingOccurrences(of: "@", with: " @")) thr: \(s.lowestSpeedups[$0]!)" }.joined() + "\n"
+            out += "slower than one worker: " + (s.slowerThanOneWorker.isEmpty ? "none" : s.slowerThanOneWorker.joined(separator: ", ")) + "\n"
+        }
         out += s.failures == 0
             ? "verification: all \(s.rows) rows within MATH.md's bound\n"
             : "verification: \(s.failures) of \(s.rows) rows FAIL (error above MATH.md's bound)\n"
@@ -232,7 +246,8 @@ enum TableWriter {
         images×N = images over N workers with BLAS at 1 thread (the faster is shown). eng/ceil: engine median
         over ceiling median. err/bound: the worst sampled element's error as a fraction of MATH.md's bound,
         in the timed run and (f64) in the same plan run once in Double; FAIL above 1. ws@N, ws@2N: workspace
-        bytes at the batch and at twice it. ref×: speedup over ReferenceConvolution on one image.
+        bytes at the batch and at twice it. ref×: speedup over ReferenceConvolution on one image. ×1w (rows
+        above one thread): the one-worker engine's median over this row's, both timed in the same repetitions.
 
         """
 
