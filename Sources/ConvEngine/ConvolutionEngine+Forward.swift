@@ -80,52 +80,45 @@ extension ConvolutionEngine {
         let G = g.groups, C = g.inputChannels, K = g.outputChannels
         let Cg = g.inputChannelsPerGroup, Kg = g.outputChannelsPerGroup
         let HW = g.inputHeight * g.inputWidth, PQ = g.columnColumns, CgRS = g.columnRows, Q = g.outputWidth
-        // Each worker takes a contiguous share of the images and tiles it; with fewer images than workers,
-        // the tiles (bands) of the whole batch are shared out instead.
-        let byImage = g.batch >= plan.workers
-        let workers = byImage ? plan.workers : min(plan.workers, schedule.tileCount(images: 0..<g.batch))
+        // The tiles of the whole batch go to whichever worker is free (see parallelItems): a tile's result does
+        // not depend on the worker that computes it.
         let pointwise = plan.algorithm == .pointwise
         let phased = layout.inputPhasesPerWorker > 0
         let wsBase = ws.baseAddress
-        parallelFor(workers) { w in
+        parallelItems(plan.workers, count: schedule.tileCount(images: 0..<g.batch)) { w, t in
             let col = wsBase.map { $0 + w * layout.columnsPerWorker }
             let scratch = wsBase.map { $0 + layout.scratchOffset + w * layout.scratchPerWorker }
             let phases = wsBase.map { $0 + layout.inputPhasesOffset + w * layout.inputPhasesPerWorker }
-            let myImages = byImage ? share(of: g.batch, worker: w, of: workers) : 0..<g.batch
-            let myTiles = byImage ? 0..<schedule.tileCount(images: myImages)
-                : share(of: schedule.tileCount(images: myImages), worker: w, of: workers)
-            for t in myTiles {
-                let (images, rows) = schedule.tile(t, images: myImages)
-                let columnsPerImage = rows.count * Q
-                let tileColumns = images.count * columnsPerImage
-                for grp in 0..<G {
-                    let columns: UnsafePointer<T>, ldb: Int
-                    if pointwise {
-                        // Safe: pointwise tiles are whole single images.
-                        columns = x + (images.lowerBound * C + grp * Cg) * HW
-                        ldb = PQ
-                    } else {
-                        lowering.im2col(tileOf: x + grp * Cg * HW, imageStride: C * HW, images: images, rows: rows,
-                                        into: col!, phases: phased ? phases : nil)
-                        columns = UnsafePointer(col!)
-                        ldb = tileColumns
-                    }
-                    // One image: the GEMM writes the output rows directly, onto their bias. Several: it writes the
-                    // tile's scratch, which is then copied out image by image with the bias.
-                    let single = images.count == 1
-                    let direct = o + (images.lowerBound * K + grp * Kg) * PQ + rows.lowerBound * Q
-                    let beta: T = single ? prefillBias(direct, channels: Kg, channelStride: PQ, count: columnsPerImage,
-                                                       bias: b.map { $0 + grp * Kg }) : 0
-                    BLAS.uncheckedGEMM(transposeA: .none, transposeB: .none, m: Kg, n: tileColumns, k: CgRS,
-                                       alpha: 1, a: f + grp * Kg * CgRS, lda: CgRS, b: columns, ldb: ldb,
-                                       beta: beta, c: single ? direct : scratch!, ldc: single ? PQ : tileColumns)
-                    if single { continue }
-                    for (i, n) in images.enumerated() {
-                        for k in 0..<Kg {
-                            storeTileRows(o + (n * K + grp * Kg + k) * PQ + rows.lowerBound * Q,
-                                          from: UnsafePointer(scratch! + k * tileColumns + i * columnsPerImage),
-                                          rows: rows.count, width: Q, sourceStride: Q, bias: b?[grp * Kg + k])
-                        }
+            let (images, rows) = schedule.tile(t, images: 0..<g.batch)
+            let columnsPerImage = rows.count * Q
+            let tileColumns = images.count * columnsPerImage
+            for grp in 0..<G {
+                let columns: UnsafePointer<T>, ldb: Int
+                if pointwise {
+                    // Safe: pointwise tiles are whole single images.
+                    columns = x + (images.lowerBound * C + grp * Cg) * HW
+                    ldb = PQ
+                } else {
+                    lowering.im2col(tileOf: x + grp * Cg * HW, imageStride: C * HW, images: images, rows: rows,
+                                    into: col!, phases: phased ? phases : nil)
+                    columns = UnsafePointer(col!)
+                    ldb = tileColumns
+                }
+                // One image: the GEMM writes the output rows directly, onto their bias. Several: it writes the
+                // tile's scratch, which is then copied out image by image with the bias.
+                let single = images.count == 1
+                let direct = o + (images.lowerBound * K + grp * Kg) * PQ + rows.lowerBound * Q
+                let beta: T = single ? prefillBias(direct, channels: Kg, channelStride: PQ, count: columnsPerImage,
+                                                   bias: b.map { $0 + grp * Kg }) : 0
+                BLAS.uncheckedGEMM(transposeA: .none, transposeB: .none, m: Kg, n: tileColumns, k: CgRS,
+                                   alpha: 1, a: f + grp * Kg * CgRS, lda: CgRS, b: columns, ldb: ldb,
+                                   beta: beta, c: single ? direct : scratch!, ldc: single ? PQ : tileColumns)
+                if single { continue }
+                for (i, n) in images.enumerated() {
+                    for k in 0..<Kg {
+                        storeTileRows(o + (n * K + grp * Kg + k) * PQ + rows.lowerBound * Q,
+                                      from: UnsafePointer(scratch! + k * tileColumns + i * columnsPerImage),
+                                      rows: rows.count, width: Q, sourceStride: Q, bias: b?[grp * Kg + k])
                     }
                 }
             }

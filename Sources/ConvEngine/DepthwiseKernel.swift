@@ -88,12 +88,12 @@ struct DepthwiseKernel {
 
     // MARK: - Forward
 
-    /// `O[n,k] = B[k] + Σ_{r,s} F[k,r,s] · Xpadded[n, k/m]`, split by (image, channel) plane. Each worker
-    /// zeroes its padded plane once, then per plane copies the input into its middle and computes the m
-    /// output planes row by row in vector runs (``sweepRow(_:_:)``): at horizontal stride 1 from the padded
-    /// plane, at a larger stride from its column phases (``padPhases(_:into:)``; one element at a time only for a
-    /// stride so wide that the phases would not fit the scratch). Every element sums the bias, then the taps in
-    /// `(r, s)` order, at any worker count.
+    /// `O[n,k] = B[k] + Σ_{r,s} F[k,r,s] · Xpadded[n, k/m]`, split by (image, channel) plane: runs of
+    /// planes go to whichever worker is free. A run zeroes its worker's padded plane, then per plane copies the
+    /// input into its middle and computes the m output planes row by row in vector runs (``sweepRow(_:_:)``): at
+    /// horizontal stride 1 from the padded plane, at a larger stride from its column phases
+    /// (``padPhases(_:into:)``; one element at a time only for a stride so wide that the phases would not fit
+    /// the scratch). Every element sums the bias, then the taps in `(r, s)` order, at any worker count.
     func forward<T: ConvScalar>(_ x: UnsafePointer<T>, _ f: UnsafePointer<T>, _ b: UnsafePointer<T>?,
                                 _ o: UnsafeMutablePointer<T>, scratch: UnsafeMutablePointer<T>, scratchPerWorker: Int,
                                 workers: Int) {
@@ -109,10 +109,13 @@ struct DepthwiseKernel {
         let pairs = sw == 1 && sh == dh
         let pairPlan = RowPlan(T.self, from: 0, to: Q, maxRun: pairMaxRun)
         let phaseCount = forwardPhaseCount, PWp = phaseWidth
-        parallelFor(split) { w in
+        // Runs of planes go to whichever worker is free (see parallelItems); each run starts by zeroing the border
+        // its copies rely on, a small fraction of a run of several planes.
+        let run = max(1, planes / (split * 16))
+        parallelItems(split, count: (planes - 1) / run + 1) { w, item in
             let padded = scratch + w * scratchPerWorker
             if let phaseCount { padded.update(repeating: 0, count: phaseCount) } else { zeroPadded(padded) }
-            for plane in share(of: planes, worker: w, of: split) {
+            for plane in item * run..<min(planes, (item + 1) * run) {
                 let n = plane / C, c = plane % C
                 if phaseCount != nil { padPhases(x + plane * H * W, into: padded) } else { pad(x + plane * H * W, into: padded) }
                 for k in c * m..<(c + 1) * m {

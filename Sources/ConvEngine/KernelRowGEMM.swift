@@ -192,9 +192,9 @@ struct KernelRowGEMM {
         }
     }
 
-    /// The forward pass over the whole batch with `workers` threads: worker `w` lowers into
-    /// `lowered + w·loweredPerWorker` and, for multi-image tiles, puts the `K/G × columns` result at
-    /// `results + w·resultPerWorker`.
+    /// The forward pass over the whole batch with `workers` threads, tile by tile to whichever is free: the thread
+    /// in slot `w` lowers into `lowered + w·loweredPerWorker` and, for multi-image tiles, puts the
+    /// `K/G × columns` result at `results + w·resultPerWorker`.
     func forward<T: ConvScalar>(_ x: UnsafePointer<T>, _ packedFilter: UnsafePointer<T>, _ b: UnsafePointer<T>?,
                                 _ o: UnsafeMutablePointer<T>, tileRows: Int,
                                 lowered: UnsafeMutablePointer<T>, loweredPerWorker: Int,
@@ -203,42 +203,35 @@ struct KernelRowGEMM {
         let P = g.outputHeight, Q = g.outputWidth, PQ = P * Q
         let R = g.kernelHeight, CgS = loweredRows, sh = g.strideHeight
         let schedule = TileSchedule(outputHeight: P, tileRows: tileRows)
-        // As the tiled im2col: contiguous shares of the images, or of the bands when images are fewer than workers.
-        let byImage = g.batch >= workers
-        let split = byImage ? workers : min(workers, schedule.tileCount(images: 0..<g.batch))
-        parallelFor(split) { w in
+        // As the tiled im2col: the tiles of the whole batch, to whichever worker is free.
+        parallelItems(workers, count: schedule.tileCount(images: 0..<g.batch)) { w, t in
             let l = lowered + w * loweredPerWorker
             let result = results + w * resultPerWorker
-            let myImages = byImage ? share(of: g.batch, worker: w, of: split) : 0..<g.batch
-            let myTiles = byImage ? 0..<schedule.tileCount(images: myImages)
-                : share(of: schedule.tileCount(images: myImages), worker: w, of: split)
-            for t in myTiles {
-                let (images, rows) = schedule.tile(t, images: myImages)
-                let nb = images.count, stored = rows.count + extraRows
-                let columns = rows.count * nb * Q
-                let ldb = phaseCount * stored * nb * Q
-                for grp in 0..<G {
-                    lower(x, group: grp, images: images, rows: rows, into: l)
-                    let direct = o + (images.lowerBound * K + grp * Kg) * PQ + rows.lowerBound * Q
-                    // One image: the GEMMs accumulate straight onto the output rows, prefilled with the bias.
-                    let firstBeta: T = nb == 1 ? prefillBias(direct, channels: Kg, channelStride: PQ, count: columns,
-                                                             bias: b.map { $0 + grp * Kg }) : 0
-                    for r in 0..<R {
-                        let shift = r * g.dilationHeight
-                        let slot = r % phasePeriod
-                        BLAS.uncheckedGEMM(
-                            transposeA: .none, transposeB: .none, m: Kg, n: columns, k: CgS, alpha: 1,
-                            a: packedFilter + (r * K + grp * Kg) * CgS, lda: CgS,
-                            b: l + (slot * stored + shift / sh) * nb * Q, ldb: ldb,
-                            beta: r == 0 ? firstBeta : 1, c: nb == 1 ? direct : result, ldc: nb == 1 ? PQ : columns)
-                    }
-                    if nb == 1 { continue }
-                    for (i, image) in images.enumerated() {
-                        for k in 0..<Kg {
-                            storeTileRows(o + (image * K + grp * Kg + k) * PQ + rows.lowerBound * Q,
-                                          from: UnsafePointer(result + k * columns + i * Q),
-                                          rows: rows.count, width: Q, sourceStride: nb * Q, bias: b?[grp * Kg + k])
-                        }
+            let (images, rows) = schedule.tile(t, images: 0..<g.batch)
+            let nb = images.count, stored = rows.count + extraRows
+            let columns = rows.count * nb * Q
+            let ldb = phaseCount * stored * nb * Q
+            for grp in 0..<G {
+                lower(x, group: grp, images: images, rows: rows, into: l)
+                let direct = o + (images.lowerBound * K + grp * Kg) * PQ + rows.lowerBound * Q
+                // One image: the GEMMs accumulate straight onto the output rows, prefilled with the bias.
+                let firstBeta: T = nb == 1 ? prefillBias(direct, channels: Kg, channelStride: PQ, count: columns,
+                                                         bias: b.map { $0 + grp * Kg }) : 0
+                for r in 0..<R {
+                    let shift = r * g.dilationHeight
+                    let slot = r % phasePeriod
+                    BLAS.uncheckedGEMM(
+                        transposeA: .none, transposeB: .none, m: Kg, n: columns, k: CgS, alpha: 1,
+                        a: packedFilter + (r * K + grp * Kg) * CgS, lda: CgS,
+                        b: l + (slot * stored + shift / sh) * nb * Q, ldb: ldb,
+                        beta: r == 0 ? firstBeta : 1, c: nb == 1 ? direct : result, ldc: nb == 1 ? PQ : columns)
+                }
+                if nb == 1 { continue }
+                for (i, image) in images.enumerated() {
+                    for k in 0..<Kg {
+                        storeTileRows(o + (image * K + grp * Kg + k) * PQ + rows.lowerBound * Q,
+                                      from: UnsafePointer(result + k * columns + i * Q),
+                                      rows: rows.count, width: Q, sourceStride: nb * Q, bias: b?[grp * Kg + k])
                     }
                 }
             }
