@@ -1,5 +1,5 @@
 import Dispatch
-import Synchronization
+import Foundation
 
 /// Carries a non-Sendable value into `concurrentPerform`'s `@Sendable` closure. Only `parallelFor` uses it,
 /// and only while it blocks until every iteration has finished, so the value never outlives the call.
@@ -57,8 +57,15 @@ internal func parallelItems(_ workers: Int, count: Int, _ body: (_ worker: Int, 
     }
 }
 
-/// The shared position of ``parallelItems(_:count:_:)``.
-private final class ItemCounter: Sendable {
-    private let value = Atomic<Int>(0)
-    func take() -> Int { value.add(1, ordering: .relaxed).oldValue }
+/// The shared position of ``parallelItems(_:count:_:)``. A lock rather than `Synchronization.Atomic`, which
+/// needs macOS 15: it is taken once per tile (tens of microseconds of work or more), where it costs nothing.
+private final class ItemCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var next = 0
+    func take() -> Int {
+        lock.lock()
+        defer { lock.unlock() }
+        next += 1
+        return next - 1
+    }
 }
