@@ -1,0 +1,77 @@
+import ConvEngine
+import Testing
+
+/// ``ConvAlgorithm/depthwiseDirect`` on the geometries that exercise the structure of its kernels: the forward
+/// pass's column phases at horizontal stride above 1 (a dilation that wraps around the phases, one that stays in
+/// one phase, a stride that is not a multiple of the dilation), its one-element fallback for a stride so wide that
+/// the phases would not fit the scratch, rows shorter than one vector, the paired rows at stride 1, and channel
+/// multipliers above 1. The randomized sweep runs it on every depthwise geometry as well.
+@Suite("Depthwise kernel")
+struct DepthwiseKernelTests {
+    static let geometries: [(String, ConvGeometry)] = {
+        func g(_ label: String, _ make: () throws -> ConvGeometry) -> (String, ConvGeometry) { (label, try! make()) }
+        return [
+            g("3×3/2, padding 1 (MobileNet's strided layer)") {
+                try ConvGeometry(n: 2, c: 3, h: 23, w: 29, k: 3, r: 3, s: 3, stride: (2, 2), pad: (1, 1, 1, 1), groups: 3)
+            },
+            g("3×3/2, dilation 3: taps wrap around the phases") {
+                try ConvGeometry(n: 1, c: 2, h: 17, w: 31, k: 4, r: 3, s: 3, stride: (2, 2), pad: (2, 1, 3, 0),
+                                 dilation: (1, 3), groups: 2)
+            },
+            g("5×4/3, dilation 3: every tap in one phase") {
+                try ConvGeometry(n: 2, c: 2, h: 19, w: 40, k: 2, r: 5, s: 4, stride: (3, 3), pad: (1, 1, 2, 2),
+                                 dilation: (2, 3), groups: 2)
+            },
+            g("3×3/4, dilation 2: four phases, two used") {
+                try ConvGeometry(n: 1, c: 3, h: 15, w: 45, k: 6, r: 3, s: 3, stride: (1, 4), pad: (1, 1, 1, 1),
+                                 dilation: (1, 2), groups: 3)
+            },
+            g("3×3/9 on a 3-wide image: phases would not fit, one element at a time") {
+                try ConvGeometry(n: 2, c: 2, h: 7, w: 3, k: 2, r: 3, s: 3, stride: (1, 9), groups: 2)
+            },
+            g("2×2/2: rows of fewer outputs than one vector") {
+                try ConvGeometry(n: 3, c: 4, h: 6, w: 5, k: 4, r: 2, s: 2, stride: (2, 2), groups: 4)
+            },
+            g("3×3/1 same padding (paired rows), odd output height") {
+                try ConvGeometry(n: 2, c: 3, h: 9, w: 21, k: 6, r: 3, s: 3, pad: (1, 1, 1, 1), groups: 3)
+            },
+        ]
+    }()
+
+    @Test("forward and gradients match the reference at 1, 2 and 3 workers", arguments: 0..<geometries.count)
+    func matchesReference(_ index: Int) throws {
+        let (label, g) = Self.geometries[index]
+        var rng = SplitMix64(seed: 0x6477_6b65 &+ UInt64(index))
+        let problem = Problem(g, rng: &rng).rounded(to: Float.self)
+        let reference = try ReferenceResults(g, input: problem.input, filter: problem.filter, bias: problem.bias,
+                                             outputGradient: problem.outputGradient)
+        let terms = ErrorBound.termCounts(g)
+        let x: [Float] = converted(problem.input, to: Float.self)
+        let f: [Float] = converted(problem.filter, to: Float.self)
+        let b: [Float] = converted(problem.bias, to: Float.self)
+        let dO: [Float] = converted(problem.outputGradient, to: Float.self)
+        var outputs: [[Float]] = []
+        for workers in [1, 2, 3] {
+            pinBLASThreadsOnce()
+            let engine = try ConvolutionEngine(workers: workers, algorithm: .depthwiseDirect)
+            let context = CheckContext(geometry: g, plan: "\(try engine.plan(for: g)) (\(label))", scalar: "Float")
+            let o = try engine.forward(g, input: x, filter: f, bias: b)
+            let grads = try engine.backward(g, input: x, filter: f, outputGradient: dO)
+            checkWithinBound(o, reference: reference.output, magnitudes: reference.outputMagnitudes,
+                             terms: terms.output, tensor: "O", shape: g.outputShape, context: context)
+            checkWithinBound(grads.input!, reference: reference.inputGradient,
+                             magnitudes: reference.inputGradientMagnitudes, terms: terms.inputGradient,
+                             tensor: "dX", shape: g.inputShape, context: context)
+            checkWithinBound(grads.filter!, reference: reference.filterGradient,
+                             magnitudes: reference.filterGradientMagnitudes, terms: terms.filterGradient,
+                             tensor: "dF", shape: g.filterShape, context: context)
+            checkWithinBound(grads.bias!, reference: reference.biasGradient,
+                             magnitudes: reference.biasGradientMagnitudes, terms: terms.biasGradient,
+                             tensor: "dB", shape: g.biasShape, context: context)
+            outputs.append(o)
+        }
+        // Every output element sums the bias, then the taps in (r, s) order, whichever worker computes it.
+        #expect(outputs.allSatisfy { $0.map(\.bitPattern) == outputs[0].map(\.bitPattern) },
+                "\(label): the forward pass differs between worker counts")
+    }
+}
