@@ -76,7 +76,8 @@ extension ConvolutionEngine {
             return
         }
         let lowering = Lowering(g)
-        let schedule = TileSchedule(outputHeight: g.outputHeight, tileRows: plan.tileRows)
+        let schedule = TileSchedule(outputHeight: g.outputHeight, tileRows: plan.tileRows, batch: g.batch,
+                                    workers: plan.workers)
         let G = g.groups, C = g.inputChannels, K = g.outputChannels
         let Cg = g.inputChannelsPerGroup, Kg = g.outputChannelsPerGroup
         let HW = g.inputHeight * g.inputWidth, PQ = g.columnColumns, CgRS = g.columnRows, Q = g.outputWidth
@@ -104,12 +105,15 @@ extension ConvolutionEngine {
                     columns = UnsafePointer(col!)
                     ldb = tileColumns
                 }
-                // One image: the GEMM writes the output rows directly, onto their bias. Several: it writes the
-                // tile's scratch, which is then copied out image by image with the bias.
+                // One image: the GEMM accumulates straight onto the output rows, filled with their bias. Several:
+                // onto the tile's scratch, filled the same way and then copied out image by image, so that every
+                // element is the same sum (bias first) whatever the tile holds.
                 let single = images.count == 1
                 let direct = o + (images.lowerBound * K + grp * Kg) * PQ + rows.lowerBound * Q
-                let beta: T = single ? prefillBias(direct, channels: Kg, channelStride: PQ, count: columnsPerImage,
-                                                   bias: b.map { $0 + grp * Kg }) : 0
+                let beta: T = single
+                    ? prefillBias(direct, channels: Kg, channelStride: PQ, count: columnsPerImage, bias: b.map { $0 + grp * Kg })
+                    : prefillBias(scratch!, channels: Kg, channelStride: tileColumns, count: tileColumns,
+                                  bias: b.map { $0 + grp * Kg })
                 BLAS.uncheckedGEMM(transposeA: .none, transposeB: .none, m: Kg, n: tileColumns, k: CgRS,
                                    alpha: 1, a: f + grp * Kg * CgRS, lda: CgRS, b: columns, ldb: ldb,
                                    beta: beta, c: single ? direct : scratch!, ldc: single ? PQ : tileColumns)
@@ -118,7 +122,7 @@ extension ConvolutionEngine {
                     for k in 0..<Kg {
                         storeTileRows(o + (n * K + grp * Kg + k) * PQ + rows.lowerBound * Q,
                                       from: UnsafePointer(scratch! + k * tileColumns + i * columnsPerImage),
-                                      rows: rows.count, width: Q, sourceStride: Q, bias: b?[grp * Kg + k])
+                                      rows: rows.count, width: Q, sourceStride: Q, bias: nil)
                     }
                 }
             }

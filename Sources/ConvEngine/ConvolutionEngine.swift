@@ -17,16 +17,14 @@ import Foundation
 /// **Determinism.** For a fixed worker count, results are bit-identical from call to call: every reduction
 /// (the filter gradient's sum over the batch, the bias gradient) runs in a fixed order. The filter gradient
 /// is summed per worker over a contiguous share of the batch and the shares are added in worker order, so a
-/// different worker count may change its last bits (within MATH.md's bound). The backward passes of the tiled
-/// algorithms (``ConvAlgorithm/tiledIm2col``, ``ConvAlgorithm/shiftedGEMM``, ``ConvAlgorithm/kernelRowGEMM``),
-/// and the forward pass of ``ConvAlgorithm/shiftedGEMM``, even their tiles out over each worker's share of the
-/// images (or split one image's bands between workers), and OpenBLAS may round a GEMM of another shape
-/// differently, so the input gradient (and `shiftedGEMM`'s output) may also change in its last bits (within the
-/// bound). Every other forward pass cuts the whole batch into the same tiles at any worker count, handing them
-/// to whichever worker is free, so it does not depend on the worker count; with the per-image algorithms
-/// (``ConvAlgorithm/im2col``, ``ConvAlgorithm/pointwise``, ``ConvAlgorithm/depthwiseDirect``) neither does the
-/// input gradient, and the bias gradient never does. Any result can differ in the last bits when the BLAS
-/// thread count changes.
+/// different worker count may change its last bits (within MATH.md's bound). The tiled algorithms
+/// (``ConvAlgorithm/tiledIm2col``, ``ConvAlgorithm/shiftedGEMM``, ``ConvAlgorithm/kernelRowGEMM``) size their
+/// multi-image tiles by the worker count (and, backward, even their tiles out over each worker's share of the
+/// images), and OpenBLAS may round a GEMM of another shape differently, so with them the forward pass and the
+/// input gradient may also change in their last bits (within the bound); with the per-image algorithms
+/// (``ConvAlgorithm/im2col``, ``ConvAlgorithm/pointwise``, ``ConvAlgorithm/depthwiseDirect``) they do not
+/// depend on the worker count, and the bias gradient never does. Any result can differ in the last bits when
+/// the BLAS thread count changes.
 ///
 /// **Non-finite values.** Every plan follows the definition literally: padding positions read as zero and
 /// are multiplied like any other tap, so an infinite filter value gives NaN (0·∞) in outputs whose window

@@ -202,7 +202,7 @@ struct KernelRowGEMM {
         let G = g.groups, K = g.outputChannels, Kg = g.outputChannelsPerGroup
         let P = g.outputHeight, Q = g.outputWidth, PQ = P * Q
         let R = g.kernelHeight, CgS = loweredRows, sh = g.strideHeight
-        let schedule = TileSchedule(outputHeight: P, tileRows: tileRows)
+        let schedule = TileSchedule(outputHeight: P, tileRows: tileRows, batch: g.batch, workers: workers)
         // As the tiled im2col: the tiles of the whole batch, to whichever worker is free.
         parallelItems(workers, count: schedule.tileCount(images: 0..<g.batch)) { w, t in
             let l = lowered + w * loweredPerWorker
@@ -214,9 +214,11 @@ struct KernelRowGEMM {
             for grp in 0..<G {
                 lower(x, group: grp, images: images, rows: rows, into: l)
                 let direct = o + (images.lowerBound * K + grp * Kg) * PQ + rows.lowerBound * Q
-                // One image: the GEMMs accumulate straight onto the output rows, prefilled with the bias.
-                let firstBeta: T = nb == 1 ? prefillBias(direct, channels: Kg, channelStride: PQ, count: columns,
-                                                         bias: b.map { $0 + grp * Kg }) : 0
+                // The GEMMs accumulate onto the bias: straight onto the output rows for one image, onto the
+                // tile's result (copied out afterwards) for several, so every element is the same sum either way.
+                let firstBeta: T = nb == 1
+                    ? prefillBias(direct, channels: Kg, channelStride: PQ, count: columns, bias: b.map { $0 + grp * Kg })
+                    : prefillBias(result, channels: Kg, channelStride: columns, count: columns, bias: b.map { $0 + grp * Kg })
                 for r in 0..<R {
                     let shift = r * g.dilationHeight
                     let slot = r % phasePeriod
@@ -231,7 +233,7 @@ struct KernelRowGEMM {
                     for k in 0..<Kg {
                         storeTileRows(o + (image * K + grp * Kg + k) * PQ + rows.lowerBound * Q,
                                       from: UnsafePointer(result + k * columns + i * Q),
-                                      rows: rows.count, width: Q, sourceStride: nb * Q, bias: b?[grp * Kg + k])
+                                      rows: rows.count, width: Q, sourceStride: nb * Q, bias: nil)
                     }
                 }
             }

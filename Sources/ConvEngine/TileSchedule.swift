@@ -7,6 +7,22 @@ struct TileSchedule {
     let outputHeight: Int
     let tileRows: Int
 
+    /// The schedule of a pass that hands the tiles of a whole batch of `batch` images to `workers` threads as
+    /// they come free: the plan's tiles, except that whole-image tiles hold at most `ceil(batch / workers)`
+    /// images, so that there is a tile for every worker (ResNet's res5, 7×7 outputs: one 8-image tile would
+    /// leave the second worker idle).
+    init(outputHeight: Int, tileRows: Int, batch: Int, workers: Int) {
+        self.outputHeight = outputHeight
+        let perWorker = (batch - 1) / max(1, workers) + 1
+        self.tileRows = tileRows >= outputHeight && workers > 1 && batch > 0
+            ? max(1, min(tileRows / outputHeight, perWorker)) * outputHeight : tileRows
+    }
+
+    init(outputHeight: Int, tileRows: Int) {
+        self.outputHeight = outputHeight
+        self.tileRows = tileRows
+    }
+
     /// The most whole images in one tile (1 for bands).
     var maximumImagesPerTile: Int { tileRows >= outputHeight ? tileRows / outputHeight : 1 }
     /// Bands per image (1 when tiles hold whole images).
