@@ -45,7 +45,6 @@ struct DepthwiseKernelTests {
         let problem = Problem(g, rng: &rng).rounded(to: Float.self)
         let reference = try ReferenceResults(g, input: problem.input, filter: problem.filter, bias: problem.bias,
                                              outputGradient: problem.outputGradient)
-        let terms = ErrorBound.termCounts(g)
         let x: [Float] = converted(problem.input, to: Float.self)
         let f: [Float] = converted(problem.filter, to: Float.self)
         let b: [Float] = converted(problem.bias, to: Float.self)
@@ -57,17 +56,8 @@ struct DepthwiseKernelTests {
             let context = CheckContext(geometry: g, plan: "\(try engine.plan(for: g)) (\(label))", scalar: "Float")
             let o = try engine.forward(g, input: x, filter: f, bias: b)
             let grads = try engine.backward(g, input: x, filter: f, outputGradient: dO)
-            checkWithinBound(o, reference: reference.output, magnitudes: reference.outputMagnitudes,
-                             terms: terms.output, tensor: "O", shape: g.outputShape, context: context)
-            checkWithinBound(grads.input!, reference: reference.inputGradient,
-                             magnitudes: reference.inputGradientMagnitudes, terms: terms.inputGradient,
-                             tensor: "dX", shape: g.inputShape, context: context)
-            checkWithinBound(grads.filter!, reference: reference.filterGradient,
-                             magnitudes: reference.filterGradientMagnitudes, terms: terms.filterGradient,
-                             tensor: "dF", shape: g.filterShape, context: context)
-            checkWithinBound(grads.bias!, reference: reference.biasGradient,
-                             magnitudes: reference.biasGradientMagnitudes, terms: terms.biasGradient,
-                             tensor: "dB", shape: g.biasShape, context: context)
+            reference.checkRun(output: o, inputGradient: grads.input!, filterGradient: grads.filter!,
+                               biasGradient: grads.bias!, geometry: g, context: context)
             outputs.append(o)
         }
         // Every output element sums the bias, then the taps in (r, s) order, whichever worker computes it.

@@ -31,7 +31,6 @@ struct KernelRowGEMMTests {
         let problem = Problem(g, rng: &rng).rounded(to: Float.self)
         let reference = try ReferenceResults(g, input: problem.input, filter: problem.filter, bias: problem.bias,
                                              outputGradient: problem.outputGradient)
-        let terms = ErrorBound.termCounts(g)
         // Default tiles, bands of one and two rows, and up to three whole images per tile.
         for tileRows in [nil, 1, 2, 3 * g.outputHeight] as [Int?] {
             for workers in [1, 2] {
@@ -46,17 +45,8 @@ struct KernelRowGEMMTests {
                     let dO: [Float] = converted(problem.outputGradient, to: Float.self)
                     let o = try engine.forward(g, input: x, filter: f, bias: b)
                     let grads = try engine.backward(g, input: x, filter: f, outputGradient: dO)
-                    checkWithinBound(o, reference: reference.output, magnitudes: reference.outputMagnitudes,
-                                     terms: terms.output, tensor: "O", shape: g.outputShape, context: context)
-                    checkWithinBound(grads.input!, reference: reference.inputGradient,
-                                     magnitudes: reference.inputGradientMagnitudes, terms: terms.inputGradient,
-                                     tensor: "dX", shape: g.inputShape, context: context)
-                    checkWithinBound(grads.filter!, reference: reference.filterGradient,
-                                     magnitudes: reference.filterGradientMagnitudes, terms: terms.filterGradient,
-                                     tensor: "dF", shape: g.filterShape, context: context)
-                    checkWithinBound(grads.bias!, reference: reference.biasGradient,
-                                     magnitudes: reference.biasGradientMagnitudes, terms: terms.biasGradient,
-                                     tensor: "dB", shape: g.biasShape, context: context)
+                    reference.checkRun(output: o, inputGradient: grads.input!, filterGradient: grads.filter!,
+                                       biasGradient: grads.bias!, geometry: g, context: context)
                 }
             }
         }

@@ -194,6 +194,28 @@ func multiIndex(_ index: Int, shape: [Int]) -> [Int] {
     return result
 }
 
+extension ReferenceResults {
+    /// Checks one engine run's output and its three gradients against these results with
+    /// ``checkWithinBound(_:reference:magnitudes:terms:tensor:shape:context:constant:sourceLocation:)``, one tensor
+    /// at a time (O, dX, dF, dB).
+    func checkRun<T: ConvScalar>(output: [T], inputGradient: [T], filterGradient: [T], biasGradient: [T],
+                                 geometry g: ConvGeometry, context: CheckContext,
+                                 sourceLocation: SourceLocation = #_sourceLocation) {
+        let terms = ErrorBound.termCounts(g)
+        checkWithinBound(output, reference: self.output, magnitudes: outputMagnitudes, terms: terms.output,
+                         tensor: "O", shape: g.outputShape, context: context, sourceLocation: sourceLocation)
+        checkWithinBound(inputGradient, reference: self.inputGradient, magnitudes: inputGradientMagnitudes,
+                         terms: terms.inputGradient, tensor: "dX", shape: g.inputShape, context: context,
+                         sourceLocation: sourceLocation)
+        checkWithinBound(filterGradient, reference: self.filterGradient, magnitudes: filterGradientMagnitudes,
+                         terms: terms.filterGradient, tensor: "dF", shape: g.filterShape, context: context,
+                         sourceLocation: sourceLocation)
+        checkWithinBound(biasGradient, reference: self.biasGradient, magnitudes: biasGradientMagnitudes,
+                         terms: terms.biasGradient, tensor: "dB", shape: g.biasShape, context: context,
+                         sourceLocation: sourceLocation)
+    }
+}
+
 /// Compares `actual` (computed in `T`) element by element with `reference` using MATH.md's bound
 /// (``ErrorBound/fraction(value:reference:terms:magnitude:scalar:constant:)`` with `T`'s epsilon), records
 /// one issue naming the context, the tensor and the first failing element, and returns the largest fraction
