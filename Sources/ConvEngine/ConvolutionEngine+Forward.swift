@@ -122,7 +122,7 @@ extension ConvolutionEngine {
                     for k in 0..<Kg {
                         storeTileRows(o + (n * K + grp * Kg + k) * PQ + rows.lowerBound * Q,
                                       from: UnsafePointer(scratch! + k * tileColumns + i * columnsPerImage),
-                                      rows: rows.count, width: Q, sourceStride: Q, bias: nil)
+                                      rows: rows.count, width: Q, sourceStride: Q)
                     }
                 }
             }

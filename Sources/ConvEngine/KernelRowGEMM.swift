@@ -233,7 +233,7 @@ struct KernelRowGEMM {
                     for k in 0..<Kg {
                         storeTileRows(o + (image * K + grp * Kg + k) * PQ + rows.lowerBound * Q,
                                       from: UnsafePointer(result + k * columns + i * Q),
-                                      rows: rows.count, width: Q, sourceStride: nb * Q, bias: nil)
+                                      rows: rows.count, width: Q, sourceStride: nb * Q)
                     }
                 }
             }

@@ -101,20 +101,23 @@ struct ShiftedGEMM {
                         // One band of rows (or, with several images, all rows of all of them).
                         let rows = images.count > 1 ? P : min(bandRows, P - p0)
                         let n = (images.count - 1) * plane + rows * Wp
+                        // The GEMMs accumulate onto the bias, as in the other forward passes.
+                        let firstBeta: T = prefillBias(result, channels: Kg, channelStride: n, count: n,
+                                                       bias: b.map { $0 + grp * Kg })
                         for r in 0..<R {
                             for s in 0..<S {
                                 BLAS.uncheckedGEMM(
                                     transposeA: .none, transposeB: .none, m: Kg, n: n, k: Cg, alpha: 1,
                                     a: packedFilter + ((r * S + s) * K + grp * Kg) * Cg, lda: Cg,
                                     b: padded + (p0 + r * g.dilationHeight) * Wp + s * g.dilationWidth, ldb: ld,
-                                    beta: r == 0 && s == 0 ? 0 : 1, c: result, ldc: n)
+                                    beta: r == 0 && s == 0 ? firstBeta : 1, c: result, ldc: n)
                             }
                         }
                         for (i, image) in images.enumerated() {
                             for k in 0..<Kg {
                                 storeTileRows(o + (image * K + grp * Kg + k) * PQ + p0 * Q,
                                               from: UnsafePointer(result + k * n + i * plane), rows: rows, width: Q,
-                                              sourceStride: Wp, bias: b?[grp * Kg + k])
+                                              sourceStride: Wp)
                             }
                         }
                         p0 += rows

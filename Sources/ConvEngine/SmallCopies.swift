@@ -66,24 +66,6 @@ internal func addRow<T: ConvScalar>(_ dst: UnsafeMutablePointer<T>, _ src: Unsaf
     }
 }
 
-/// `dst[0..<count] = src[0..<count] + value` (the ranges must not overlap): a tile's result row copied out with
-/// its bias in one pass instead of two.
-@inline(__always) @usableFromInline
-internal func copyRowAdding<T: ConvScalar>(_ dst: UnsafeMutablePointer<T>, _ src: UnsafePointer<T>, _ count: Int,
-                                           _ value: T) {
-    let splat = SIMD8<T>(repeating: value)
-    var i = 0
-    while i + 8 <= count {
-        let sum = UnsafeRawPointer(src + i).loadUnaligned(as: SIMD8<T>.self) + splat
-        UnsafeMutableRawPointer(dst + i).storeBytes(of: sum, as: SIMD8<T>.self)
-        i += 8
-    }
-    while i < count {
-        dst[i] = src[i] + value
-        i += 1
-    }
-}
-
 /// Fills `count` elements of each of `channels` output channels (`channelStride` apart, starting at `out`) with
 /// that channel's bias, so that the tile's GEMMs accumulate onto it with `beta = 1`. Returns the `beta` for the
 /// tile's first GEMM: 1 after a fill, 0 without a bias (the GEMM then overwrites).
@@ -101,18 +83,12 @@ internal func prefillBias<T: ConvScalar>(_ out: UnsafeMutablePointer<T>, channel
 }
 
 /// Finishes `rows` output rows of `width` elements at `out` (contiguous) for one output channel: copies them
-/// from a tile result whose rows are `sourceStride` apart, adding `bias` when there is one. One pass over the
-/// output. (A GEMM that writes the output directly gets its bias from ``prefillBias(_:channels:channelStride:count:bias:)``.)
+/// from a tile result whose rows are `sourceStride` apart (the result already holds the bias, see
+/// ``prefillBias(_:channels:channelStride:count:bias:)``). One pass over the output.
 @inline(__always) @usableFromInline
 internal func storeTileRows<T: ConvScalar>(_ out: UnsafeMutablePointer<T>, from source: UnsafePointer<T>,
-                                           rows: Int, width: Int, sourceStride: Int, bias: T?) {
+                                           rows: Int, width: Int, sourceStride: Int) {
     // Rows that are contiguous in the source too are one run.
     let (runs, length) = sourceStride == width ? (1, rows * width) : (rows, width)
-    for p in 0..<runs {
-        if let bias {
-            copyRowAdding(out + p * length, source + p * sourceStride, length, bias)
-        } else {
-            copyRow(out + p * length, source + p * sourceStride, length)
-        }
-    }
+    for p in 0..<runs { copyRow(out + p * length, source + p * sourceStride, length) }
 }
