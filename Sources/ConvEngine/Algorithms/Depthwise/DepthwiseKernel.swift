@@ -606,13 +606,6 @@ struct RowPlan {
     }
 }
 
-/// Greatest common divisor of two positive integers.
-@inline(__always)
-private func gcd(_ a: Int, _ b: Int) -> Int {
-    var a = a, b = b
-    while b != 0 { (a, b) = (b, a % b) }
-    return a
-}
 
 /// A compile-time count of 1, 2 or 3 taps along one axis of a filter-gradient block.
 protocol BlockExtent { static var count: Int { get } }
