@@ -130,7 +130,7 @@ enum Sweep {
         + ["dilation 1", "dilation 2", "dilation 3", "dilation h ≠ w"]
         + ["input smaller than the dilated kernel", "output 1×1", "pointwise geometry", "workers 3", "no bias"]
 
-    /// Tile shapes of the tiled algorithm (see ConvPlan.tileRows), counted per geometry.
+    /// Tile shapes of the tiled algorithm (see ConvPlan.tile), counted per geometry.
     static let tileBuckets = ["tile: bands of rows", "tile: several images"]
 
     /// The buckets `c` falls into.
@@ -276,8 +276,8 @@ struct RandomizedSweepTests {
                     }
                     for engine in engines {
                         for scalarPlan in [try engine.plan(for: g, scalar: Float.self), try engine.plan(for: g, scalar: Double.self)] {
-                            if scalarPlan.tileRows < g.outputHeight { tally.tileKinds.insert("tile: bands of rows") }
-                            if scalarPlan.tileRows > g.outputHeight { tally.tileKinds.insert("tile: several images") }
+                            if case .rows = scalarPlan.tile { tally.tileKinds.insert("tile: bands of rows") }
+                            if case .images(let n) = scalarPlan.tile, n > 1 { tally.tileKinds.insert("tile: several images") }
                         }
                         let plan = "\(try engine.plan(for: g, scalar: Double.self))"
                             + (engine.workspaceLimit.map { " workspaceLimit \($0) B" } ?? "") + " (\(label))"

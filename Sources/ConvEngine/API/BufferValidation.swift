@@ -9,7 +9,11 @@ internal struct BufferSpan {
         self.name = name
         if let b = buffer, let base = b.baseAddress, b.count > 0 {
             start = UInt(bitPattern: base)
-            end = start + UInt(b.count * MemoryLayout<T>.stride)
+            // A buffer may claim a length no memory can have: the byte range then saturates at the top of the
+            // address space instead of overflowing (it still overlaps whatever lies after its start).
+            let (bytes, o1) = UInt(b.count).multipliedReportingOverflow(by: UInt(MemoryLayout<T>.stride))
+            let (last, o2) = start.addingReportingOverflow(bytes)
+            end = o1 || o2 ? UInt.max : last
         } else {
             start = 0; end = 0
         }
@@ -28,19 +32,19 @@ internal struct BufferSpan {
 
 /// Throws ``ConvError/bufferLength(name:expected:actual:)`` unless `count == expected`.
 @inline(__always) @usableFromInline
-internal func checkLength(_ name: String, _ count: Int, _ expected: Int) throws {
-    if count != expected { throw ConvError.bufferLength(name: name, expected: expected, actual: count) }
+internal func checkLength(_ name: String, _ count: Int, _ expected: Int) throws(ConvError) {
+    if count != expected { throw .bufferLength(name: name, expected: expected, actual: count) }
 }
 
 /// Throws ``ConvError/overlappingBuffers(output:other:)`` if an output overlaps another output or any of `others`.
 @usableFromInline
-internal func checkNoOverlap(outputs: [BufferSpan], others: [BufferSpan]) throws {
+internal func checkNoOverlap(outputs: [BufferSpan], others: [BufferSpan]) throws(ConvError) {
     for (i, o) in outputs.enumerated() {
         for other in outputs[(i + 1)...] where o.overlaps(other) {
-            throw ConvError.overlappingBuffers(output: o.name, other: other.name)
+            throw .overlappingBuffers(output: o.name, other: other.name)
         }
         for other in others where o.overlaps(other) {
-            throw ConvError.overlappingBuffers(output: o.name, other: other.name)
+            throw .overlappingBuffers(output: o.name, other: other.name)
         }
     }
 }

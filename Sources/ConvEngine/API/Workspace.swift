@@ -10,7 +10,7 @@ import Foundation
 /// A workspace is **not** thread-safe: give each thread or task that convolves at the same time its own
 /// workspace. One workspace can serve any sequence of geometries and engines.
 public final class ConvWorkspace<Scalar: ConvScalar> {
-    @usableFromInline internal private(set) var storage: UnsafeMutablePointer<Scalar>?
+    private(set) var storage: UnsafeMutablePointer<Scalar>?
     /// Elements currently allocated.
     public private(set) var capacity: Int = 0
     /// The largest number of elements any call has used (a workspace cap can be checked against it).
@@ -20,7 +20,7 @@ public final class ConvWorkspace<Scalar: ConvScalar> {
     public init() {}
 
     /// A workspace with `elementCount` elements allocated (and touched) up front.
-    public init(reserving elementCount: Int) throws {
+    public init(reserving elementCount: Int) throws(ConvError) {
         try reserve(elementCount)
     }
 
@@ -38,9 +38,9 @@ public final class ConvWorkspace<Scalar: ConvScalar> {
     ///   ``ConvError/sizeOverflow(quantity:)`` when the bytes overflow `Int`, and
     ///   ``ConvError/workspaceCapTooSmall(required:cap:)`` (the cap being the machine's physical memory) when
     ///   they exceed the physical memory.
-    public func reserve(_ elementCount: Int) throws {
+    public func reserve(_ elementCount: Int) throws(ConvError) {
         if elementCount < 0 {
-            throw ConvError.invalidArgument(name: "workspace element count", reason: "\(elementCount) is negative")
+            throw .invalidArgument(name: "workspace element count", reason: "\(elementCount) is negative")
         }
         let bytes = try checkedProduct(elementCount, MemoryLayout<Scalar>.stride, quantity: "workspace bytes")
         if elementCount <= capacity { return }
@@ -64,8 +64,7 @@ public final class ConvWorkspace<Scalar: ConvScalar> {
     }
 
     /// Reserves and returns `elementCount` elements for one call.
-    @usableFromInline
-    internal func buffer(_ elementCount: Int) throws -> UnsafeMutableBufferPointer<Scalar> {
+    func buffer(_ elementCount: Int) throws(ConvError) -> UnsafeMutableBufferPointer<Scalar> {
         try reserve(elementCount)
         peakElementCount = max(peakElementCount, elementCount)
         return UnsafeMutableBufferPointer(start: storage, count: elementCount)
@@ -75,7 +74,7 @@ public final class ConvWorkspace<Scalar: ConvScalar> {
 /// Throws `error(physicalMemory)` when `bytes` is more than the machine's physical memory: memory that will be
 /// touched at once (a workspace, an array result) and cannot fit is reported instead of trapping in the allocator.
 @usableFromInline
-internal func checkFitsInMemory(bytes: Int, _ error: (Int) -> ConvError) throws {
+internal func checkFitsInMemory(bytes: Int, _ error: (Int) -> ConvError) throws(ConvError) {
     let physical = ProcessInfo.processInfo.physicalMemory
     if bytes > 0, UInt64(bytes) > physical { throw error(Int(clamping: physical)) }
 }

@@ -1,4 +1,4 @@
-/// The forward pass at stride 1 without im2col: `O = Σ_{r,s} F[:, :, r, s] · X(r, s)`, one GEMM per kernel tap,
+/// The forward pass of ``ConvAlgorithm/shiftedGEMM``, at stride 1 without im2col: `O = Σ_{r,s} F[:, :, r, s] · X(r, s)`, one GEMM per kernel tap,
 /// where `X(r, s)` is the zero-padded image read at the offset `r·dh·Wp + s·dw` of its flattened planes.
 ///
 /// With the padded image `Hp × Wp` flattened, output `(p, q)` of tap `(r, s)` reads element
@@ -7,7 +7,7 @@
 /// row (and `Hp - P` extra rows between images batched side by side), which are dropped when the result is
 /// copied out; the columns kept sum exactly the definition's products, padding zeros included. Costs one copy
 /// of the input and one of the output instead of an im2col `R·S` times the input's size.
-struct ShiftedGEMM {
+struct ShiftedGEMMKernel {
     let g: ConvGeometry
     let paddedHeight: Int, paddedWidth: Int
     /// Images side by side in one GEMM (sized from the geometry only, so the workspace does not grow with the batch).
@@ -41,17 +41,17 @@ struct ShiftedGEMM {
     var perWorker: Int { paddedCount + g.outputChannelsPerGroup * columns(images: imagesPerGEMM) }
 
     /// Element counts, overflow-checked (the geometry has not checked the padded planes).
-    static func checkedSizes(_ g: ConvGeometry) throws -> (perWorker: Int, filter: Int) {
+    static func checkedSizes(_ g: ConvGeometry) throws(ConvError) -> (perWorker: Int, filter: Int) {
         let ph = try checkedSum(g.inputHeight, g.padding.top, g.padding.bottom, quantity: "padded height")
         let pw = try checkedSum(g.inputWidth, g.padding.left, g.padding.right, quantity: "padded width")
         let plane = try checkedProduct(ph, pw, quantity: "padded plane")
-        let s = ShiftedGEMM(g)
+        let s = ShiftedGEMMKernel(g)
         let padded = try checkedProduct(g.inputChannelsPerGroup, s.imagesPerGEMM, plane, quantity: "padded block")
         let cols = try checkedProduct(g.outputChannelsPerGroup, plane, s.imagesPerGEMM, quantity: "shifted result")
         _ = cols  // columns(images:) ≤ imagesPerGEMM·plane, so this bounds the result buffer too
         for (q, v) in [("shifted GEMM leading dimension", s.imagesPerGEMM * plane), ("shifted GEMM columns", cols)]
             where v > Int(Int32.max) {
-            throw ConvError.blasDimensionTooLarge(quantity: q, value: v)
+            throw .blasDimensionTooLarge(quantity: q, value: v)
         }
         return (try checkedSum(padded, cols, g.kernelWidth * g.dilationWidth, quantity: "shifted scratch"), g.filterCount)
     }

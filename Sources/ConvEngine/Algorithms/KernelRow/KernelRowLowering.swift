@@ -1,4 +1,4 @@
-/// The forward pass lowered along the kernel's width only: one GEMM per kernel row `r`,
+/// The lowering of ``ConvAlgorithm/kernelRowGEMM``: the forward pass lowered along the kernel's width only: one GEMM per kernel row `r`,
 /// `O += F(r) · L(r)`, where `F(r)[k][(c, s)] = F[k][c][r][s]` and `L(r)` is a shifted view of one lowered
 /// buffer `L` shared by all kernel rows.
 ///
@@ -17,7 +17,7 @@
 /// still moves every image's columns together) whose result is then copied out to NCHW.
 /// Each output element sums the same products as the definition (padding zeros included), kernel row by
 /// kernel row.
-struct KernelRowGEMM {
+struct KernelRowLowering {
     let g: ConvGeometry
     /// Kernel rows `r` and `r + phasePeriod` read the same vertical stride phase, `(r·dh) mod sh`; the first
     /// `phasePeriod` rows all read different ones (`phasePeriod = sh / gcd(dh, sh)`).
@@ -29,15 +29,12 @@ struct KernelRowGEMM {
     let extraRows: Int
 
     /// Tiles get at least this many columns: each GEMM has R times fewer inner terms than im2col's, so it needs
-    /// more columns to amortise packing its filter block (res3's forward pass: 1.08 of the canonical GEMM time
-    /// with 252-column tiles, 1.04 with 504).
+    /// more columns to amortise packing its filter block.
     static let minimumTileColumns = 512
 
     init(_ g: ConvGeometry) {
         self.g = g
-        var a = g.dilationHeight, b = g.strideHeight
-        while b != 0 { (a, b) = (b, a % b) }
-        phasePeriod = g.strideHeight / a
+        phasePeriod = g.heightAxis.tapPhasePeriod
         phaseCount = min(g.kernelHeight, phasePeriod)
         extraRows = (g.kernelHeight - 1) * g.dilationHeight / g.strideHeight
     }
@@ -66,10 +63,10 @@ struct KernelRowGEMM {
 
     /// Elements of `L` for a tile of `rows` output rows of each of `images` images, overflow-checked.
     /// Also checks that the GEMMs' leading dimension (one lowered row, `φ·(rows + extra)·images·Q`) fits BLAS.
-    func loweredCount(rows: Int, images: Int) throws -> Int {
+    func loweredCount(rows: Int, images: Int) throws(ConvError) -> Int {
         let stored = try checkedSum(rows, extraRows, quantity: "lowered rows")
         let ld = try checkedProduct(phaseCount, stored, images, g.outputWidth, quantity: "kernel-row lowering")
-        if ld > Int(Int32.max) { throw ConvError.blasDimensionTooLarge(quantity: "kernel-row leading dimension", value: ld) }
+        if ld > Int(Int32.max) { throw .blasDimensionTooLarge(quantity: "kernel-row leading dimension", value: ld) }
         return try checkedProduct(loweredRows, ld, quantity: "kernel-row lowering")
     }
 
@@ -94,7 +91,7 @@ struct KernelRowGEMM {
                               into l: UnsafeMutablePointer<T>) {
         let C = g.inputChannels, Cg = g.inputChannelsPerGroup, H = g.inputHeight, W = g.inputWidth
         let S = g.kernelWidth, Q = g.outputWidth, sh = g.strideHeight, sw = g.strideWidth
-        let nb = images.count, stored = rows.count + extraRows
+        let nb = images.count, stored = rows.count + extraRows, width = g.widthAxis
         let rowBlock = nb * Q   // one lowered row: Q columns of each image
         let slotBlock = stored * rowBlock
         // Same-padded stride 1, one image: lowered rows and input rows are both W long, so a run of valid rows
@@ -102,14 +99,13 @@ struct KernelRowGEMM {
         let blockCopy = nb == 1 && sh == 1 && sw == 1 && Q == W
         for c in 0..<Cg {
             for s in 0..<S {
-                let colOffset = s * g.dilationWidth - g.padding.left
-                let qRange = Lowering.validRange(offset: colOffset, stride: sw, extent: W, count: Q)
+                let colOffset = width.tapOffset(s), qRange = width.validOutputs(tap: s)
                 let lo = qRange.lowerBound, hi = qRange.upperBound
                 for slot in 0..<phaseCount {
                     let base = l + ((c * S + s) * phaseCount + slot) * slotBlock
                     // Lowered rows j read input row h = (p0 + j)·sh + phase - top; the others are padding.
                     let firstRow = rows.lowerBound * sh + phase(ofSlot: slot) - g.padding.top
-                    let valid = Lowering.validRange(offset: firstRow, stride: sh, extent: H, count: stored)
+                    let valid = Axis.validRange(offset: firstRow, stride: sh, extent: H, count: stored)
                     zeroRow(base, valid.lowerBound * rowBlock)
                     zeroRow(base + valid.upperBound * rowBlock, (stored - valid.upperBound) * rowBlock)
                     if valid.isEmpty { continue }
@@ -151,20 +147,19 @@ struct KernelRowGEMM {
                                 into dX: UnsafeMutablePointer<T>) {
         let C = g.inputChannels, Cg = g.inputChannelsPerGroup, H = g.inputHeight, W = g.inputWidth
         let S = g.kernelWidth, Q = g.outputWidth, sh = g.strideHeight, sw = g.strideWidth
-        let nb = images.count, stored = rows.count + extraRows
+        let nb = images.count, stored = rows.count + extraRows, width = g.widthAxis
         let rowBlock = nb * Q
         let slotBlock = stored * rowBlock
         let blockAdd = nb == 1 && sh == 1 && sw == 1 && Q == W
         for c in 0..<Cg {
             for s in 0..<S {
-                let colOffset = s * g.dilationWidth - g.padding.left
-                let qRange = Lowering.validRange(offset: colOffset, stride: sw, extent: W, count: Q)
+                let colOffset = width.tapOffset(s), qRange = width.validOutputs(tap: s)
                 let lo = qRange.lowerBound, hi = qRange.upperBound
                 if qRange.isEmpty { continue }
                 for slot in 0..<phaseCount {
                     let base = l + ((c * S + s) * phaseCount + slot) * slotBlock
                     let firstRow = rows.lowerBound * sh + phase(ofSlot: slot) - g.padding.top
-                    let valid = Lowering.validRange(offset: firstRow, stride: sh, extent: H, count: stored)
+                    let valid = Axis.validRange(offset: firstRow, stride: sh, extent: H, count: stored)
                     if valid.isEmpty { continue }
                     if blockAdd {
                         let src = base + valid.lowerBound * Q
@@ -186,150 +181,6 @@ struct KernelRowGEMM {
                             let row = base + j * rowBlock + i * Q
                             scatterAddRow(dst + lo * sw + colOffset, row + lo, count: qRange.count, stride: sw)
                         }
-                    }
-                }
-            }
-        }
-    }
-
-    /// The forward pass over the whole batch with `workers` threads, tile by tile to whichever is free: the thread
-    /// in slot `w` lowers into `lowered + w·loweredPerWorker` and, for multi-image tiles, puts the
-    /// `K/G × columns` result at `results + w·resultPerWorker`.
-    func forward<T: ConvScalar>(_ x: UnsafePointer<T>, _ packedFilter: UnsafePointer<T>, _ b: UnsafePointer<T>?,
-                                _ o: UnsafeMutablePointer<T>, tileRows: Int,
-                                lowered: UnsafeMutablePointer<T>, loweredPerWorker: Int,
-                                results: UnsafeMutablePointer<T>, resultPerWorker: Int, workers: Int) {
-        let G = g.groups, K = g.outputChannels, Kg = g.outputChannelsPerGroup
-        let P = g.outputHeight, Q = g.outputWidth, PQ = P * Q
-        let R = g.kernelHeight, CgS = loweredRows, sh = g.strideHeight
-        let schedule = TileSchedule(outputHeight: P, tileRows: tileRows, batch: g.batch, workers: workers)
-        // As the tiled im2col: the tiles of the whole batch, to whichever worker is free.
-        parallelItems(workers, count: schedule.tileCount(images: 0..<g.batch)) { w, t in
-            let l = lowered + w * loweredPerWorker
-            let result = results + w * resultPerWorker
-            let (images, rows) = schedule.tile(t, images: 0..<g.batch)
-            let nb = images.count, stored = rows.count + extraRows
-            let columns = rows.count * nb * Q
-            let ldb = phaseCount * stored * nb * Q
-            for grp in 0..<G {
-                lower(x, group: grp, images: images, rows: rows, into: l)
-                let direct = o + (images.lowerBound * K + grp * Kg) * PQ + rows.lowerBound * Q
-                // The GEMMs accumulate onto the bias: straight onto the output rows for one image, onto the
-                // tile's result (copied out afterwards) for several, so every element is the same sum either way.
-                let firstBeta: T = nb == 1
-                    ? prefillBias(direct, channels: Kg, channelStride: PQ, count: columns, bias: b.map { $0 + grp * Kg })
-                    : prefillBias(result, channels: Kg, channelStride: columns, count: columns, bias: b.map { $0 + grp * Kg })
-                for r in 0..<R {
-                    let shift = r * g.dilationHeight
-                    let slot = r % phasePeriod
-                    BLAS.uncheckedGEMM(
-                        transposeA: .none, transposeB: .none, m: Kg, n: columns, k: CgS, alpha: 1,
-                        a: packedFilter + (r * K + grp * Kg) * CgS, lda: CgS,
-                        b: l + (slot * stored + shift / sh) * nb * Q, ldb: ldb,
-                        beta: r == 0 ? firstBeta : 1, c: nb == 1 ? direct : result, ldc: nb == 1 ? PQ : columns)
-                }
-                if nb == 1 { continue }
-                for (i, image) in images.enumerated() {
-                    for k in 0..<Kg {
-                        storeTileRows(o + (image * K + grp * Kg + k) * PQ + rows.lowerBound * Q,
-                                      from: UnsafePointer(result + k * columns + i * Q),
-                                      rows: rows.count, width: Q, sourceStride: nb * Q)
-                    }
-                }
-            }
-        }
-    }
-
-    /// The filter gradient and (when `packedFilter` and `dX` are given) the input gradient, over the whole batch:
-    /// worker `w` takes a contiguous share of the images, lowers into `lowered + w·loweredPerWorker`, gathers
-    /// multi-image output-gradient tiles at `gathered + w·gatheredPerWorker`, and sums its filter gradient,
-    /// kernel-row packed (`[r][k][c][s]`), at `filterSums + w·|F|`. The shares are then added in worker order,
-    /// so the filter gradient does not depend on the timing of the workers.
-    ///
-    /// Per kernel row r, `dF(r) += dO · L(r)ᵀ` and `dL(r) += F(r)ᵀ · dO`; `dL` is then added back into the
-    /// input gradient (``unlower(_:group:images:rows:into:)``), a third of col2im's work on a 3×3 kernel.
-    func backward<T: ConvScalar>(_ x: UnsafePointer<T>?, _ packedFilter: UnsafePointer<T>?, _ dO: UnsafePointer<T>,
-                                 _ dX: UnsafeMutablePointer<T>?, _ dF: UnsafeMutablePointer<T>?, tileRows: Int,
-                                 lowered: UnsafeMutablePointer<T>, loweredPerWorker: Int,
-                                 gathered: UnsafeMutablePointer<T>, gatheredPerWorker: Int,
-                                 filterSums: UnsafeMutablePointer<T>, workers: Int) {
-        let G = g.groups, C = g.inputChannels, K = g.outputChannels, Kg = g.outputChannelsPerGroup
-        let HW = g.inputHeight * g.inputWidth, P = g.outputHeight, Q = g.outputWidth, PQ = P * Q
-        let R = g.kernelHeight, CgS = loweredRows, Cg = g.inputChannelsPerGroup, sh = g.strideHeight
-        let filterCount = g.filterCount
-        let schedule = TileSchedule(outputHeight: P, tileRows: tileRows)
-        let wantsDF = dF != nil && x != nil
-        let wantsDX = dX != nil && packedFilter != nil
-        parallelFor(workers) { w in
-            let l = lowered + w * loweredPerWorker
-            let dOGathered = gathered + w * gatheredPerWorker
-            let sums = filterSums + w * filterCount
-            let images = share(of: g.batch, worker: w, of: workers)
-            for t in 0..<schedule.tileCount(images: images) {
-                let (tileImages, rows) = schedule.tile(t, images: images)
-                let nb = tileImages.count, stored = rows.count + extraRows
-                let columns = rows.count * nb * Q
-                let ldl = phaseCount * stored * nb * Q
-                for grp in 0..<G {
-                    // The tile's output gradient as a K/G × columns matrix, columns in L's (row, image, q) order.
-                    let dOTile: UnsafePointer<T>, ldo: Int
-                    if nb == 1 {
-                        dOTile = dO + (tileImages.lowerBound * K + grp * Kg) * PQ + rows.lowerBound * Q
-                        ldo = PQ
-                    } else {
-                        for (i, n) in tileImages.enumerated() {
-                            for k in 0..<Kg {
-                                let src = dO + (n * K + grp * Kg + k) * PQ
-                                let dst = dOGathered + k * columns + i * Q
-                                for p in 0..<rows.count { copyRow(dst + p * nb * Q, src + p * Q, Q) }
-                            }
-                        }
-                        dOTile = UnsafePointer(dOGathered)
-                        ldo = columns
-                    }
-                    if wantsDF, let x {
-                        lower(x, group: grp, images: tileImages, rows: rows, into: l)
-                        for r in 0..<R {
-                            let shift = r * g.dilationHeight
-                            let slot = r % phasePeriod
-                            BLAS.uncheckedGEMM(
-                                transposeA: .none, transposeB: .transpose, m: Kg, n: CgS, k: columns, alpha: 1,
-                                a: dOTile, lda: ldo, b: l + (slot * stored + shift / sh) * nb * Q, ldb: ldl,
-                                beta: t == 0 ? 0 : 1, c: sums + (r * K + grp * Kg) * CgS, ldc: CgS)
-                        }
-                    }
-                    if wantsDX, let dX, let packedFilter {
-                        // The kernel rows' contributions overlap (shifted by whole rows), so they add into a zeroed L.
-                        l.update(repeating: 0, count: ldl * CgS)
-                        for r in 0..<R {
-                            let shift = r * g.dilationHeight
-                            let slot = r % phasePeriod
-                            BLAS.uncheckedGEMM(
-                                transposeA: .transpose, transposeB: .none, m: CgS, n: columns, k: Kg, alpha: 1,
-                                a: packedFilter + (r * K + grp * Kg) * CgS, lda: CgS, b: dOTile, ldb: ldo,
-                                beta: 1, c: l + (slot * stored + shift / sh) * nb * Q, ldc: ldl)
-                        }
-                        if rows.lowerBound == 0 {
-                            // The first band of an image starts its gradient; later bands (and overlaps) add to it.
-                            for n in tileImages { (dX + (n * C + grp * Cg) * HW).update(repeating: 0, count: Cg * HW) }
-                        }
-                        unlower(l, group: grp, images: tileImages, rows: rows, into: dX)
-                    }
-                }
-            }
-        }
-        guard wantsDF, let dF else { return }
-        // dF[k][c][r][s] = Σ over workers, in worker order, of their packed sums; split by output channel.
-        let S = g.kernelWidth
-        let split = min(workers, K)
-        parallelFor(split) { w in
-            for k in share(of: K, worker: w, of: split) {
-                for c in 0..<Cg {
-                    for r in 0..<R {
-                        let dst = dF + ((k * Cg + c) * R + r) * S
-                        let offset = ((r * K + k) * Cg + c) * S
-                        copyRow(dst, filterSums + offset, S)
-                        for part in 1..<max(1, workers) { addRow(dst, filterSums + part * filterCount + offset, S) }
                     }
                 }
             }

@@ -1,0 +1,53 @@
+/// How the forward pass and the filter gradient (and, with ``InputGradientAlgorithm/col2im``, the input
+/// gradient) are computed. <doc:TheMathAndTheLowering> describes each one and the rule that picks it.
+///
+/// The cases are listed in the order the automatic plan tries them: it takes the first whose rule accepts
+/// the geometry (``im2col`` and ``shiftedGEMM`` run only when forced).
+public enum ConvAlgorithm: String, Sendable, CaseIterable, CustomStringConvertible {
+    /// A direct kernel for depthwise convolution (`groups == inputChannels`, any channel multiplier, stride,
+    /// padding and dilation): no lowering and no GEMM. Automatic for depthwise geometries with more than one
+    /// group whose padded planes are not far larger than the image.
+    case depthwiseDirect
+    /// For 1×1 kernels at stride 1 without padding: the image is its own column matrix, so no im2col;
+    /// one GEMM per image and group. Automatic for such geometries.
+    case pointwise
+    /// The forward pass lowered along the kernel's width only (one lowered copy per kernel column, about
+    /// `1/R` of an im2col) and one GEMM per kernel row reading it at a shifted offset; tiled like
+    /// ``tiledIm2col``. Runs every geometry; automatic for kernels of several rows with `C/G·S ≥ 64` whose
+    /// lowering is smaller than im2col's (kernel rows that share input rows: any 3×3 at stride 1 or 2).
+    case kernelRowGEMM
+    /// im2col over tiles of output rows sized to stay in cache: bands of rows of one image for large images,
+    /// several whole images side by side (one wider GEMM) for small ones. Runs every geometry, is the
+    /// automatic choice when no rule above applies, and is what a workspace limit shrinks.
+    case tiledIm2col
+    /// The canonical lowering: im2col of one whole image and group, then one GEMM each. Runs every geometry.
+    case im2col
+    /// At stride 1: the forward pass as one GEMM per kernel tap reading the zero-padded image at shifted
+    /// offsets, with no im2col (the sum per output is the same, in tap order); the gradients as
+    /// ``tiledIm2col``. Needs stride 1 and a padded image not far larger than the output (it computes every
+    /// padded column).
+    case shiftedGEMM
+
+    /// Whether this algorithm can run `geometry`.
+    public func supports(_ geometry: ConvGeometry) -> Bool {
+        AlgorithmRegistry.inapplicability(of: self, to: geometry) == nil
+    }
+
+    /// The algorithm's name, its raw value (for example `im2col`).
+    public var description: String { rawValue }
+}
+
+/// How the input gradient is computed.
+public enum InputGradientAlgorithm: String, Sendable, CaseIterable, CustomStringConvertible {
+    /// `dcol = Fᵀ·dO` by GEMM, then col2im scatters (and adds) it back into the input's shape, inside the
+    /// plan's ``ConvAlgorithm`` (with ``ConvAlgorithm/depthwiseDirect``, that kernel's own direct scatter).
+    case col2im
+    /// The full-convolution route of <doc:TheMathAndTheLowering>: the stride-upsampled output gradient placed
+    /// in a zero array, cross-correlated at stride 1 with the 180°-rotated filters (K and C/G swapped per
+    /// group), one image and group at a time. Meant for finite data: the zeros it inserts can turn an
+    /// infinite value into NaN where the definition does not. Not tiled: a workspace limit does not shrink it.
+    case fullConvolution
+
+    /// The route's name, its raw value (for example `col2im`).
+    public var description: String { rawValue }
+}

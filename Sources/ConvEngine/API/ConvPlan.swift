@@ -1,0 +1,52 @@
+/// How a tiled algorithm cuts the output into GEMM tiles.
+public enum ConvTile: Hashable, Sendable, CustomStringConvertible {
+    /// Up to `count` whole images side by side in one GEMM (one image at a time for `count` 1). The tiles
+    /// actually used are evened out over the images there are, so the workspace never depends on the batch.
+    case images(Int)
+    /// Bands of at most `count` output rows of one image (`count` below the output height).
+    case rows(Int)
+
+    /// The tile's output rows counted over the batch: `count·P` for whole images, `count` for a band.
+    func outputRows(imageHeight: Int) -> Int {
+        switch self {
+        case .images(let n): return n * imageHeight
+        case .rows(let r): return r
+        }
+    }
+
+    /// For example `4 images` or `8 rows`.
+    public var description: String {
+        switch self {
+        case .images(let n): return n == 1 ? "1 image" : "\(n) images"
+        case .rows(let r): return r == 1 ? "1 row" : "\(r) rows"
+        }
+    }
+}
+
+/// The way one call is carried out: chosen by ``ConvolutionEngine/plan(for:scalar:)`` in one place, or forced
+/// through the engine's configuration (tests force every plan and compare it with the reference).
+public struct ConvPlan: Hashable, Sendable, CustomStringConvertible {
+    /// The forward / filter-gradient algorithm.
+    public var algorithm: ConvAlgorithm
+    /// The input-gradient route.
+    public var inputGradientAlgorithm: InputGradientAlgorithm
+    /// Worker threads the work is split over (each calls single-threaded BLAS when more than one).
+    public var workers: Int
+    /// The GEMM tile: always one image for ``ConvAlgorithm/im2col`` and ``ConvAlgorithm/pointwise``;
+    /// ``ConvAlgorithm/depthwiseDirect`` works plane by plane and ignores it.
+    public var tile: ConvTile
+
+    /// A plan with these parts.
+    public init(algorithm: ConvAlgorithm, inputGradientAlgorithm: InputGradientAlgorithm, workers: Int, tile: ConvTile) {
+        self.algorithm = algorithm
+        self.inputGradientAlgorithm = inputGradientAlgorithm
+        self.workers = workers
+        self.tile = tile
+    }
+
+    /// The plan in one line, for example `tiledIm2col(tile 4 images)+col2im×2`: algorithm, tile,
+    /// input-gradient route and worker count.
+    public var description: String {
+        "\(algorithm)(tile \(tile))+\(inputGradientAlgorithm)×\(workers)"
+    }
+}

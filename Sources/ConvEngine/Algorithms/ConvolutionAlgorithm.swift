@@ -1,0 +1,129 @@
+/// One way of computing the convolution: the forward pass and, for the filter gradient and (with the
+/// ``InputGradientAlgorithm/col2im`` route) the input gradient, the backward pass.
+///
+/// Each algorithm is one type. It says whether it can run a geometry, how large a tile it wants, what
+/// workspace a pass needs (as a function of the geometry, the workers and the tile, never of the batch), and
+/// runs a pass on buffers the engine has already checked. The engine validates, plans, lays out the workspace
+/// and dispatches once; it knows no algorithm by name (see ``AlgorithmRegistry``).
+///
+/// A pass is split into the steps of the GEMM table of <doc:TheMathAndTheLowering>: the forward GEMM
+/// (`O = F·col + B`), the weight GEMM (`dF += dO·colᵀ`) and the input GEMM with its col2im
+/// (`dcol = Fᵀ·dO`, scattered back into dX). The lowered algorithms (``LoweredAlgorithm``) implement those
+/// steps per tile and share one tile driver; the direct ones (depthwise, the shifted forward pass) implement
+/// the whole pass.
+protocol ConvolutionAlgorithm {
+    /// The workspace regions of one pass of this algorithm.
+    associatedtype Layout: WorkspaceLayout
+
+    /// The algorithm's public name.
+    static var algorithm: ConvAlgorithm { get }
+
+    /// Why the algorithm cannot run `geometry` (for the ``ConvError/algorithmNotApplicable(algorithm:reason:)``
+    /// message), or `nil` when it can.
+    static func inapplicability(to geometry: ConvGeometry) -> String?
+
+    /// Whether the automatic plan picks this algorithm for `geometry` (the engine asks the algorithms in the
+    /// order of ``ConvAlgorithm/allCases`` and takes the first that says yes).
+    static func isAutomaticChoice(for geometry: ConvGeometry) -> Bool
+
+    /// The tile the plan starts from, before any workspace limit shrinks it.
+    static func initialTile(for geometry: ConvGeometry, policy: TilePolicy) -> ConvTile
+
+    /// The next smaller tile under a workspace limit, or `nil` when the algorithm cannot shrink further.
+    static func smallerTile(than tile: ConvTile, for geometry: ConvGeometry) -> ConvTile?
+
+    /// The algorithm an automatic plan switches to when this one's smallest workspace is over the limit
+    /// (`nil`: none; the plan then fails with ``ConvError/workspaceCapTooSmall(required:cap:)``).
+    static var workspaceFallback: ConvAlgorithm? { get }
+
+    /// The algorithm for one call's geometry and plan.
+    init(_ geometry: ConvGeometry, plan: ConvPlan)
+
+    /// The workspace regions `pass` uses, overflow-checked.
+    func layout(for pass: ConvPass) throws(ConvError) -> Layout
+
+    /// The forward pass: `O = conv(X, F) + B`, overwriting O.
+    func forward<T: ConvScalar>(_ call: ForwardCall<T>, _ layout: Layout)
+
+    /// The backward pass: whichever of dF, dX and dB `call` carries, each overwritten (dF and dB summed over
+    /// the batch).
+    func backward<T: ConvScalar>(_ call: BackwardCall<T>, _ layout: Layout)
+}
+
+extension ConvolutionAlgorithm {
+    static func smallerTile(than tile: ConvTile, for geometry: ConvGeometry) -> ConvTile? { nil }
+    static var workspaceFallback: ConvAlgorithm? { nil }
+    static func isAutomaticChoice(for geometry: ConvGeometry) -> Bool { false }
+    static func initialTile(for geometry: ConvGeometry, policy: TilePolicy) -> ConvTile { .images(1) }
+}
+
+/// Which pass a workspace layout is for.
+enum ConvPass: Hashable {
+    /// The forward pass.
+    case forward
+    /// A backward pass computing `gradients` in the algorithm (the input gradient only with the col2im route).
+    case backward(GradientSet)
+
+    /// The gradients of a backward pass (none for the forward pass).
+    var gradients: GradientSet {
+        if case .backward(let set) = self { return set }
+        return []
+    }
+}
+
+/// The checked operands of a forward pass and the call's resources.
+struct ForwardCall<T: ConvScalar> {
+    /// X, `N×C×H×W`.
+    let input: UnsafePointer<T>
+    /// F, `K×C/G×R×S`.
+    let filter: UnsafePointer<T>
+    /// B, `K`, or `nil`.
+    let bias: UnsafePointer<T>?
+    /// O, `N×K×P×Q`, overwritten.
+    let output: UnsafeMutablePointer<T>
+    /// The start of the workspace, holding at least the layout's total (never dereferenced when that is 0).
+    let workspace: UnsafeMutablePointer<T>
+    /// Worker threads.
+    let workers: Int
+}
+
+/// The checked operands of a backward pass and the call's resources. A gradient that is `nil` is not computed.
+struct BackwardCall<T: ConvScalar> {
+    /// X, present when `filterGradient` is.
+    let input: UnsafePointer<T>?
+    /// F, present when `inputGradient` is.
+    let filter: UnsafePointer<T>?
+    /// dL/dO, `N×K×P×Q`.
+    let outputGradient: UnsafePointer<T>
+    /// dL/dX, `N×C×H×W`, overwritten.
+    var inputGradient: UnsafeMutablePointer<T>?
+    /// dL/dF, `K×C/G×R×S`, overwritten with the sum over the batch.
+    var filterGradient: UnsafeMutablePointer<T>?
+    /// dL/dB, `K`, overwritten with the sum over the batch and positions.
+    var biasGradient: UnsafeMutablePointer<T>?
+    /// As in ``ForwardCall/workspace``.
+    let workspace: UnsafeMutablePointer<T>
+    /// Worker threads.
+    let workers: Int
+
+    /// The gradients this call computes.
+    var gradients: GradientSet {
+        var set: GradientSet = []
+        if inputGradient != nil { set.insert(.input) }
+        if filterGradient != nil { set.insert(.filter) }
+        if biasGradient != nil { set.insert(.bias) }
+        return set
+    }
+}
+
+/// The engine settings that size tiles.
+struct TilePolicy {
+    /// Bytes of lowered matrix (plus tile result) a tile aims for.
+    let budgetBytes: Int
+    /// A forced tile height in output rows, or `nil`.
+    let forcedRows: Int?
+    /// Bytes of one element.
+    let scalarBytes: Int
+    /// Worker threads.
+    let workers: Int
+}

@@ -1,0 +1,62 @@
+/// ``ConvAlgorithm/depthwiseDirect``: the direct ``DepthwiseKernel`` (no lowering, no GEMM), which computes the
+/// bias gradient in the same pass over dO as the filter gradient.
+struct DepthwiseDirectAlgorithm: ConvolutionAlgorithm {
+    static var algorithm: ConvAlgorithm { .depthwiseDirect }
+
+    /// Per worker: the kernel's padded input and input-gradient planes.
+    struct Layout: WorkspaceLayout {
+        var planes = WorkspaceRegion()
+        var total = 0
+    }
+
+    let geometry: ConvGeometry
+    let workers: Int
+
+    init(_ geometry: ConvGeometry, plan: ConvPlan) {
+        self.geometry = geometry
+        workers = plan.workers
+    }
+
+    static func inapplicability(to g: ConvGeometry) -> String? {
+        g.isDepthwise ? nil : "needs groups == input channels; got \(g)"
+    }
+
+    /// Depthwise geometries with more than one group, unless the padding is far larger than the image (the
+    /// kernel's padded planes grow with it: hostile geometries, valid with tiny buffers, whose planes would not
+    /// fit in memory or in `Int`).
+    static func isAutomaticChoice(for g: ConvGeometry) -> Bool {
+        guard g.isDepthwise && g.groups > 1, let planes = try? DepthwiseKernel.scratchPerWorker(g) else { return false }
+        return planes <= 8 * g.inputHeight * g.inputWidth + 4096
+    }
+
+    func layout(for pass: ConvPass) throws(ConvError) -> Layout {
+        var b = WorkspaceLayoutBuilder(workers: workers)
+        var l = Layout()
+        l.planes = try b.perWorker(Self.planeCount(geometry), "depthwise padded planes")
+        l.total = b.total
+        return l
+    }
+
+    /// ``DepthwiseKernel/scratchPerWorker(_:)`` with its error as a ``ConvError``.
+    private static func planeCount(_ g: ConvGeometry) throws(ConvError) -> Int {
+        do { return try DepthwiseKernel.scratchPerWorker(g) } catch let e as ConvError { throw e } catch {
+            throw .sizeOverflow(quantity: "depthwise padded planes")
+        }
+    }
+
+    func forward<T: ConvScalar>(_ call: ForwardCall<T>, _ layout: Layout) {
+        DepthwiseKernel(geometry).forward(call.input, call.filter, call.bias, call.output,
+                                          scratch: layout.planes.at(call.workspace),
+                                          scratchPerWorker: layout.planes.perWorker, workers: call.workers)
+    }
+
+    /// Split by channel over the whole batch: no partial sums, and the filter- and bias-gradient sums run in an
+    /// order that does not depend on the worker count.
+    func backward<T: ConvScalar>(_ call: BackwardCall<T>, _ layout: Layout) {
+        let any = call.inputGradient != nil || call.filterGradient != nil || call.biasGradient != nil
+        DepthwiseKernel(geometry).backward(call.input, call.filter, call.outputGradient, call.inputGradient,
+                                           call.filterGradient, call.biasGradient,
+                                           scratch: layout.planes.at(call.workspace),
+                                           scratchPerWorker: layout.planes.perWorker, workers: any ? call.workers : 0)
+    }
+}

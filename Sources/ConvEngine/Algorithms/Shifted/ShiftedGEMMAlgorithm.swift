@@ -1,0 +1,72 @@
+/// ``ConvAlgorithm/shiftedGEMM``: the forward pass by ``ShiftedGEMMKernel`` (one GEMM per kernel tap over the
+/// zero-padded image), the gradients by ``TiledIm2colAlgorithm`` with the same plan.
+struct ShiftedGEMMAlgorithm: ConvolutionAlgorithm {
+    static var algorithm: ConvAlgorithm { .shiftedGEMM }
+
+    /// The forward pass's padded block and result per worker, and the filter repacked per tap; or the
+    /// gradients' lowered layout.
+    struct Layout: WorkspaceLayout {
+        var scratch = WorkspaceRegion(), packedFilter = WorkspaceRegion()
+        var gradients = LoweredLayout()
+        var total = 0
+    }
+
+    /// The kernel computes every padded column of every padded row: it applies while the padded plane is at
+    /// most this many times the output plane (plus a small constant for tiny images), so a padding far larger
+    /// than the image cannot turn one call into billions of wasted products.
+    static let paddedPlaneFactor = 16
+
+    let geometry: ConvGeometry
+    let workers: Int
+    let kernel: ShiftedGEMMKernel
+    let gradients: TiledIm2colAlgorithm
+
+    init(_ geometry: ConvGeometry, plan: ConvPlan) {
+        self.geometry = geometry
+        workers = plan.workers
+        kernel = ShiftedGEMMKernel(geometry)
+        gradients = TiledIm2colAlgorithm(geometry, plan: plan)
+    }
+
+    static func inapplicability(to g: ConvGeometry) -> String? {
+        guard g.strideHeight == 1 && g.strideWidth == 1 else { return "needs stride 1; got \(g)" }
+        let h = g.heightAxis.paddedExtent, w = g.widthAxis.paddedExtent
+        let (plane, overflow) = h.multipliedReportingOverflow(by: w)
+        if overflow || plane > paddedPlaneFactor * g.columnColumns + 4096 {
+            return "needs a padded image (\(h)×\(w)) at most \(paddedPlaneFactor)× the output plane plus 4096; got \(g)"
+        }
+        return nil
+    }
+
+    /// Tiles (for the gradients) as the tiled im2col's, without its input-run minimum.
+    static func initialTile(for g: ConvGeometry, policy: TilePolicy) -> ConvTile {
+        TileSizing.tile(for: g, policy: policy, loweredRowsPerColumn: g.columnRows,
+                        minimumColumns: TileSizing.minimumColumns, readsInputRuns: false)
+    }
+
+    func layout(for pass: ConvPass) throws(ConvError) -> Layout {
+        var l = Layout()
+        if pass == .forward {
+            let sizes = try ShiftedGEMMKernel.checkedSizes(geometry)
+            var b = WorkspaceLayoutBuilder(workers: workers)
+            l.scratch = try b.perWorker(sizes.perWorker, "shifted-GEMM scratch")
+            l.packedFilter = try b.shared(sizes.filter, "packed filter")
+            l.total = b.total
+        } else {
+            l.gradients = try gradients.layout(for: pass)
+            l.total = l.gradients.total
+        }
+        return l
+    }
+
+    func forward<T: ConvScalar>(_ call: ForwardCall<T>, _ layout: Layout) {
+        let packed = layout.packedFilter.at(call.workspace)
+        kernel.repackFilter(call.filter, into: packed)
+        kernel.forward(call.input, packed, call.bias, call.output, scratch: layout.scratch.at(call.workspace),
+                       scratchPerWorker: layout.scratch.perWorker, workers: call.workers)
+    }
+
+    func backward<T: ConvScalar>(_ call: BackwardCall<T>, _ layout: Layout) {
+        gradients.backward(call, layout.gradients)
+    }
+}

@@ -1,0 +1,152 @@
+// Planning: the one place where the algorithm, the tile and the work split of a call are chosen, and where
+// the workspace a plan needs is measured.
+
+extension ConvolutionEngine {
+    /// The plan a call on `geometry` in `scalar` will use.
+    ///
+    /// Automatic choice: the first ``ConvAlgorithm`` in ``ConvAlgorithm/allCases`` whose rule accepts the
+    /// geometry (``ConvAlgorithm/depthwiseDirect``, ``ConvAlgorithm/pointwise``, ``ConvAlgorithm/kernelRowGEMM``,
+    /// then ``ConvAlgorithm/tiledIm2col`` for everything else; ``ConvAlgorithm/im2col`` and
+    /// ``ConvAlgorithm/shiftedGEMM`` run only when forced), and the ``InputGradientAlgorithm/col2im`` route.
+    /// Under a ``workspaceLimit`` the tile is halved (whole images first, then bands of rows) until the
+    /// workspace fits; an automatic plan whose algorithm cannot shrink switches to the tiled im2col first.
+    ///
+    /// - Parameter scalar: the element type of the calls (`Float` by default): tiles are sized in bytes.
+    /// - Throws: ``ConvError/algorithmNotApplicable(algorithm:reason:)`` if a forced algorithm cannot run
+    ///   `geometry`; ``ConvError/workspaceCapTooSmall(required:cap:)`` if no plan fits the workspace limit;
+    ///   ``ConvError/sizeOverflow(quantity:)`` if the workspace size overflows `Int`.
+    public func plan<T: ConvScalar>(for geometry: ConvGeometry, scalar: T.Type = Float.self) throws(ConvError) -> ConvPlan {
+        let g = geometry
+        let chosen: ConvAlgorithm
+        if let forced = algorithm {
+            if let reason = AlgorithmRegistry.inapplicability(of: forced, to: g) {
+                throw .algorithmNotApplicable(algorithm: forced.rawValue, reason: reason)
+            }
+            chosen = forced
+        } else {
+            chosen = ConvAlgorithm.allCases.first { candidate in
+                let facts = AlgorithmRegistry.visit(candidate, AlgorithmRegistry.Describe(geometry: g))
+                return facts.inapplicability == nil && facts.isAutomaticChoice
+            } ?? .tiledIm2col
+        }
+        let policy = TilePolicy(budgetBytes: tileBudgetBytes, forcedRows: tileRows,
+                                scalarBytes: MemoryLayout<T>.stride, workers: workers)
+        var plan = ConvPlan(algorithm: chosen, inputGradientAlgorithm: inputGradientAlgorithm ?? .col2im,
+                            workers: workers, tile: AlgorithmRegistry.visit(chosen, InitialTile(geometry: g, policy: policy)))
+        guard let limit = workspaceLimit else { return plan }
+        var bytes = try workspaceBytes(g, plan, T.self)
+        if bytes <= limit { return plan }
+        if algorithm == nil,
+           let fallback = AlgorithmRegistry.visit(chosen, AlgorithmRegistry.Describe(geometry: g)).workspaceFallback {
+            plan.algorithm = fallback
+            plan.tile = .images(1)
+            bytes = try workspaceBytes(g, plan, T.self)
+        }
+        while bytes > limit, let smaller = AlgorithmRegistry.visit(plan.algorithm, SmallerTile(geometry: g, tile: plan.tile)) {
+            plan.tile = smaller
+            bytes = try workspaceBytes(g, plan, T.self)
+        }
+        if bytes > limit { throw .workspaceCapTooSmall(required: bytes, cap: limit) }
+        return plan
+    }
+
+    /// Workspace elements a forward or backward call on `geometry` needs with this engine's plan: the larger of
+    /// the forward pass's and of a backward pass computing all three gradients. It depends on the geometry, the
+    /// worker count and the plan's tile, never on the batch size, and stays under ``workspaceLimit``.
+    ///
+    /// With W workers, T the plan's tile columns (`tile rows·Q`) and `|F|` the filter size, the algorithms need:
+    /// - ``ConvAlgorithm/im2col``, ``ConvAlgorithm/tiledIm2col``: `W·C/G·R·S·T` for the column tiles; plus, at a
+    ///   horizontal stride sw > 1 below the kernel width (tiled only), `W·(C/G + C)·sw·H·⌈W/sw⌉` for images split
+    ///   into stride phases;
+    /// - ``ConvAlgorithm/kernelRowGEMM``: `W·C/G·S·φ·(t + ⌊(R−1)·dh/sh⌋)·n·Q` for the lowered tiles (t the tile's
+    ///   rows per image, n its images, φ ≤ min(sh, R) the vertical stride phases the kernel reads) and `|F|` for
+    ///   the filter repacked per kernel row;
+    /// - ``ConvAlgorithm/pointwise``: nothing beyond what every lowering needs;
+    /// - ``ConvAlgorithm/shiftedGEMM``: forward, `|F|` for the filter repacked per tap and, per worker, the
+    ///   padded images of one GEMM and its result; backward, as ``ConvAlgorithm/tiledIm2col``;
+    /// - ``ConvAlgorithm/depthwiseDirect``: `W·2·(H+top+bottom)·(W+left+right)` for its padded planes, and no
+    ///   filter-gradient partial sums (it splits by channel).
+    ///
+    /// Every lowering also needs `W·K/G·T` when a tile holds several images, and `(W−1)·|F|` for the per-worker
+    /// filter-gradient sums (`W·|F|` for the kernel-row lowering, which sums every share packed). The
+    /// ``InputGradientAlgorithm/fullConvolution`` route runs after the algorithm in the same workspace and needs
+    /// `|F| + W·(K/G·(H+dh(R−1))·(W+dw(S−1)) + K/G·R·S·H·W)`; the backward pass needs the larger of the two.
+    ///
+    /// - Parameter scalar: the element type of the calls (`Float` by default).
+    /// - Throws: as ``plan(for:scalar:)``.
+    public func workspaceElementCount<T: ConvScalar>(for geometry: ConvGeometry,
+                                                     scalar: T.Type = Float.self) throws(ConvError) -> Int {
+        try largestWorkspace(geometry, plan(for: geometry, scalar: scalar))
+    }
+
+    /// ``workspaceElementCount(for:scalar:)`` in bytes.
+    ///
+    /// - Parameter scalar: the element type of the calls (`Float` by default).
+    /// - Throws: as ``plan(for:scalar:)``.
+    public func workspaceBytes<T: ConvScalar>(for geometry: ConvGeometry,
+                                              scalar: T.Type = Float.self) throws(ConvError) -> Int {
+        try workspaceBytes(geometry, plan(for: geometry, scalar: scalar), T.self)
+    }
+
+    private func workspaceBytes<T>(_ g: ConvGeometry, _ plan: ConvPlan, _: T.Type) throws(ConvError) -> Int {
+        try checkedProduct(largestWorkspace(g, plan), MemoryLayout<T>.stride, quantity: "workspace bytes")
+    }
+
+    /// The larger of the forward pass's and the full backward pass's workspace.
+    func largestWorkspace(_ g: ConvGeometry, _ plan: ConvPlan) throws(ConvError) -> Int {
+        try AlgorithmRegistry.visit(plan.algorithm, MeasureWorkspace(geometry: g, plan: plan))
+    }
+}
+
+/// An algorithm's starting tile.
+private struct InitialTile: AlgorithmVisitor {
+    let geometry: ConvGeometry, policy: TilePolicy
+    func visit<A: ConvolutionAlgorithm>(_: A.Type) -> ConvTile { A.initialTile(for: geometry, policy: policy) }
+}
+
+/// An algorithm's next smaller tile.
+private struct SmallerTile: AlgorithmVisitor {
+    let geometry: ConvGeometry, tile: ConvTile
+    func visit<A: ConvolutionAlgorithm>(_: A.Type) -> ConvTile? { A.smallerTile(than: tile, for: geometry) }
+}
+
+/// The workspace of a plan: the larger of its forward pass and its backward pass with all three gradients.
+private struct MeasureWorkspace: AlgorithmVisitor {
+    let geometry: ConvGeometry, plan: ConvPlan
+    func visit<A: ConvolutionAlgorithm>(_: A.Type) throws(ConvError) -> Int {
+        let algorithm = A(geometry, plan: plan)
+        let forward = try algorithm.layout(for: .forward).total
+        let backward = try AlgorithmRegistry.visit(plan.inputGradientAlgorithm,
+                                                   BackwardWorkspace(algorithm: algorithm, geometry: geometry,
+                                                                     gradients: .all, workers: plan.workers))
+        return max(forward, backward)
+    }
+}
+
+/// The workspace of a backward pass computing `gradients` with route R after algorithm A, in elements.
+struct BackwardWorkspace<A: ConvolutionAlgorithm>: RouteVisitor {
+    let algorithm: A, geometry: ConvGeometry, gradients: GradientSet, workers: Int
+
+    func visit<R: InputGradientRoute>(_: R.Type) throws(ConvError) -> Int {
+        try BackwardLayouts<A, R>(algorithm, R(geometry), gradients: gradients, workers: workers).total
+    }
+}
+
+/// The layouts of one backward pass: the algorithm's, for the gradients it computes, and, when the route
+/// computes the input gradient itself, the route's, which reuses the same memory after the algorithm is done.
+struct BackwardLayouts<A: ConvolutionAlgorithm, R: InputGradientRoute> {
+    /// The gradients the algorithm computes.
+    let algorithmGradients: GradientSet
+    let algorithm: A.Layout
+    /// The route's layout, when it runs.
+    let route: R.Layout?
+
+    init(_ a: A, _ r: R, gradients: GradientSet, workers: Int) throws(ConvError) {
+        let routed = gradients.contains(.input) && !R.algorithmComputesInputGradient
+        algorithmGradients = routed ? gradients.subtracting(.input) : gradients
+        algorithm = try a.layout(for: .backward(algorithmGradients))
+        route = routed ? try r.layout(workers: workers) : nil
+    }
+
+    var total: Int { max(algorithm.total, route?.total ?? 0) }
+}
