@@ -13,6 +13,11 @@
 /// larger than the padded input, element counts that overflow `Int`, and GEMM dimensions of the lowering
 /// that overflow OpenBLAS's 32-bit integers), before any buffer exists. Every derived size below is
 /// therefore safe to use without further checks.
+///
+/// Values that cannot change the result are normalised when the geometry is made: the dilation of an axis
+/// whose kernel extent is 1, and the stride of an axis whose output extent is 1, are stored as 1 (the output
+/// size is computed from the values given first). So every algorithm sees only values that matter, and a
+/// valid but huge ineffective stride or dilation can never reach an index computation.
 public struct ConvGeometry: Hashable, Sendable, CustomStringConvertible {
     /// Images in the batch (N).
     public let batch: Int
@@ -28,15 +33,15 @@ public struct ConvGeometry: Hashable, Sendable, CustomStringConvertible {
     public let kernelHeight: Int
     /// Kernel width (S).
     public let kernelWidth: Int
-    /// Vertical stride (sh).
+    /// Vertical stride (sh); 1 when the output has one row (see the type's normalisation rule).
     public let strideHeight: Int
-    /// Horizontal stride (sw).
+    /// Horizontal stride (sw); 1 when the output has one column.
     public let strideWidth: Int
     /// The resolved zero padding (explicit amounts even when made with `.same` or `.valid`).
     public let padding: Padding
-    /// Vertical dilation (dh): kernel taps are `dilationHeight` rows apart.
+    /// Vertical dilation (dh): kernel taps are `dilationHeight` rows apart; 1 for a kernel of one row.
     public let dilationHeight: Int
-    /// Horizontal dilation (dw).
+    /// Horizontal dilation (dw); 1 for a kernel of one column.
     public let dilationWidth: Int
     /// Groups (G). Input and output channels are both divisible by it; `groups == inputChannels` is depthwise.
     public let groups: Int
@@ -137,11 +142,13 @@ public struct ConvGeometry: Hashable, Sendable, CustomStringConvertible {
         self.outputChannels = outputChannels
         self.kernelHeight = kernelHeight
         self.kernelWidth = kernelWidth
-        self.strideHeight = strideHeight
-        self.strideWidth = strideWidth
+        // Normalised: a dilation on an axis with one kernel tap, or a stride on an axis with one output position,
+        // changes nothing, so it is stored as 1 and no kernel ever multiplies a huge ineffective value.
+        self.strideHeight = p == 1 ? 1 : strideHeight
+        self.strideWidth = q == 1 ? 1 : strideWidth
         self.padding = pad
-        self.dilationHeight = dilationHeight
-        self.dilationWidth = dilationWidth
+        self.dilationHeight = kernelHeight == 1 ? 1 : dilationHeight
+        self.dilationWidth = kernelWidth == 1 ? 1 : dilationWidth
         self.groups = groups
         self.outputHeight = p
         self.outputWidth = q

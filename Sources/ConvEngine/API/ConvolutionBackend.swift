@@ -122,7 +122,10 @@ extension ConvolutionBackend {
         if gradients.contains(.filter) {
             guard let input else { throw ConvError.missingBuffer(name: "input") }
             try checkLength("input", input.count, geometry.inputCount)
+            try checkResultFitsInMemory("filterGradient", geometry.filterCount, T.self)
         }
+        if let input { try checkLength("input", input.count, geometry.inputCount) }
+        if let filter { try checkLength("filter", filter.count, geometry.filterCount) }
         var dX = gradients.contains(.input) ? [T](repeating: 0, count: geometry.inputCount) : nil
         var dF = gradients.contains(.filter) ? [T](repeating: 0, count: geometry.filterCount) : nil
         var dB = gradients.contains(.bias) ? [T](repeating: 0, count: geometry.outputChannels) : nil

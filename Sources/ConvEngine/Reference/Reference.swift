@@ -81,6 +81,8 @@ public struct ReferenceConvolution: ConvolutionBackend, Sendable {
         biasGradientMagnitudes: UnsafeMutableBufferPointer<T>?
     ) throws {
         try checkLength("outputGradient", outputGradient.count, g.outputCount)
+        if let input { try checkLength("input", input.count, g.inputCount) }
+        if let filter { try checkLength("filter", filter.count, g.filterCount) }
         if let inputGradient {
             try checkLength("inputGradient", inputGradient.count, g.inputCount)
             guard let filter else { throw ConvError.missingBuffer(name: "filter") }
@@ -137,6 +139,11 @@ public struct ReferenceConvolution: ConvolutionBackend, Sendable {
     public func forwardWithMagnitudes<T: ConvScalar>(
         _ g: ConvGeometry, input: [T], filter: [T], bias: [T]? = nil
     ) throws -> (output: [T], magnitudes: [T]) {
+        // Checked before the results are allocated, so wrong arrays never cost (or trap in) a huge allocation.
+        try checkLength("input", input.count, g.inputCount)
+        try checkLength("filter", filter.count, g.filterCount)
+        if let bias { try checkLength("bias", bias.count, g.outputChannels) }
+        try checkResultFitsInMemory("output and magnitudes", checkedProduct(2, g.outputCount, quantity: "output elements"), T.self)
         var output = [T](repeating: 0, count: g.outputCount)
         var magnitudes = [T](repeating: 0, count: g.outputCount)
         try input.withUnsafeBufferPointer { x in
@@ -157,6 +164,12 @@ public struct ReferenceConvolution: ConvolutionBackend, Sendable {
     public func backwardWithMagnitudes<T: ConvScalar>(
         _ g: ConvGeometry, input: [T], filter: [T], outputGradient: [T]
     ) throws -> (gradients: Gradients<T>, magnitudes: Gradients<T>) {
+        try checkLength("input", input.count, g.inputCount)
+        try checkLength("filter", filter.count, g.filterCount)
+        try checkLength("outputGradient", outputGradient.count, g.outputCount)
+        let results = try checkedSum(g.inputCount, g.filterCount, g.outputChannels, quantity: "gradient elements")
+        try checkResultFitsInMemory("gradients and magnitudes", checkedProduct(2, results, quantity: "gradient elements"),
+                                    T.self)
         var dX = [T](repeating: 0, count: g.inputCount), mX = dX
         var dF = [T](repeating: 0, count: g.filterCount), mF = dF
         var dB = [T](repeating: 0, count: g.outputChannels), mB = dB
