@@ -12,6 +12,8 @@ let package = Package(
     name: "ConvEngine",
     products: [
         .library(name: "ConvEngine", targets: ["ConvEngine"]),
+        // NumPy `.npy` reading and writing (NPYArray), on top of the core library.
+        .library(name: "ConvEngineNPY", targets: ["ConvEngineNPY"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -29,6 +31,12 @@ let package = Package(
             name: "ConvEngine",
             dependencies: ["CBLAS"],
             path: "Sources/ConvEngine"
+        ),
+        // `.npy` IO: depends on the core library for `ConvScalar` only, and on Foundation.
+        .target(
+            name: "ConvEngineNPY",
+            dependencies: ["ConvEngine"],
+            path: "Sources/ConvEngineNPY"
         ),
         .executableTarget(
             name: "convbench",
@@ -49,6 +57,7 @@ let package = Package(
             name: "conv",
             dependencies: [
                 "ConvEngine",
+                "ConvEngineNPY",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/conv"
@@ -70,9 +79,22 @@ let package = Package(
         ),
         .testTarget(
             name: "ConvEngineTests",
-            dependencies: ["ConvEngine", "ConvDemoKit"],
+            dependencies: ["ConvEngine", "ConvEngineNPY"],
             path: "Tests/ConvEngineTests",
             exclude: ["Golden"]
+        ),
+        // `.npy` IO (reads the golden files in Tests/ConvEngineTests/Golden).
+        .testTarget(
+            name: "ConvEngineNPYTests",
+            dependencies: ["ConvEngine", "ConvEngineNPY"],
+            path: "Tests/ConvEngineNPYTests"
+        ),
+        // The tools: `conv` run as a subprocess (found next to the test bundle, which every test target shares),
+        // and the training example's loop (ConvDemoKit).
+        .testTarget(
+            name: "ConvToolsTests",
+            dependencies: ["ConvEngine", "ConvEngineNPY", "ConvDemoKit"],
+            path: "Tests/ConvToolsTests"
         ),
     ],
     swiftLanguageModes: [.v6]

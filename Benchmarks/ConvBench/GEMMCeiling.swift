@@ -32,14 +32,15 @@ final class GEMMCeiling<T: ConvScalar> {
 
     /// Allocates and touches every matrix for up to `workers` threads. The inputs (X, F, dO) are those of the
     /// ``LayerTensors`` passed to each run.
-    init(_ g: ConvGeometry, workers: Int, rng: inout SplitMix64) {
+    /// - Throws: ``ConvError`` when a matrix would not fit in physical memory (``MemoryCheck``).
+    init(_ g: ConvGeometry, workers: Int, rng: inout SeededGenerator) throws {
         geometry = g
         self.workers = workers
         let n = g.isPointwise ? 0 : g.columnRows * g.columnColumns
-        columns = (0..<workers).map { _ in Tensor(count: n, uniformIn: -0.5...1, using: &rng) }
-        output = Tensor(count: g.outputCount)
-        filterGradients = (0..<workers).map { _ in Tensor(count: g.filterCount) }
-        inputGradient = g.isPointwise ? Tensor(count: g.inputCount) : nil
+        columns = try (0..<workers).map { _ in try Tensor("ceiling column matrix", count: n, uniformIn: -0.5...1, using: &rng) }
+        output = try Tensor("ceiling output", count: g.outputCount)
+        filterGradients = try (0..<workers).map { _ in try Tensor("ceiling filter gradient", count: g.filterCount) }
+        inputGradient = g.isPointwise ? try Tensor("ceiling input gradient", count: g.inputCount) : nil
     }
 
     /// The forward GEMMs with `policy` (`imageParallel` uses `threads` workers; serial uses one).

@@ -31,15 +31,15 @@ struct LayerRunner<T: ConvScalar> {
     func run(_ layer: BenchLayer, label: String) throws -> (LayerInfo, [ResultRow]) {
         let g = layer.geometry
         // Data fixed by the seed and the layer's name, so a row can be reproduced alone (--layer).
-        var rng = SplitMix64(seed: settings.seed ^ fnv1a(layer.name))
-        let data = LayerTensors<T>(g, rng: &rng)
-        let doubleData: LayerTensors<Double>? = T.self == Double.self ? nil : LayerTensors<Double>(converting: data)
+        var rng = SeededGenerator(seed: settings.seed ^ fnv1a(layer.name))
+        let data = try LayerTensors<T>(g, rng: &rng)
+        let doubleData: LayerTensors<Double>? = T.self == Double.self ? nil : try LayerTensors<Double>(converting: data)
         // Safe: when T is Double, `data` is a LayerTensors<Double>.
         let exact = doubleData ?? (data as! LayerTensors<Double>)
         let started = Clock.nanoseconds()
         let references = ReferenceSamples(exact, count: settings.samples, rng: &rng)
         Progress.say(String(format: "%@   reference samples: %.2f s", label, Double(Clock.nanoseconds() - started) / 1e9))
-        let ceiling = GEMMCeiling<T>(g, workers: settings.threads.max() ?? 1, rng: &rng)
+        let ceiling = try GEMMCeiling<T>(g, workers: settings.threads.max() ?? 1, rng: &rng)
 
         var referenceMs: [Pass: ReferenceTiming] = [:]
         if settings.reference {
@@ -234,7 +234,7 @@ struct LayerRunner<T: ConvScalar> {
             outputChannels: channels, kernelHeight: g.kernelHeight, kernelWidth: g.kernelWidth,
             strideHeight: g.strideHeight, strideWidth: g.strideWidth, padding: .explicit(g.padding),
             dilationHeight: g.dilationHeight, dilationWidth: g.dilationWidth, groups: g.groups)
-        let scratch = OneImageBuffers<T>(reduced)
+        let scratch = try OneImageBuffers<T>(reduced)
         let ms = try Clock.milliseconds { try scratch.run(ReferenceConvolution(), pass, data) }
         return ReferenceTiming(milliseconds: ms * Double(g.outputChannels) / Double(channels), outputChannels: channels)
     }
@@ -246,7 +246,7 @@ struct LayerRunner<T: ConvScalar> {
     private func engineOneImage(_ data: LayerTensors<T>, engine: ConvolutionEngine, workspace: ConvWorkspace<T>,
                                 pass: Pass) throws -> Double {
         let g1 = try data.geometry.withBatch(1)
-        let scratch = OneImageBuffers<T>(g1)
+        let scratch = try OneImageBuffers<T>(g1)
         BLAS.setThreadCount(1)
         try scratch.run(engine, pass, data, workspace: workspace)
         var samples = Samples()
@@ -267,12 +267,9 @@ private struct OneImageBuffers<T: ConvScalar> {
     let g: ConvGeometry
     let output, inputGradient, filterGradient, biasGradient: Tensor<T>
 
-    init(_ g: ConvGeometry) {
+    init(_ g: ConvGeometry) throws {
         self.g = g
-        output = Tensor(count: g.outputCount)
-        inputGradient = Tensor(count: g.inputCount)
-        filterGradient = Tensor(count: g.filterCount)
-        biasGradient = Tensor(count: g.biasCount)
+        (output, inputGradient, filterGradient, biasGradient) = try LayerTensors<T>.results(g)
     }
 
     func run(_ backend: some ConvolutionBackend, _ pass: Pass, _ data: LayerTensors<T>,
@@ -315,7 +312,7 @@ enum InjectedFault: String, CaseIterable {
         switch (self, pass) {
         case (.droppedImage, .backward) where g.batch > 1:
             let rest = try g.withBatch(g.batch - 1)
-            let scratch = Tensor<U>(count: rest.inputCount)
+            let scratch = try Tensor<U>("scratch input gradient", count: rest.inputCount)
             try engine.backward(rest, input: t.input.slice(g.inputCount / g.batch..<g.inputCount),
                                 filter: t.filter.readOnly,
                                 outputGradient: t.outputGradient.slice(g.outputCount / g.batch..<g.outputCount),

@@ -80,10 +80,10 @@ struct GEMMRate: Codable, Sendable {
     var gflops: Double
 
     static func measure<T: ConvScalar>(_: T.Type, size: Int, threads: Int, repetitions: Int) throws -> GEMMRate {
-        var rng = SplitMix64(seed: 7)
-        let a = Tensor<T>(count: size * size, uniformIn: -1...1, using: &rng)
-        let b = Tensor<T>(count: size * size, uniformIn: -1...1, using: &rng)
-        let c = Tensor<T>(count: size * size)
+        var rng = SeededGenerator(seed: 7)
+        let a = try Tensor<T>("GEMM A", count: size * size, uniformIn: -1...1, using: &rng)
+        let b = try Tensor<T>("GEMM B", count: size * size, uniformIn: -1...1, using: &rng)
+        let c = try Tensor<T>("GEMM C", count: size * size)
         BLAS.setThreadCount(threads)
         defer {
             BLAS.setThreadCount(1)

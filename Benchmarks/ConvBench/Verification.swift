@@ -32,7 +32,7 @@ struct ReferenceSamples: Sendable {
 
     /// Draws `count` distinct indices per field (all of them when the field is smaller; always the first
     /// and last element) and computes their reference values.
-    init(_ t: LayerTensors<Double>, count: Int, rng: inout SplitMix64) {
+    init(_ t: LayerTensors<Double>, count: Int, rng: inout SeededGenerator) {
         let g = t.geometry
         let L = ErrorBound.termCounts(g)
         let loops = DefinitionLoops(g: g, x: t.input.readOnly, f: t.filter.readOnly, b: t.bias.readOnly,
@@ -62,7 +62,7 @@ struct ReferenceSamples: Sendable {
         }
     }
 
-    private static func draw(_ count: Int, from total: Int, rng: inout SplitMix64) -> [Int] {
+    private static func draw(_ count: Int, from total: Int, rng: inout SeededGenerator) -> [Int] {
         if total <= count { return Array(0..<total) }
         var chosen: Set<Int> = [0, total - 1]
         while chosen.count < count { chosen.insert(Int.random(in: 0..<total, using: &rng)) }

@@ -5,14 +5,18 @@ import ConvEngine
 final class Tensor<T: ConvScalar> {
     let buffer: UnsafeMutableBufferPointer<T>
 
-    init(count: Int, repeating value: T = 0) {
+    /// `count` elements named `name` (for the message when they cannot fit): the library's memory check
+    /// first, so a layer too large for the machine is a thrown error instead of a trap in the allocator.
+    init(_ name: String, count: Int, repeating value: T = 0) throws {
+        try MemoryCheck.checkAllocation(name, count: count, of: T.self)
         buffer = .allocate(capacity: max(count, 1))
         buffer.initialize(repeating: value)
     }
 
     /// Uniform values in `range`, from `rng`.
-    convenience init(count: Int, uniformIn range: ClosedRange<Double>, using rng: inout SplitMix64) {
-        self.init(count: count)
+    convenience init(_ name: String, count: Int, uniformIn range: ClosedRange<Double>,
+                     using rng: inout SeededGenerator) throws {
+        try self.init(name, count: count)
         let lo = range.lowerBound, width = range.upperBound - range.lowerBound
         for i in 0..<count {
             // 53 random bits → [0, 1); rounded once into T.
@@ -22,8 +26,8 @@ final class Tensor<T: ConvScalar> {
     }
 
     /// An exact copy in another precision (Float → Double is exact).
-    convenience init<U: ConvScalar>(converting other: Tensor<U>, count: Int) {
-        self.init(count: count)
+    convenience init<U: ConvScalar>(_ name: String, converting other: Tensor<U>, count: Int) throws {
+        try self.init(name, count: count)
         for i in 0..<count { buffer[i] = T(other.buffer[i]) }
     }
 
@@ -52,30 +56,32 @@ final class LayerTensors<T: ConvScalar> {
     static var inputRange: ClosedRange<Double> { -0.5...1.0 }
 
     /// Fresh random inputs from `rng`.
-    init(_ g: ConvGeometry, rng: inout SplitMix64) {
+    /// - Throws: ``ConvError`` when a tensor would not fit in physical memory (``MemoryCheck``).
+    init(_ g: ConvGeometry, rng: inout SeededGenerator) throws {
         geometry = g
-        input = Tensor(count: g.inputCount, uniformIn: Self.inputRange, using: &rng)
-        filter = Tensor(count: g.filterCount, uniformIn: Self.inputRange, using: &rng)
-        bias = Tensor(count: g.biasCount, uniformIn: -1...1, using: &rng)
-        outputGradient = Tensor(count: g.outputCount, uniformIn: Self.inputRange, using: &rng)
-        output = Tensor(count: g.outputCount)
-        inputGradient = Tensor(count: g.inputCount)
-        filterGradient = Tensor(count: g.filterCount)
-        biasGradient = Tensor(count: g.biasCount)
+        input = try Tensor("input", count: g.inputCount, uniformIn: Self.inputRange, using: &rng)
+        filter = try Tensor("filter", count: g.filterCount, uniformIn: Self.inputRange, using: &rng)
+        bias = try Tensor("bias", count: g.biasCount, uniformIn: -1...1, using: &rng)
+        outputGradient = try Tensor("output gradient", count: g.outputCount, uniformIn: Self.inputRange, using: &rng)
+        (output, inputGradient, filterGradient, biasGradient) = try Self.results(g)
     }
 
     /// The same inputs as `other`, converted exactly (Float → Double), with fresh output buffers.
-    init<U: ConvScalar>(converting other: LayerTensors<U>) {
+    /// - Throws: as ``init(_:rng:)``.
+    init<U: ConvScalar>(converting other: LayerTensors<U>) throws {
         let g = other.geometry
         geometry = g
-        input = Tensor(converting: other.input, count: g.inputCount)
-        filter = Tensor(converting: other.filter, count: g.filterCount)
-        bias = Tensor(converting: other.bias, count: g.biasCount)
-        outputGradient = Tensor(converting: other.outputGradient, count: g.outputCount)
-        output = Tensor(count: g.outputCount)
-        inputGradient = Tensor(count: g.inputCount)
-        filterGradient = Tensor(count: g.filterCount)
-        biasGradient = Tensor(count: g.biasCount)
+        input = try Tensor("input (\(T.self))", converting: other.input, count: g.inputCount)
+        filter = try Tensor("filter (\(T.self))", converting: other.filter, count: g.filterCount)
+        bias = try Tensor("bias (\(T.self))", converting: other.bias, count: g.biasCount)
+        outputGradient = try Tensor("output gradient (\(T.self))", converting: other.outputGradient, count: g.outputCount)
+        (output, inputGradient, filterGradient, biasGradient) = try Self.results(g)
+    }
+
+    /// Buffers for O, dX, dF and dB of `g`.
+    static func results(_ g: ConvGeometry) throws -> (Tensor<T>, Tensor<T>, Tensor<T>, Tensor<T>) {
+        (try Tensor("output", count: g.outputCount), try Tensor("input gradient", count: g.inputCount),
+         try Tensor("filter gradient", count: g.filterCount), try Tensor("bias gradient", count: g.biasCount))
     }
 
     /// Clears the outputs (so a verified value can only come from the run that follows).

@@ -34,8 +34,15 @@ struct Demo: ParsableCommand {
         print("Learning a 3×3 edge detector (Sobel, vertical edges) and its bias from \(batch) random \(size)×\(size) images per step;")
         print("targets carry Gaussian noise σ = \(noise) (noise floor σ² = \(sci(floor))); SGD α = \(learningRate), \(steps) steps.")
         let start = Date()
-        let result = try EdgeDetectorTraining(c).run { step, loss in
-            print("step \(String(repeating: " ", count: max(0, 5 - String(step).count)))\(step)  loss \(sci(loss))  (\(String(format: "%.2f", loss / floor)) × noise floor)")
+        let result: EdgeDetectorTraining.Result
+        do {
+            result = try EdgeDetectorTraining(c).run { step, loss in
+                print("step \(String(repeating: " ", count: max(0, 5 - String(step).count)))\(step)  loss \(sci(loss))  (\(String(format: "%.2f", loss / floor)) × noise floor)")
+            }
+        } catch {
+            // An impossible configuration, or images too large for memory: one line, exit status 1.
+            FileHandle.standardError.write(Data("demo: error: \(error)\n".utf8))
+            throw ExitCode.failure
         }
         let seconds = Date().timeIntervalSince(start)
         print("mean loss of the last steps \(sci(result.finalLoss)) = \(String(format: "%.3f", result.finalLoss / floor)) × the noise floor (\(String(format: "%.2f", seconds)) s)")

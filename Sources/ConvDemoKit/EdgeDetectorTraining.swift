@@ -73,7 +73,8 @@ public struct EdgeDetectorTraining: Sendable {
     /// Trains, calling `report(step, loss)` every ``Configuration/reportEvery`` steps and at the first
     /// and last step; the loss reported at a step is the one computed before that step's update.
     ///
-    /// - Throws: ``ConvError`` for an impossible configuration (for example an image size of 0).
+    /// - Throws: ``ConvError`` for an impossible configuration (for example an image size of 0), or
+    ///   ``ConvError/invalidArgument(name:reason:)`` when a step's images would not fit in physical memory.
     public func run(report: (_ step: Int, _ loss: Double) -> Void = { _, _ in }) throws -> Result {
         let c = configuration
         let geometry = try ConvGeometry(batch: c.batch, inputChannels: 1, inputHeight: c.imageSize,
@@ -82,6 +83,10 @@ public struct EdgeDetectorTraining: Sendable {
         let engine = try ConvolutionEngine(workers: c.workers)
         let sgd = try SGD(learningRate: c.learningRate)
         var random = DemoRandom(seed: c.seed)
+        // What every step allocates (the images, the targets, the output and its gradient), through the
+        // library's memory check, so an impossible size throws instead of trapping in the allocator.
+        try MemoryCheck.checkAllocation("images", count: geometry.inputCount, of: Float.self)
+        try MemoryCheck.checkAllocation("outputs", count: geometry.outputCount, of: Float.self)
 
         var filter = [Float](repeating: 0, count: 9)
         var bias: [Float] = [0]
@@ -126,23 +131,16 @@ public struct EdgeDetectorTraining: Sendable {
     }
 }
 
-/// SplitMix64 with Gaussian samples (Box–Muller): reproducible data for a seed.
+/// Gaussian samples (Box–Muller) from the library's SeededGenerator (SplitMix64): reproducible data for a
+/// seed, the same as before the generator moved into the library.
 struct DemoRandom {
-    var state: UInt64
+    var generator: SeededGenerator
     var spare: Double?
 
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    init(seed: UInt64) { generator = SeededGenerator(seed: seed) }
 
     /// Uniform in (0, 1].
-    mutating func uniform() -> Double { Double((next() >> 11) + 1) * 0x1p-53 }
+    mutating func uniform() -> Double { Double((generator.next() >> 11) + 1) * 0x1p-53 }
 
     /// Standard normal.
     mutating func gaussian() -> Double {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import ConvEngine
+import ConvEngineNPY
 import Foundation
 
 /// `conv backward`: any subset of dX, dF, dB from .npy files.
@@ -64,9 +65,9 @@ struct Backward: ParsableCommand {
 
         func compute<T: ConvScalar>(_: T.Type) throws {
             let gradients: Gradients<T> = try rethrowingAsCLI("backward") {
-                try backend.backward(g, input: problem.input.array.scalars(as: T.self),
-                                     filter: problem.filter.array.scalars(as: T.self),
-                                     outputGradient: dO.array.scalars(as: T.self), gradients: wanted)
+                try backend.backward(g, input: scalars(of: problem.input, as: T.self),
+                                     filter: scalars(of: problem.filter, as: T.self),
+                                     outputGradient: scalars(of: dO, as: T.self), gradients: wanted)
             }
             if let path = inputGradient, let dX = gradients.input {
                 try save(dX, shape: problem.input.array.shape, to: path, option: "--input-gradient")

@@ -62,6 +62,17 @@ struct Check: ParsableCommand {
     }
 
     private func check<T: ConvScalar>(_: T.Type, _ g: ConvGeometry, _ engine: ConvolutionEngine) throws {
+        // Every tensor below goes through the library's memory check before it is allocated: the engine's
+        // inputs and results in T, the reference's copies and results (value and Σ|terms|) in Double.
+        let tensors = [("X", g.inputCount), ("F", g.filterCount), ("B", g.outputChannels), ("dO", g.outputCount)]
+        for (name, count) in tensors {
+            try checkAllocation("input \(name)", count: count, of: T.self)
+            try checkAllocation("input \(name) in double precision", count: count, of: Double.self)
+        }
+        for (name, count) in [("O", g.outputCount), ("dX", g.inputCount), ("dF", g.filterCount), ("dB", g.outputChannels)] {
+            try checkAllocation("result \(name)", count: count, of: T.self)
+            try checkAllocation("reference \(name) and its magnitudes", count: count, of: Double.self)
+        }
         var rng = CheckRandom(seed: seed)
         func random(_ count: Int) -> [T] { (0..<count).map { _ in T(rng.uniform()) } }
         let x = random(g.inputCount), f = random(g.filterCount), b = random(g.outputChannels), dO = random(g.outputCount)
@@ -165,17 +176,11 @@ private func pad(_ s: String, _ width: Int, right: Bool = false) -> String {
     return right ? fill + s : s + fill
 }
 
-/// SplitMix64: deterministic data for a given seed.
+/// Deterministic data for a given seed: the library's SeededGenerator (SplitMix64), so a seed gives the
+/// same data as before.
 struct CheckRandom {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    var generator: SeededGenerator
+    init(seed: UInt64) { generator = SeededGenerator(seed: seed) }
     /// Uniform in [-1, 1).
-    mutating func uniform() -> Double { Double(next() >> 11) * 0x1p-52 - 1 }
+    mutating func uniform() -> Double { Double(generator.next() >> 11) * 0x1p-52 - 1 }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import ConvEngine
+import ConvEngineNPY
 import Foundation
 
 /// `conv forward`: O = conv(X, F) + B from .npy files.
@@ -49,9 +50,9 @@ struct Forward: ParsableCommand {
 
         func compute<T: ConvScalar>(_: T.Type) throws {
             let o: [T] = try rethrowingAsCLI("forward") {
-                try backend.forward(g, input: problem.input.array.scalars(as: T.self),
-                                    filter: problem.filter.array.scalars(as: T.self),
-                                    bias: biasFile?.array.scalars(as: T.self))
+                try backend.forward(g, input: scalars(of: problem.input, as: T.self),
+                                    filter: scalars(of: problem.filter, as: T.self),
+                                    bias: biasFile.map { try scalars(of: $0, as: T.self) })
             }
             try save(o, shape: problem.outputShape, to: output, option: "--output")
         }

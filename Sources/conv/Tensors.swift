@@ -1,5 +1,6 @@
 // Loading the tensors of one convolution from .npy files, deriving its geometry, and saving results.
 import ConvEngine
+import ConvEngineNPY
 import Foundation
 
 /// One `.npy` file as read, with the option it came from (for messages).
@@ -11,6 +12,10 @@ struct TensorFile {
     init(option: String, path: String) throws {
         self.option = option
         self.path = path
+        // Reading copies the file's elements into an array: as many bytes as the file, at most.
+        if let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber {
+            try checkAllocation("the elements of \(option) \(path)", count: size.intValue, of: UInt8.self)
+        }
         do {
             array = try NPYArray(contentsOf: URL(fileURLWithPath: path))
         } catch {
@@ -70,10 +75,32 @@ func resolve(_ precision: Precision, files: [TensorFile]) -> NPYDataType {
 
 /// Writes `values` with `shape` to `path`, naming the option on failure.
 func save<T: ConvScalar>(_ values: [T], shape: [Int], to path: String, option: String) throws {
+    // The file's bytes are assembled in memory first (the header is under 64 KiB).
+    try checkAllocation("the .npy bytes of \(option)", count: values.count, of: T.self)
     do {
         try NPYArray(shape: shape, scalars: values).write(to: URL(fileURLWithPath: path))
     } catch {
         throw CLIError("cannot write \(option) \(error)")
+    }
+}
+
+/// The elements of `file` as `T`, after the library's memory check for the copy a conversion makes.
+func scalars<T: ConvScalar>(of file: TensorFile, as _: T.Type) throws -> [T] {
+    if file.array.dataType != (T.self == Float.self ? .float32 : .float64) {
+        try checkAllocation("\(file.option) \(file.path) as \(T.self)", count: file.array.count, of: T.self)
+    }
+    return file.array.scalars(as: T.self)
+}
+
+/// The library's memory check (`MemoryCheck`) before allocating `count` elements of `T` for `what`: a
+/// one-line error where the allocator would trap.
+func checkAllocation<T>(_ what: String, count: Int, of type: T.Type) throws {
+    do {
+        try MemoryCheck.checkAllocation(what, count: count, of: type)
+    } catch .invalidArgument(_, let reason) {
+        throw CLIError("cannot allocate \(what): \(reason)")
+    } catch {
+        throw CLIError("cannot allocate \(what): \(error)")
     }
 }
 

@@ -6,6 +6,7 @@ import Dispatch
 import Foundation
 import Testing
 import ConvEngine
+import ConvEngineNPY
 
 /// One convolution job: a geometry, an engine, inputs (the filter possibly shared with other jobs), and the
 /// precision to run in. Everything here is an immutable value, so jobs cross threads freely.

@@ -6,6 +6,7 @@
 import Foundation
 import Testing
 import ConvEngine
+import ConvEngineNPY
 
 // MARK: - Geometry specs and the oracle
 

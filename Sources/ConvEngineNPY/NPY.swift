@@ -6,6 +6,7 @@
 //
 // Every length taken from the input is checked before it is used, with overflow-checked arithmetic, and
 // every problem is a thrown `NPYError`: malformed input never traps.
+import ConvEngine
 import Foundation
 
 /// The element types ``NPYArray`` reads and writes, named by their NumPy dtype strings.
@@ -104,11 +105,14 @@ public struct NPYArray: Sendable {
     /// An array of `Float` (stored as `float32`) or `Double` (stored as `float64`) elements.
     /// - Throws: as ``init(shape:elements:)``.
     public init<T: ConvScalar>(shape: [Int], scalars: [T]) throws(NPYError) {
-        // Safe: `ScalarKind` established that T is exactly Float or Double, so the casts are identities
-        // (no conversion that could quiet a signalling NaN).
-        switch ScalarKind.of(T.self) {
-        case .float: try self.init(shape: shape, elements: .float32(unsafeBitCast(scalars, to: [Float].self)))
-        case .double: try self.init(shape: shape, elements: .float64(unsafeBitCast(scalars, to: [Double].self)))
+        // Safe: each cast is taken only when T is exactly Float or Double, so it is an identity (no conversion
+        // that could quiet a signalling NaN). ConvScalar has no other conformers.
+        if T.self == Float.self {
+            try self.init(shape: shape, elements: .float32(unsafeBitCast(scalars, to: [Float].self)))
+        } else if T.self == Double.self {
+            try self.init(shape: shape, elements: .float64(unsafeBitCast(scalars, to: [Double].self)))
+        } else {
+            preconditionFailure("ConvScalar is only implemented for Float and Double, not \(T.self)")
         }
     }
 
@@ -149,37 +153,55 @@ public struct NPYArray: Sendable {
 // MARK: - Reading
 
 extension NPYArray {
+    /// The largest header, in bytes, that reading accepts unless told otherwise: 10,000, NumPy's own default
+    /// `max_header_size` (since NumPy 1.24).
+    ///
+    /// The header of an array `numpy.save` writes is a few hundred bytes at most (it grows only with the number
+    /// of dimensions), so the cap rejects nothing NumPy itself would read by default, while a crafted header of
+    /// megabytes is refused before it is decoded or parsed. Pass a larger `maximumHeaderSize` to a reading
+    /// initialiser to read headers above it, as `numpy.load(..., max_header_size=...)` does.
+    public static let defaultMaximumHeaderSize = 10_000
+
     /// Reads an array from the bytes of a `.npy` file.
     ///
-    /// - Throws: an ``NPYError`` naming the problem: the magic string, the version, the header length, the
+    /// - Parameters:
+    ///   - bytes: the whole file.
+    ///   - maximumHeaderSize: the largest header, in bytes (its length field: the dictionary text, its padding
+    ///     and the newline), that is read; longer headers throw. Reading is linear in the header's size either way.
+    /// - Throws: an ``NPYError`` naming the problem: the magic string, the version, the header length,
+    ///   ``NPYError/headerExceedsLimit(size:limit:)`` for a header longer than `maximumHeaderSize`, the
     ///   header's syntax, keys and values, the dtype, byte order and memory order, the shape, or a data
     ///   section whose length disagrees with the shape (truncated or with trailing bytes).
-    public init(npyBytes bytes: [UInt8]) throws(NPYError) {
+    public init(npyBytes bytes: [UInt8],
+                maximumHeaderSize: Int = NPYArray.defaultMaximumHeaderSize) throws(NPYError) {
         let result: Result<NPYArray, NPYError> = bytes.withUnsafeBytes { raw in
-            Result { () throws(NPYError) in try NPYArray.decode(raw) }
+            Result { () throws(NPYError) in try NPYArray.decode(raw, maximumHeaderSize: maximumHeaderSize) }
         }
         self = try result.get()
     }
 
     /// Reads an array from the contents of a `.npy` file.
-    /// - Throws: as ``init(npyBytes:)``.
-    public init(npyData data: Data) throws(NPYError) {
+    /// - Throws: as ``init(npyBytes:maximumHeaderSize:)``.
+    public init(npyData data: Data,
+                maximumHeaderSize: Int = NPYArray.defaultMaximumHeaderSize) throws(NPYError) {
         let result: Result<NPYArray, NPYError> = data.withUnsafeBytes { raw in
-            Result { () throws(NPYError) in try NPYArray.decode(raw) }
+            Result { () throws(NPYError) in try NPYArray.decode(raw, maximumHeaderSize: maximumHeaderSize) }
         }
         self = try result.get()
     }
 
     /// Reads a `.npy` file.
-    /// - Throws: ``NPYError/fileSystem(path:reason:)`` if the file cannot be read, otherwise as ``init(npyBytes:)``.
-    public init(contentsOf url: URL) throws(NPYError) {
+    /// - Throws: ``NPYError/fileSystem(path:reason:)`` if the file cannot be read, otherwise as
+    ///   ``init(npyBytes:maximumHeaderSize:)``.
+    public init(contentsOf url: URL,
+                maximumHeaderSize: Int = NPYArray.defaultMaximumHeaderSize) throws(NPYError) {
         let data: Data
         do {
             data = try Data(contentsOf: url, options: .mappedIfSafe)
         } catch {
             throw .fileSystem(path: url.path, reason: NPYArray.describe(error))
         }
-        try self.init(npyData: data)
+        try self.init(npyData: data, maximumHeaderSize: maximumHeaderSize)
     }
 
     /// The parsed preamble and header.
@@ -193,8 +215,8 @@ extension NPYArray {
 
     static let magic: [UInt8] = [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59]  // "\x93NUMPY"
 
-    static func decode(_ raw: UnsafeRawBufferPointer) throws(NPYError) -> NPYArray {
-        let header = try readHeader(raw)
+    static func decode(_ raw: UnsafeRawBufferPointer, maximumHeaderSize: Int) throws(NPYError) -> NPYArray {
+        let header = try readHeader(raw, maximumHeaderSize: maximumHeaderSize)
         let count = try elementCount(of: header.shape)
         let (byteCount, overflow) = count.multipliedReportingOverflow(by: header.dataType.byteCount)
         if overflow { throw .sizeOverflow(shape: header.shape) }
@@ -216,7 +238,7 @@ extension NPYArray {
         self.elements = elements
     }
 
-    static func readHeader(_ raw: UnsafeRawBufferPointer) throws(NPYError) -> Header {
+    static func readHeader(_ raw: UnsafeRawBufferPointer, maximumHeaderSize: Int) throws(NPYError) -> Header {
         let total = raw.count
         if total < magic.count {
             if Array(raw) == Array(magic.prefix(total)) {
@@ -239,6 +261,10 @@ extension NPYArray {
         let (headerEnd, overflow) = headerStart.addingReportingOverflow(headerLength)
         if overflow { throw .invalidHeaderLength(headerLength) }
         guard total >= headerEnd else { throw .truncated(part: "header", needed: headerEnd, available: total) }
+        // Before the header is decoded or parsed (NumPy also checks after reading the header's bytes).
+        guard headerLength <= maximumHeaderSize else {
+            throw .headerExceedsLimit(size: headerLength, limit: maximumHeaderSize)
+        }
         guard raw[headerEnd - 1] == 0x0A else { throw .headerNotTerminated }
         let bytes = UnsafeRawBufferPointer(rebasing: raw[headerStart..<headerEnd])
         let text: [Unicode.Scalar]

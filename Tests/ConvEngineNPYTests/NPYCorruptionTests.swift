@@ -2,6 +2,7 @@
 // mapped to the specific NPYError that names it; truncation at every byte offset; random byte damage.
 // None of it may trap.
 import ConvEngine
+import ConvEngineNPY
 import Foundation
 import Testing
 
@@ -301,7 +302,7 @@ struct NPYCorruptionTests {
 
     @Test("random byte damage never traps: every result is an array or an NPYError")
     func randomDamage() throws {
-        var rng = NPYTestRandom(seed: 0x5EED)
+        var rng = SeededGenerator(seed: 0x5EED)
         let originals = try Self.validFiles().map(\.bytes)
         var thrown = 0, read = 0
         for trial in 0..<20_000 {

@@ -16,6 +16,10 @@ public enum NPYError: Error, Equatable, Sendable, CustomStringConvertible {
     case invalidHeaderLength(Int)
     /// The header is not valid text in its version's encoding (Latin-1 for 1.0 and 2.0, UTF-8 for 3.0).
     case invalidHeaderEncoding(version: UInt8)
+    /// The header is `size` bytes long, more than the `limit` a reader accepts (the `maximumHeaderSize` given to
+    /// a reading initialiser, by default ``NPYArray/defaultMaximumHeaderSize``, 10,000 bytes as in NumPy).
+    /// Pass a larger `maximumHeaderSize` to read the file anyway.
+    case headerExceedsLimit(size: Int, limit: Int)
     /// The header does not end with a newline, so its length field and its text disagree.
     case headerNotTerminated
     /// The header is not a Python dictionary literal of the form NumPy writes; `offset` counts characters
@@ -61,6 +65,8 @@ public enum NPYError: Error, Equatable, Sendable, CustomStringConvertible {
             return "invalid .npy header length \(length)"
         case let .invalidHeaderEncoding(version):
             return "the .npy header is not valid \(version >= 3 ? "UTF-8" : "Latin-1") text"
+        case let .headerExceedsLimit(size, limit):
+            return "the .npy header is \(size) bytes, more than the limit of \(limit) bytes (maximumHeaderSize; NumPy's max_header_size)"
         case .headerNotTerminated:
             return "the .npy header does not end with a newline: its length field is wrong"
         case let .malformedHeader(reason, offset):

@@ -8,6 +8,7 @@
 // `swift test --skip-build`) or a plain `swift test`, which builds all products. The environment variable
 // CONV_EXECUTABLE overrides the search with an explicit path.
 import ConvEngine
+import ConvEngineNPY
 import Foundation
 import Testing
 
@@ -92,6 +93,10 @@ final class CLIScratch {
 
 /// One golden case from manifest.json and the command-line geometry options that describe it.
 struct CLIGoldenCase: Decodable, CustomStringConvertible {
+    /// Tests/ConvEngineTests/Golden (the engine tests' PyTorch files), found from this source file.
+    static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("ConvEngineTests/Golden")
+
     let name: String
     let strideHeight, strideWidth, padTop, padBottom, padLeft, padRight, dilationHeight, dilationWidth, groups: Int
 
@@ -99,7 +104,7 @@ struct CLIGoldenCase: Decodable, CustomStringConvertible {
 
     static let all: [CLIGoldenCase] = {
         struct Manifest: Decodable { let cases: [CLIGoldenCase] }
-        let url = NPYFixtures.goldenDirectory.appendingPathComponent("manifest.json")
+        let url = CLIGoldenCase.directory.appendingPathComponent("manifest.json")
         // Safe: the manifest is committed with the golden files; a failure here is a broken checkout.
         return try! JSONDecoder().decode(Manifest.self, from: Data(contentsOf: url)).cases
     }()
@@ -107,7 +112,7 @@ struct CLIGoldenCase: Decodable, CustomStringConvertible {
     static func named(_ name: String) -> CLIGoldenCase { all.first { $0.name == name }! }
 
     func file(_ tensor: String) -> String {
-        NPYFixtures.goldenDirectory.appendingPathComponent("\(name)_\(tensor).npy").path
+        CLIGoldenCase.directory.appendingPathComponent("\(name)_\(tensor).npy").path
     }
 
     /// Padding always as four values (top, bottom, left, right), stride and dilation as two.
@@ -238,7 +243,7 @@ struct CLITests {
         let out = scratch.path("O.npy")
         let fwd = ["forward", "--input", c.file("X"), "--filter", c.file("F"), "--output", out]
         let bwd = ["backward", "--input", c.file("X"), "--filter", c.file("F"), "--output-gradient", c.file("dO")]
-        let notNPY = NPYFixtures.goldenDirectory.appendingPathComponent("manifest.json").path
+        let notNPY = CLIGoldenCase.directory.appendingPathComponent("manifest.json").path
         let cases: [(arguments: [String], mentions: String)] = [
             (["forward", "--input", scratch.path("missing.npy"), "--filter", c.file("F"), "--output", out], "missing.npy"),
             (["forward", "--input", c.file("X"), "--filter", notNPY, "--output", out], "not a .npy file"),

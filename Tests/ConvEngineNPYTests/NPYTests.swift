@@ -1,14 +1,15 @@
 // .npy reading and writing: bit-exact round trips, NumPy's own files (the PyTorch golden cases), and
 // format versions 1.0, 2.0 and 3.0. Malformed input is covered by NPYCorruptionTests.swift.
 import ConvEngine
+import ConvEngineNPY
 import Foundation
 import Testing
 
 /// Helpers shared by the NPY test files.
 enum NPYFixtures {
-    /// Tests/ConvEngineTests/Golden, found from this source file.
+    /// Tests/ConvEngineTests/Golden (the engine tests' PyTorch files), found from this source file.
     static let goldenDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        .appendingPathComponent("Golden")
+        .deletingLastPathComponent().appendingPathComponent("ConvEngineTests/Golden")
 
     static func goldenBytes(_ name: String) throws -> [UInt8] {
         [UInt8](try Data(contentsOf: goldenDirectory.appendingPathComponent(name)))
@@ -62,19 +63,6 @@ enum NPYFixtures {
     ]
 }
 
-/// A small deterministic generator (SplitMix64) so failures reproduce.
-struct NPYTestRandom: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 @Suite("NPY round trips")
 struct NPYRoundTripTests {
     static let shapes: [[Int]] = [[], [1], [7], [0], [3, 0, 2], [2, 3], [2, 3, 4], [1, 1, 1, 1, 1], [0, 0]]
@@ -82,7 +70,7 @@ struct NPYRoundTripTests {
     @Test("Float arrays round-trip bit-exactly", arguments: shapes)
     func floatRoundTrip(shape: [Int]) throws {
         let count = shape.reduce(1, *)
-        var rng = NPYTestRandom(seed: UInt64(count) &+ 17)
+        var rng = SeededGenerator(seed: UInt64(count) &+ 17)
         let specials = NPYFixtures.specialFloats
         let values: [Float] = (0..<count).map { i in
             i < specials.count ? specials[i] : Float(bitPattern: UInt32(truncatingIfNeeded: rng.next()))
@@ -102,7 +90,7 @@ struct NPYRoundTripTests {
     @Test("Double arrays round-trip bit-exactly", arguments: shapes)
     func doubleRoundTrip(shape: [Int]) throws {
         let count = shape.reduce(1, *)
-        var rng = NPYTestRandom(seed: UInt64(count) &+ 99)
+        var rng = SeededGenerator(seed: UInt64(count) &+ 99)
         let specials = NPYFixtures.specialDoubles
         let values: [Double] = (0..<count).map { i in i < specials.count ? specials[i] : Double(bitPattern: rng.next()) }
         let array = try NPYArray(shape: shape, doubles: values)

@@ -3,6 +3,11 @@
 // strings, True/False/None, integers, tuples and lists — with Python's whitespace and trailing-comma rules,
 // and reports everything else as `NPYError.malformedHeader` with the character offset. Nesting is limited
 // so a hostile header cannot exhaust the stack.
+//
+// Parsing is linear in the header's length: one forward pass over the decoded scalars by integer index,
+// each token copied once, and duplicate keys found through a hash set (a search of the keys seen so far made
+// a header of 80,000 keys take tens of seconds). Readers also cap the header's size
+// (`NPYArray.defaultMaximumHeaderSize`) before it gets here.
 
 struct HeaderParser {
     /// A parsed Python literal.
@@ -57,6 +62,7 @@ struct HeaderParser {
         guard current == "{" else { throw failure("expected '{' to open the header dictionary") }
         position += 1
         var entries: [(key: String, value: Value)] = []
+        var seenKeys: Set<String> = []
         entries: while true {
             skipWhitespace()
             if current == "}" { position += 1; break }
@@ -69,7 +75,7 @@ struct HeaderParser {
             position += 1
             skipWhitespace()
             let value = try parseValue(depth: 1)
-            if entries.contains(where: { $0.key == key }) { throw .duplicateKey(key) }
+            if !seenKeys.insert(key).inserted { throw .duplicateKey(key) }
             entries.append((key, value))
             skipWhitespace()
             switch current {
