@@ -64,4 +64,52 @@ struct DepthwiseKernelTests {
         #expect(outputs.allSatisfy { $0.map(\.bitPattern) == outputs[0].map(\.bitPattern) },
                 "\(label): the forward pass differs between worker counts")
     }
+
+    /// Valid geometries whose dilation or stride is huge (up to `Int.max`) on an axis where it never steps (a
+    /// kernel one tap high or wide, or one output row): the kernel multiplies such a step only where it is taken,
+    /// so it runs (and matches the reference) or throws a typed ``ConvError``, and never traps on overflow.
+    static let hugeSteps: [(String, @Sendable () throws -> ConvGeometry)] = [
+        ("3×1 kernel, dilationWidth Int.max", {
+            try ConvGeometry(batch: 1, inputChannels: 2, inputHeight: 5, inputWidth: 5, outputChannels: 2,
+                             kernelHeight: 3, kernelWidth: 1, dilationWidth: Int.max, groups: 2)
+        }),
+        ("1×3 kernel, dilationHeight Int.max", {
+            try ConvGeometry(batch: 1, inputChannels: 2, inputHeight: 5, inputWidth: 5, outputChannels: 2,
+                             kernelHeight: 1, kernelWidth: 3, dilationHeight: Int.max, groups: 2)
+        }),
+        ("3×3 kernel, one output row, strideHeight Int.max", {
+            try ConvGeometry(batch: 1, inputChannels: 2, inputHeight: 3, inputWidth: 5, outputChannels: 2,
+                             kernelHeight: 3, kernelWidth: 3, strideHeight: Int.max, groups: 2)
+        }),
+        ("1×3 kernel at strideWidth 2 (column phases), dilationHeight Int.max", {
+            try ConvGeometry(batch: 1, inputChannels: 2, inputHeight: 5, inputWidth: 9, outputChannels: 4,
+                             kernelHeight: 1, kernelWidth: 3, strideWidth: 2, dilationHeight: Int.max, groups: 2)
+        }),
+        ("1×1 kernel, one output row, strideHeight Int.max, dilationHeight Int.max - 1", {
+            try ConvGeometry(batch: 1, inputChannels: 2, inputHeight: 3, inputWidth: 5, outputChannels: 2,
+                             kernelHeight: 1, kernelWidth: 1, strideHeight: Int.max, dilationHeight: Int.max - 1,
+                             groups: 2)
+        }),
+    ]
+
+    @Test("a huge dilation or stride that never steps neither traps nor changes the result",
+          arguments: 0..<hugeSteps.count)
+    func hugeStepThatNeverSteps(_ index: Int) throws {
+        let (label, make) = Self.hugeSteps[index]
+        let g: ConvGeometry
+        do { g = try make() } catch is ConvError { return }  // a geometry that normalises or rejects it is fine too
+        let ones = { (count: Int) in [Double](repeating: 1, count: count) }
+        let x = ones(g.inputCount), f = ones(g.filterCount), b = ones(g.outputChannels), dO = ones(g.outputCount)
+        let reference = try ReferenceResults(g, input: x, filter: f, bias: b, outputGradient: dO)
+        let engine = try ConvolutionEngine(workers: 1, algorithm: .depthwiseDirect)
+        let context = CheckContext(geometry: g, plan: "depthwiseDirect (\(label))", scalar: "Double")
+        do {
+            let o = try engine.forward(g, input: x, filter: f, bias: b)
+            let grads = try engine.backward(g, input: x, filter: f, outputGradient: dO)
+            reference.checkRun(output: o, inputGradient: grads.input!, filterGradient: grads.filter!,
+                               biasGradient: grads.bias!, geometry: g, context: context)
+        } catch is ConvError {
+            // A typed refusal (for example a workspace that would not fit) is an accepted outcome.
+        }
+    }
 }

@@ -71,9 +71,9 @@ internal func addRow<T: ConvScalar>(_ dst: UnsafeMutablePointer<T>, _ src: Unsaf
 /// tile's first GEMM: 1 after a fill, 0 without a bias (the GEMM then overwrites).
 ///
 /// OpenBLAS runs a `beta = 0` GEMM as two passes over C (it zeroes C first, then accumulates), and adding the bias
-/// afterwards would be a third; the fill replaces the first and the third, which is measurable on layers whose
-/// output does not stay in cache (ResNet conv1: about 1.4 of 36 ms). The bias becomes the first term of each sum,
-/// which MATH.md's bound already counts (|B| is one of its terms).
+/// afterwards would be a third; the fill replaces the first and the third, which matters on layers whose output
+/// does not stay in cache. The bias becomes the first term of each sum, which the error bound of
+/// <doc:TheMathAndTheLowering> already counts (|B| is one of its terms).
 @inline(__always) @usableFromInline
 internal func prefillBias<T: ConvScalar>(_ out: UnsafeMutablePointer<T>, channels: Int, channelStride: Int, count: Int,
                                          bias: UnsafePointer<T>?) -> T {
