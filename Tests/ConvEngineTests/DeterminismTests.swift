@@ -78,6 +78,7 @@ struct DeterminismTests {
                 checked += 1
             }
         }
+        #expect(checked > 0, "no plan×geometry pair was checked")
         print("determinism: \(checked) plan×geometry pairs in \(T.self), \(repeats + 2) calls each, bit-identical")
     }
 
@@ -131,5 +132,6 @@ struct DeterminismTests {
               .joined(separator: ", ") + "; largest difference in ulps: "
               + ["O", "dX", "dF", "dB"].map { "\($0) \(maxULPs[$0] ?? 0)" }.joined(separator: ", "))
         #expect(worst <= 1)
+        #expect(compared > 0)
     }
 }

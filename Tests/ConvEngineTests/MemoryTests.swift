@@ -93,6 +93,7 @@ struct MemoryTests {
                 calls += observed.count
             }
         }
+        #expect(calls > 0, "no call was measured")
         print("memory: \(calls) calls in \(double ? "Double" : "Float"), workspace peak ≤ workspaceElementCount(for:) "
               + "every time (largest peak/prediction \(String(format: "%.2f", tightest)))")
     }
@@ -112,6 +113,7 @@ struct MemoryTests {
                 #expect(workspace.capacity <= largest, "\(g) \(plan): capacity \(workspace.capacity) above \(largest)")
             }
         }
+        #expect(largest > 0 && workspace.peakElementCount > 0)
         print("memory: one workspace over many geometries and plans: peak \(workspace.peakElementCount) elements, "
               + "largest prediction \(largest)")
     }

@@ -23,22 +23,19 @@ struct ReliabilityReproducerTests {
     // MARK: Depthwise kernel with huge strides and dilations
 
     static func depthwiseTrapGeometries() throws -> [(String, ConvGeometry)] {
-        [
-            ("3×1 kernel, dilationWidth Int.max",
-             try ConvGeometry(batch: 1, inputChannels: 2, inputHeight: 5, inputWidth: 5, outputChannels: 2,
-                              kernelHeight: 3, kernelWidth: 1, dilationWidth: Int.max, groups: 2)),
-            ("1×3 kernel, dilationHeight Int.max",
-             try ConvGeometry(batch: 1, inputChannels: 2, inputHeight: 5, inputWidth: 5, outputChannels: 2,
-                              kernelHeight: 1, kernelWidth: 3, dilationHeight: Int.max, groups: 2)),
-            ("3×5 input, 3×3 kernel, strideHeight Int.max",
-             try ConvGeometry(batch: 1, inputChannels: 2, inputHeight: 3, inputWidth: 5, outputChannels: 2,
-                              kernelHeight: 3, kernelWidth: 3, strideHeight: Int.max, groups: 2)),
-            ("3×3 input, 1×1 kernel, dilationHeight Int.max",
-             try ConvGeometry(batch: 1, inputChannels: 2, inputHeight: 3, inputWidth: 3, outputChannels: 2,
-                              kernelHeight: 1, kernelWidth: 1, dilationHeight: Int.max, groups: 2)),
-            ("3×3 input, 1×1 kernel, strideHeight Int.max / 2",
-             try ConvGeometry(batch: 1, inputChannels: 2, inputHeight: 3, inputWidth: 3, outputChannels: 2,
-                              kernelHeight: 1, kernelWidth: 1, strideHeight: Int.max / 2, groups: 2)),
+        /// Two depthwise channels of an `h`×`w` image, an `r`×`s` kernel.
+        func depthwise(_ h: Int, _ w: Int, _ r: Int, _ s: Int, strideHeight: Int = 1, dilationHeight: Int = 1,
+                       dilationWidth: Int = 1) throws -> ConvGeometry {
+            try ConvGeometry(batch: 1, inputChannels: 2, inputHeight: h, inputWidth: w, outputChannels: 2, kernelHeight: r,
+                             kernelWidth: s, strideHeight: strideHeight, dilationHeight: dilationHeight,
+                             dilationWidth: dilationWidth, groups: 2)
+        }
+        return [
+            ("3×1 kernel, dilationWidth Int.max", try depthwise(5, 5, 3, 1, dilationWidth: Int.max)),
+            ("1×3 kernel, dilationHeight Int.max", try depthwise(5, 5, 1, 3, dilationHeight: Int.max)),
+            ("3×5 input, 3×3 kernel, strideHeight Int.max", try depthwise(3, 5, 3, 3, strideHeight: Int.max)),
+            ("3×3 input, 1×1 kernel, dilationHeight Int.max", try depthwise(3, 3, 1, 1, dilationHeight: Int.max)),
+            ("3×3 input, 1×1 kernel, strideHeight Int.max / 2", try depthwise(3, 3, 1, 1, strideHeight: Int.max / 2)),
         ]
     }
 
