@@ -14,7 +14,7 @@ import ConvEngine
 struct AdjointTests {
     /// Random valid geometries (the sweep's generator, another seed), small enough for the reference.
     static func geometries(seed: UInt64, count: Int) -> [ConvGeometry] {
-        var rng = SplitMix64(seed: seed)
+        var rng = SeededGenerator(seed: seed)
         var result: [ConvGeometry] = []
         while result.count < count {
             if let g = Sweep.drawGeometry(&rng), g.forwardFLOPs <= 400_000 { result.append(g) }
@@ -32,7 +32,7 @@ struct AdjointTests {
         let reference = ReferenceConvolution()
         var worst = 0.0
         for (i, g) in Self.geometries(seed: 0xAD_0001, count: 60).enumerated() {
-            var rng = SplitMix64(seed: 0xAD_1000 + UInt64(i))
+            var rng = SeededGenerator(seed: 0xAD_1000 + UInt64(i))
             let x = rng.array(g.inputCount), f = rng.array(g.filterCount), dO = rng.array(g.outputCount)
             let (o, m) = try reference.forwardWithMagnitudes(g, input: x, filter: f, bias: nil)
             let grads = try reference.backward(g, input: x, filter: f, outputGradient: dO)
@@ -65,7 +65,7 @@ struct AdjointTests {
     func engine() throws {
         var worst = 0.0
         for (i, g) in Self.geometries(seed: 0xAD_0002, count: 60).enumerated() {
-            var rng = SplitMix64(seed: 0xAD_2000 + UInt64(i))
+            var rng = SeededGenerator(seed: 0xAD_2000 + UInt64(i))
             let x = rng.array(g.inputCount), f = rng.array(g.filterCount), c = rng.array(g.outputCount)
             let (_, m) = try ReferenceConvolution().forwardWithMagnitudes(g, input: x, filter: f, bias: nil)
             let scale = zip(c, m).reduce(0) { $0 + abs($1.0) * $1.1 }

@@ -28,8 +28,8 @@ struct ConcurrencyJob: Sendable {
         let xt = x.map { T($0) }, ft = f.map { T($0) }, bt = b.map { T($0) }, dOt = dO.map { T($0) }
         var all: [[[UInt64]]] = []
         for _ in 0..<iterations {
-            let r = try relRun(engine, geometry, x: xt, f: ft, b: bt, dO: dOt, workspace: workspace)
-            all.append(r.named.map { $0.1.map(\.relBits) })
+            let r = try runAll(engine, geometry, x: xt, f: ft, b: bt, dO: dOt, workspace: workspace)
+            all.append(r.named.map { $0.1.map(\.bits64) })
         }
         return all
     }
@@ -58,12 +58,12 @@ final class ConcurrencyResults: @unchecked Sendable {
 }
 
 struct ConcurrencyTests {
-    static let iterations = RelScale.pick(full: 12, small: 3)
+    static let iterations = TestScale.pick(normal: 12, small: 3)
 
     /// The jobs: 12 calls over 6 geometries, Float and Double, every algorithm, 1–3 workers, a workspace cap.
     static func jobs() throws -> [ConcurrencyJob] {
-        relPinBLAS()
-        var rng = RelRNG(seed: 0xC0C0)
+        pinBLASThreadsOnce()
+        var rng = SeededGenerator(seed: 0xC0C0)
         let g1 = try ConvGeometry(batch: 4, inputChannels: 8, inputHeight: 12, inputWidth: 12, outputChannels: 16,
                                   kernelHeight: 3, kernelWidth: 3, padding: 1)
         let depthwise = try ConvGeometry(batch: 3, inputChannels: 6, inputHeight: 9, inputWidth: 9, outputChannels: 12,
@@ -209,14 +209,66 @@ struct ConcurrencyTests {
         }
     }
 
-    /// The values that cross concurrency domains are Sendable (a compile-time check; ConvWorkspace is
-    /// deliberately not: one workspace per thread or task).
-    @Test func publicValueTypesAreSendable() {
-        func sendable<T: Sendable>(_: T.Type) {}
-        sendable(ConvolutionEngine.self); sendable(ReferenceConvolution.self); sendable(ConvGeometry.self)
-        sendable(Padding.self); sendable(PaddingSpec.self); sendable(ConvPlan.self); sendable(ConvAlgorithm.self)
-        sendable(InputGradientAlgorithm.self); sendable(ConvError.self); sendable(GradientSet.self)
-        sendable(Gradients<Float>.self); sendable(Gradients<Double>.self); sendable(SGD.self)
-        sendable(ErrorBound.TermCounts.self); sendable(NPYArray.self); sendable(NPYError.self); sendable(Transpose.self)
+    /// Sends `value` to a detached task and back: compiles only for a `Sendable` `T` (the compile-time check), and
+    /// returns what arrived on the other side (the run-time one).
+    static func sentThroughDetachedTask<T: Sendable>(_ value: T) async -> T {
+        await Task.detached { value }.value
+    }
+
+    /// The values that cross concurrency domains are Sendable (checked at compile time by
+    /// ``sentThroughDetachedTask(_:)``; ConvWorkspace is deliberately not: one workspace per thread or task), and
+    /// arrive intact: each comes back equal, and an engine, a reference, a plan and an SGD step sent to another task
+    /// compute there exactly what they compute here.
+    @Test func publicValueTypesAreSendableAndUsableInAnotherTask() async throws {
+        pinBLASThreadsOnce()
+        let g = try ConvGeometry(batch: 2, inputChannels: 2, inputHeight: 5, inputWidth: 4, outputChannels: 2,
+                                 kernelHeight: 3, kernelWidth: 2, strideHeight: 2, strideWidth: 1,
+                                 padding: .explicit(Padding(top: 1, bottom: 0, left: 1, right: 1)), groups: 2)
+        let engine = try ConvolutionEngine(workers: 2, algorithm: .tiledIm2col, inputGradientAlgorithm: .fullConvolution,
+                                           workspaceLimit: 1 << 20)
+        let plan = try engine.plan(for: g, scalar: Float.self)
+        var rng = SeededGenerator(seed: 0x5E4D)
+        let x = rng.values(g.inputCount).map { Float($0) }, f = rng.values(g.filterCount).map { Float($0) }
+        let dO = rng.values(g.outputCount).map { Float($0) }
+        let here = try engine.forward(g, input: x, filter: f)
+        let gradsHere = try engine.backward(g, input: x, filter: f, outputGradient: dO)
+
+        // Plain values come back equal.
+        #expect(await Self.sentThroughDetachedTask(g) == g)
+        #expect(await Self.sentThroughDetachedTask(g.padding) == g.padding)
+        #expect(await Self.sentThroughDetachedTask(PaddingSpec.same) == .same)
+        #expect(await Self.sentThroughDetachedTask(plan) == plan)
+        #expect(await Self.sentThroughDetachedTask(ConvAlgorithm.kernelRowGEMM) == .kernelRowGEMM)
+        #expect(await Self.sentThroughDetachedTask(InputGradientAlgorithm.fullConvolution) == .fullConvolution)
+        let error = ConvError.bufferLength(name: "input", expected: 3, actual: 2)
+        #expect(await Self.sentThroughDetachedTask(error) == error)
+        #expect(await Self.sentThroughDetachedTask(GradientSet([.input, .bias])) == [.input, .bias])
+        #expect(await Self.sentThroughDetachedTask(ErrorBound.termCounts(g)) == ErrorBound.termCounts(g))
+        #expect(await Self.sentThroughDetachedTask(SeededGenerator(seed: 7)) == SeededGenerator(seed: 7))
+        let grads = await Self.sentThroughDetachedTask(gradsHere)
+        #expect(sameBits(try #require(grads.input), try #require(gradsHere.input)))
+        #expect(sameBits(try #require(grads.filter), try #require(gradsHere.filter)))
+        #expect(sameBits(try #require(grads.bias), try #require(gradsHere.bias)))
+        let doubleGrads = await Self.sentThroughDetachedTask(Gradients<Double>(bias: [1, 2]))
+        #expect(doubleGrads.bias == [1, 2] && doubleGrads.input == nil && doubleGrads.filter == nil)
+        let transpose = await Self.sentThroughDetachedTask(Transpose.transpose)
+        #expect("\(transpose)" == "\(Transpose.transpose)")
+
+        // An engine, the reference and an SGD step used in the other task compute the same bits as here.
+        let sentEngine = await Self.sentThroughDetachedTask(engine)
+        #expect(sentEngine.workers == 2 && sentEngine.algorithm == .tiledIm2col
+                && sentEngine.inputGradientAlgorithm == .fullConvolution && sentEngine.workspaceLimit == 1 << 20)
+        let there = try await Task.detached { try sentEngine.forward(g, input: x, filter: f) }.value
+        #expect(sameBits(there, here), "the engine computed other bits in another task")
+        let reference = await Self.sentThroughDetachedTask(ReferenceConvolution())
+        let referenceThere = try await Task.detached { try reference.forward(g, input: x, filter: f) }.value
+        #expect(sameBits(referenceThere, try ReferenceConvolution().forward(g, input: x, filter: f)))
+        let sgd = await Self.sentThroughDetachedTask(try SGD(learningRate: 0.5))
+        let stepped = try await Task.detached { () throws -> [Float] in
+            var p: [Float] = [1, 2]
+            try sgd.step(&p, gradient: [2, -2])
+            return p
+        }.value
+        #expect(stepped == [0, 3])
     }
 }

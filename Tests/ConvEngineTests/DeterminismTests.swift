@@ -43,26 +43,26 @@ struct DeterminismTests {
 
     @Test(arguments: [false, true])
     func repeatedCallsAreBitIdentical(double: Bool) throws {
-        relPinBLAS()
+        pinBLASThreadsOnce()
         if double { try repeated(Double.self) } else { try repeated(Float.self) }
     }
 
     func repeated<T: ConvScalar>(_: T.Type) throws {
-        var rng = RelRNG(seed: 0xDE7E)
+        var rng = SeededGenerator(seed: 0xDE7E)
         var checked = 0
-        let repeats = RelScale.pick(full: 3, small: 2)
+        let repeats = TestScale.pick(normal: 3, small: 2)
         for g in try Self.geometries() {
             let x = rng.values(g.inputCount).map { T($0) }, f = rng.values(g.filterCount).map { T($0) }
             let b = rng.values(g.outputChannels).map { T($0) }, dO = rng.values(g.outputCount).map { T($0) }
-            for plan in relPlans(for: g) {
+            for plan in TestPlan.all(for: g) {
                 let engine = try plan.engine()
-                let first = try relRun(engine, g, x: x, f: f, b: b, dO: dO, workspace: ConvWorkspace<T>())
+                let first = try runAll(engine, g, x: x, f: f, b: b, dO: dO, workspace: ConvWorkspace<T>())
                 let reused = ConvWorkspace<T>()
                 for i in 0..<repeats {
                     // A reused workspace, poisoned with NaN in between.
                     if i > 0 { Self.poison(reused) }
-                    let again = try relRun(engine, g, x: x, f: f, b: b, dO: dO, workspace: reused)
-                    if let d = relFirstBitDifference(again, first) {
+                    let again = try runAll(engine, g, x: x, f: f, b: b, dO: dO, workspace: reused)
+                    if let d = firstBitDifference(again, first) {
                         Issue.record("\(g) \(plan) \(T.self): call \(i + 2) differs: \(d)")
                     }
                 }
@@ -70,41 +70,42 @@ struct DeterminismTests {
                 let other = try plan.engine()
                 let o = try other.forward(g, input: x, filter: f, bias: b)
                 let grads = try other.backward(g, input: x, filter: f, outputGradient: dO)
-                let viaArrays = RelResults(output: o, inputGradient: grads.input!, filterGradient: grads.filter!,
+                let viaArrays = ConvResults(output: o, inputGradient: grads.input!, filterGradient: grads.filter!,
                                            biasGradient: grads.bias!)
-                if let d = relFirstBitDifference(viaArrays, first) {
+                if let d = firstBitDifference(viaArrays, first) {
                     Issue.record("\(g) \(plan) \(T.self): the array API differs: \(d)")
                 }
                 checked += 1
             }
         }
+        #expect(checked > 0, "no plan×geometry pair was checked")
         print("determinism: \(checked) plan×geometry pairs in \(T.self), \(repeats + 2) calls each, bit-identical")
     }
 
     @Test func workerCountsStayWithinTheBound() throws {
-        relPinBLAS()
-        var rng = RelRNG(seed: 0x3A3A)
+        pinBLASThreadsOnce()
+        var rng = SeededGenerator(seed: 0x3A3A)
         var worst = 0.0, maxULPs: [String: UInt64] = [:], identical: [String: Int] = [:], compared = 0
         for g in try Self.geometries() {
             let xd = rng.values(g.inputCount), fd = rng.values(g.filterCount)
             let bd = rng.values(g.outputChannels), dOd = rng.values(g.outputCount)
             // The reference on exactly the Float inputs, in Double.
             let rf = { (v: [Double]) in v.map { Double(Float($0)) } }
-            let reference = try RelReference(g, x: rf(xd), f: rf(fd), b: rf(bd), dO: rf(dOd))
+            let reference = try ReferenceResults(g, input: rf(xd), filter: rf(fd), bias: rf(bd), outputGradient: rf(dOd))
             let x = xd.map { Float($0) }, f = fd.map { Float($0) }, b = bd.map { Float($0) }, dO = dOd.map { Float($0) }
             for algorithm in ConvAlgorithm.allCases where algorithm.supports(g) {
                 for route in InputGradientAlgorithm.allCases {
-                    var byWorkers: [RelResults<Float>] = []
+                    var byWorkers: [ConvResults<Float>] = []
                     for workers in [1, 2, 3] {
-                        let plan = RelPlan(algorithm: algorithm, inputGradient: route, workers: workers)
-                        let r = try relRun(try plan.engine(), g, x: x, f: f, b: b, dO: dO, workspace: ConvWorkspace<Float>())
-                        worst = max(worst, relExpectWithinBound(r, reference, g, "\(g) \(plan)"))
+                        let plan = TestPlan(algorithm: algorithm, inputGradient: route, workers: workers)
+                        let r = try runAll(try plan.engine(), g, x: x, f: f, b: b, dO: dO, workspace: ConvWorkspace<Float>())
+                        worst = max(worst, reference.check(r, geometry: g, context: "\(g) \(plan)"))
                         byWorkers.append(r)
                     }
                     compared += 1
                     for (name, values) in byWorkers[0].named {
                         let others = byWorkers.dropFirst().map { r in r.named.first { $0.0 == name }!.1 }
-                        let same = others.allSatisfy { relSameBits($0, values) }
+                        let same = others.allSatisfy { sameBits($0, values) }
                         if same { identical[name, default: 0] += 1 }
                         for o in others {
                             for i in values.indices {
@@ -131,5 +132,6 @@ struct DeterminismTests {
               .joined(separator: ", ") + "; largest difference in ulps: "
               + ["O", "dX", "dF", "dB"].map { "\($0) \(maxULPs[$0] ?? 0)" }.joined(separator: ", "))
         #expect(worst <= 1)
+        #expect(compared > 0)
     }
 }

@@ -41,7 +41,7 @@ struct FiniteDifferenceTests {
           arguments: FiniteDifferenceTests.geometries.indices)
     func centralDifferences(_ index: Int) throws {
         let g = Self.geometries[index]
-        var rng = SplitMix64(seed: 0xF1D1_0000 + UInt64(index))
+        var rng = SeededGenerator(seed: 0xF1D1_0000 + UInt64(index))
         let x = rng.dyadicArray(g.inputCount), f = rng.dyadicArray(g.filterCount)
         let b = rng.dyadicArray(g.outputChannels), dO = rng.dyadicArray(g.outputCount)
         let (grads, mags) = try ReferenceConvolution().backwardWithMagnitudes(g, input: x, filter: f, outputGradient: dO)

@@ -215,7 +215,7 @@ let hostileBadValues: [Int] = [
 let hostileLargeValues: [Int] = [1 << 16, 1 << 20, 46_341, 1 << 31, 1 << 32, 3_037_000_500, 1 << 40, Int.max / 3, Int.max]
 
 struct HostileGenerator {
-    var rng: RelRNG
+    var rng: SeededGenerator
     let index: Int
 
     /// A small geometry, valid unless `strict` is false and chance makes it not.
@@ -346,7 +346,7 @@ struct HostileTally {
     var issues = 0
     let seed: UInt64
 
-    mutating func error(_ e: any Error) { errors[relErrorKind(e), default: 0] += 1 }
+    mutating func error(_ e: any Error) { errors[errorKind(e), default: 0] += 1 }
     mutating func outcome(_ name: String) { outcomes[name, default: 0] += 1 }
 
     /// Records a failure with the seed and case that reproduce it (at most 25 per sweep).
@@ -390,7 +390,7 @@ func hostileIsOverlap(_ a: String, _ b: String, eitherOrder: Bool = false) -> (C
 }
 
 func hostileIsKind(_ kinds: String...) -> (ConvError) -> Bool {
-    { kinds.contains(relErrorKind($0)) }
+    { kinds.contains(errorKind($0)) }
 }
 
 // MARK: - The sweep
@@ -409,11 +409,11 @@ struct HostileInputTests {
     }
 
     @Test func hostileInputsThrowTypedErrorsAndNeverTrap() throws {
-        relPinBLAS()
+        pinBLASThreadsOnce()
         let start = Date()
         var tally = HostileTally(seed: Self.seed)
-        let geometryCases = RelScale.pick(full: 30_000, small: 3_000)
-        let bufferCases = RelScale.pick(full: 6_000, small: 600)
+        let geometryCases = TestScale.pick(normal: 30_000, small: 3_000)
+        let bufferCases = TestScale.pick(normal: 6_000, small: 600)
         print("hostile: seed \(Self.seed) (replay: CONVENGINE_HOSTILE_SEED=\(Self.seed) CONVENGINE_HOSTILE_CASE=<i>)")
 
         var phases: [String] = []
@@ -425,19 +425,19 @@ struct HostileInputTests {
         timed("geometries") { geometrySweep(geometryCases, &$0) }
         timed("buffers") { bufferSweep(bufferCases, &$0) }
         timed("entry points") { entryPointCases(&$0) }
-        timed("npy") { npySweep(RelScale.pick(full: 4_000, small: 400), &$0) }
+        timed("npy") { npySweep(TestScale.pick(normal: 4_000, small: 400), &$0) }
         print("hostile: phases " + phases.joined(separator: ", "))
 
         let seconds = Date().timeIntervalSince(start)
         let total = tally.outcomes.values.reduce(0, +)
         print("hostile: \(total) cases in \(String(format: "%.1f", seconds)) s")
         print("hostile: outcomes " + tally.outcomes.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))
-        print("hostile: errors thrown by kind " + relAllConvErrorKinds.map { "\($0)=\(tally.errors[$0] ?? 0)" }.joined(separator: " "))
-        let others = tally.errors.filter { !relAllConvErrorKinds.contains($0.key) }
+        print("hostile: errors thrown by kind " + allConvErrorKinds.map { "\($0)=\(tally.errors[$0] ?? 0)" }.joined(separator: " "))
+        let others = tally.errors.filter { !allConvErrorKinds.contains($0.key) }
         if !others.isEmpty { print("hostile: other errors \(others)") }
         #expect(tally.issues == 0, "\(tally.issues) hostile cases failed (first 25 recorded above)")
         if Self.onlyCase == nil {
-            for kind in relAllConvErrorKinds {
+            for kind in allConvErrorKinds {
                 #expect((tally.errors[kind] ?? 0) > 0, "ConvError.\(kind) was never provoked")
             }
         }
@@ -448,7 +448,7 @@ struct HostileInputTests {
     func geometrySweep(_ count: Int, _ tally: inout HostileTally) {
         var runs = 0
         for i in Self.indices(count) {
-            var gen = HostileGenerator(rng: RelRNG(seed: Self.seed, index: i), index: i)
+            var gen = HostileGenerator(rng: SeededGenerator(seed: Self.seed, index: i), index: i)
             let spec = gen.spec()
             let verdict = hostileOracle(spec)
             let geometry: ConvGeometry
@@ -481,8 +481,8 @@ struct HostileInputTests {
             // Every valid geometry, whatever its size: wrong (empty) arrays are reported before anything is
             // allocated, and planning never traps.
             arrayAPIWithEmptyArrays(g, i, &tally)
-            var rng = RelRNG(seed: Self.seed ^ 0xABCD, index: i)
-            let plan = rng.pick(relPlans(for: g))
+            var rng = SeededGenerator(seed: Self.seed ^ 0xABCD, index: i)
+            let plan = rng.pick(TestPlan.all(for: g))
             do {
                 let engine = try plan.engine()
                 _ = try engine.plan(for: g, scalar: Float.self)
@@ -526,10 +526,10 @@ struct HostileInputTests {
     /// automatic plan must run every valid geometry this small. A forced plan whose scratch memory could never
     /// be allocated (for example the depthwise kernel's padded planes under huge padding) must refuse with the
     /// typed error instead of trapping.
-    func runValid(_ g: ConvGeometry, plan: RelPlan, _ i: Int, _ tally: inout HostileTally, rng: inout RelRNG) {
+    func runValid(_ g: ConvGeometry, plan: TestPlan, _ i: Int, _ tally: inout HostileTally, rng: inout SeededGenerator) {
         let x = rng.values(g.inputCount), f = rng.values(g.filterCount)
         let b = rng.values(g.outputChannels), dO = rng.values(g.outputCount)
-        var reference: RelReference?
+        var reference: ReferenceResults?
         let engines: [(String, ConvolutionEngine?)] = [
             ("\(plan)", try? plan.engine()), ("automatic×\(plan.workers)", try? ConvolutionEngine(workers: plan.workers)),
         ]
@@ -544,7 +544,7 @@ struct HostileInputTests {
                 if automatic { tally.fail(i, "\(g) \(label): the automatic plan cannot size its workspace: \(error)"); continue }
                 tally.expectError(i, "\(g) \(label) with an unrepresentable workspace",
                                   hostileIsKind("sizeOverflow", "workspaceCapTooSmall", "blasDimensionTooLarge")) {
-                    _ = try relRun(engine, g, x: x, f: f, b: b, dO: dO, workspace: ConvWorkspace<Double>())
+                    _ = try runAll(engine, g, x: x, f: f, b: b, dO: dO, workspace: ConvWorkspace<Double>())
                 }
                 tally.outcome("valid, forced plan refused (workspace overflows Int)")
                 continue
@@ -555,16 +555,16 @@ struct HostileInputTests {
                 // A valid geometry whose workspace exceeds the machine's memory: a thrown error, not a trap.
                 tally.expectError(i, "\(g) \(label) with a \(elements)-element workspace",
                                   hostileIsKind("workspaceCapTooSmall", "sizeOverflow")) {
-                    _ = try relRun(engine, g, x: x, f: f, b: b, dO: dO, workspace: ConvWorkspace<Double>())
+                    _ = try runAll(engine, g, x: x, f: f, b: b, dO: dO, workspace: ConvWorkspace<Double>())
                 }
                 tally.outcome("valid, forced plan refused (workspace beyond memory)")
                 continue
             }
             if elements > 4_000_000 { tally.outcome("valid, skipped (large workspace)"); continue }
             do {
-                if reference == nil { reference = try RelReference(g, x: x, f: f, b: b, dO: dO) }
-                let results = try relRun(engine, g, x: x, f: f, b: b, dO: dO, workspace: ConvWorkspace<Double>())
-                if relExpectWithinBound(results, reference!, g, "seed \(Self.seed) case \(i) \(g) \(label)") > 1 {
+                if reference == nil { reference = try ReferenceResults(g, input: x, filter: f, bias: b, outputGradient: dO) }
+                let results = try runAll(engine, g, x: x, f: f, b: b, dO: dO, workspace: ConvWorkspace<Double>())
+                if reference!.check(results, geometry: g, context: "seed \(Self.seed) case \(i) \(g) \(label)") > 1 {
                     tally.issues += 1
                 }
                 tally.outcome(automatic ? "valid, automatic plan ran and matched reference" : "valid, forced plan ran and matched reference")
@@ -582,14 +582,14 @@ struct HostileInputTests {
     func bufferSweep(_ count: Int, _ tally: inout HostileTally) {
         let actions = 34
         for i in Self.indices(count) {
-            var rng = RelRNG(seed: Self.seed ^ 0xB0FF, index: i)
+            var rng = SeededGenerator(seed: Self.seed ^ 0xB0FF, index: i)
             var gen = HostileGenerator(rng: rng, index: i)
             let spec = gen.small(strict: true)
             guard let g = try? spec.make(), g.inputCount <= 600, g.outputCount <= 600, g.filterCount <= 600 else {
                 tally.outcome("buffer case skipped (geometry)")
                 continue
             }
-            let plan = rng.pick(relPlans(for: g))
+            let plan = rng.pick(TestPlan.all(for: g))
             let backend: any ConvolutionBackend = rng.chance(0.75) ? (try! plan.engine()) : ReferenceConvolution()
             let action = i % actions
             tally.outcome("buffer case")
@@ -597,8 +597,8 @@ struct HostileInputTests {
         }
     }
 
-    func bufferAction(_ action: Int, _ g: ConvGeometry, _ backend: any ConvolutionBackend, _ plan: RelPlan, _ i: Int,
-                      _ tally: inout HostileTally, _ rng: inout RelRNG) {
+    func bufferAction(_ action: Int, _ g: ConvGeometry, _ backend: any ConvolutionBackend, _ plan: TestPlan, _ i: Int,
+                      _ tally: inout HostileTally, _ rng: inout SeededGenerator) {
         let nX = g.inputCount, nF = g.filterCount, nB = g.outputChannels, nO = g.outputCount
         let d = rng.chance(0.5) ? 1 : -1
         let ws = ConvWorkspace<Double>()
@@ -627,12 +627,12 @@ struct HostileInputTests {
             var dX = ldx.map { [Double](repeating: 0, count: $0) }
             var dF = ldf.map { [Double](repeating: 0, count: $0) }
             var dB = ldb.map { [Double](repeating: 0, count: $0) }
-            try hostileWithOptional(x) { xp in
-                try hostileWithOptional(f) { fp in
+            try withOptionalBuffer(x) { xp in
+                try withOptionalBuffer(f) { fp in
                     try dO.withUnsafeBufferPointer { dOp in
-                        try hostileWithOptionalMutable(&dX) { dXp in
-                            try hostileWithOptionalMutable(&dF) { dFp in
-                                try hostileWithOptionalMutable(&dB) { dBp in
+                        try withOptionalMutableBuffer(&dX) { dXp in
+                            try withOptionalMutableBuffer(&dF) { dFp in
+                                try withOptionalMutableBuffer(&dB) { dBp in
                                     try backend.backward(g, input: xp, filter: fp, outputGradient: dOp, inputGradient: dXp,
                                                          filterGradient: dFp, biasGradient: dBp, workspace: ws)
                                 }
@@ -744,14 +744,14 @@ struct HostileInputTests {
                 var gen = HostileGenerator(rng: rng, index: i)
                 guard let other = try? gen.small(strict: true).make(), other.inputCount <= 600, other.outputCount <= 600 else { continue }
                 _ = rng.next()
-                let p = rng.pick(relPlans(for: other))
+                let p = rng.pick(TestPlan.all(for: other))
                 let x = rng.values(other.inputCount), f = rng.values(other.filterCount)
                 let b = rng.values(other.outputChannels), dO = rng.values(other.outputCount)
                 var worst = 0.0
                 tally.expectSuccess(i, "shared workspace \(other) \(p)") {
-                    let results = try relRun(try p.engine(), other, x: x, f: f, b: b, dO: dO, workspace: shared)
-                    let reference = try RelReference(other, x: x, f: f, b: b, dO: dO)
-                    worst = relExpectWithinBound(results, reference, other, "seed \(Self.seed) case \(i) shared workspace \(other) \(p)")
+                    let results = try runAll(try p.engine(), other, x: x, f: f, b: b, dO: dO, workspace: shared)
+                    let reference = try ReferenceResults(other, input: x, filter: f, bias: b, outputGradient: dO)
+                    worst = reference.check(results, geometry: other, context: "seed \(Self.seed) case \(i) shared workspace \(other) \(p)")
                 }
                 if worst > 1 { tally.issues += 1 }
             }
@@ -818,8 +818,8 @@ struct HostileInputTests {
 
     /// Input and filter (and, for backward, the output gradient) carved from one allocation so that they
     /// overlap: legal, since they are only read; the results match the reference on the same memory.
-    func aliasedInputsAction(_ g: ConvGeometry, _ backend: any ConvolutionBackend, _ plan: RelPlan, _ i: Int,
-                             _ tally: inout HostileTally, _ rng: inout RelRNG) {
+    func aliasedInputsAction(_ g: ConvGeometry, _ backend: any ConvolutionBackend, _ plan: TestPlan, _ i: Int,
+                             _ tally: inout HostileTally, _ rng: inout SeededGenerator) {
         let nX = g.inputCount, nF = g.filterCount, nO = g.outputCount
         let total = max(nX, nF, nO) + 3
         let shared = rng.values(total)
@@ -827,7 +827,7 @@ struct HostileInputTests {
         let x = Array(shared[0..<nX]), f = Array(shared[offF..<(offF + nF)]), dO = Array(shared[offO..<(offO + nO)])
         var worst = 0.0
         tally.expectSuccess(i, "aliased read-only inputs") {
-            let reference = try RelReference(g, x: x, f: f, b: nil, dO: dO)
+            let reference = try ReferenceResults(g, input: x, filter: f, bias: nil, outputGradient: dO)
             var o = [Double](repeating: 0, count: nO), dX = [Double](repeating: 0, count: nX)
             var dF = [Double](repeating: 0, count: nF), dB = [Double](repeating: 0, count: g.outputChannels)
             let ws = ConvWorkspace<Double>()
@@ -847,25 +847,25 @@ struct HostileInputTests {
                     }
                 }
             }
-            let results = RelResults(output: o, inputGradient: dX, filterGradient: dF, biasGradient: dB)
-            worst = relExpectWithinBound(results, reference, g, "seed \(Self.seed) case \(i) aliased inputs \(g) \(plan)")
+            let results = ConvResults(output: o, inputGradient: dX, filterGradient: dF, biasGradient: dB)
+            worst = reference.check(results, geometry: g, context: "seed \(Self.seed) case \(i) aliased inputs \(g) \(plan)")
         }
         if worst > 1 { tally.issues += 1 }
     }
 
     func gradientSubsetAction(_ g: ConvGeometry, _ backend: any ConvolutionBackend, _ i: Int,
-                              _ tally: inout HostileTally, _ rng: inout RelRNG) {
+                              _ tally: inout HostileTally, _ rng: inout SeededGenerator) {
         let x = rng.values(g.inputCount), f = rng.values(g.filterCount), dO = rng.values(g.outputCount)
         let set = GradientSet(rawValue: rng.int(1...7))
         var got = Gradients<Double>()
-        var reference: RelReference?
+        var reference: ReferenceResults?
         tally.expectSuccess(i, "gradient subset \(set.rawValue)") {
             got = try backend.backward(g, input: set.contains(.filter) ? x : nil, filter: set.contains(.input) ? f : nil,
                                        outputGradient: dO, gradients: set)
-            reference = try RelReference(g, x: x, f: f, b: nil, dO: dO)
+            reference = try ReferenceResults(g, input: x, filter: f, bias: nil, outputGradient: dO)
         }
         if let reference {
-            let terms = relTermCounts(g)
+            let terms = termCountsInOrder(g)
             let pairs: [(GradientSet, [Double]?, Int)] = [(.input, got.input, 1), (.filter, got.filter, 2), (.bias, got.bias, 3)]
             for (which, values, index) in pairs {
                 if set.contains(which) != (values != nil) {
@@ -873,26 +873,26 @@ struct HostileInputTests {
                     continue
                 }
                 guard let values else { continue }
-                let (worst, first) = relWorstFraction(values, reference: reference.values.named[index].1,
+                let (worst, first) = worstFraction(values, reference: reference.values.named[index].1,
                                                       magnitudes: reference.magnitudes.named[index].1, terms: terms[index])
                 if let first { tally.fail(i, "gradient subset \(set.rawValue) \(g): element \(first), \(worst) of the bound") }
             }
         }
     }
 
-    func workspaceCapAction(_ g: ConvGeometry, _ plan: RelPlan, _ limit: Int, _ i: Int,
-                            _ tally: inout HostileTally, _ rng: inout RelRNG) {
+    func workspaceCapAction(_ g: ConvGeometry, _ plan: TestPlan, _ limit: Int, _ i: Int,
+                            _ tally: inout HostileTally, _ rng: inout SeededGenerator) {
         let x = rng.values(g.inputCount), f = rng.values(g.filterCount)
         let b = rng.values(g.outputChannels), dO = rng.values(g.outputCount)
         do {
             let engine = try plan.engine(workspaceLimit: limit)
             let ws = ConvWorkspace<Double>()
-            let results = try relRun(engine, g, x: x, f: f, b: b, dO: dO, workspace: ws)
+            let results = try runAll(engine, g, x: x, f: f, b: b, dO: dO, workspace: ws)
             if ws.peakElementCount * 8 > limit {
                 tally.fail(i, "\(g) \(plan): workspace peak \(ws.peakElementCount * 8) bytes above the cap \(limit)")
             }
-            let reference = try RelReference(g, x: x, f: f, b: b, dO: dO)
-            if relExpectWithinBound(results, reference, g, "seed \(Self.seed) case \(i) capped \(limit) \(g) \(plan)") > 1 {
+            let reference = try ReferenceResults(g, input: x, filter: f, bias: b, outputGradient: dO)
+            if reference.check(results, geometry: g, context: "seed \(Self.seed) case \(i) capped \(limit) \(g) \(plan)") > 1 {
                 tally.issues += 1
             }
             tally.outcome("capped workspace ran")
@@ -1122,7 +1122,7 @@ struct HostileInputTests {
             return bytes + body + [UInt8](repeating: 0, count: 16)
         }
         for i in Self.indices(count) {
-            var rng = RelRNG(seed: Self.seed ^ 0x4E50, index: i)
+            var rng = SeededGenerator(seed: Self.seed ^ 0x4E50, index: i)
             var bytes: [UInt8]
             switch i % 4 {
             case 0:
@@ -1161,16 +1161,4 @@ struct HostileInputTests {
         }
         print("hostile: npy errors by kind " + npyErrors.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))
     }
-}
-
-private func hostileWithOptional<T, R>(_ a: [T]?, _ body: (UnsafeBufferPointer<T>?) throws -> R) rethrows -> R {
-    if let a { return try a.withUnsafeBufferPointer { try body($0) } }
-    return try body(nil)
-}
-
-private func hostileWithOptionalMutable<T, R>(_ a: inout [T]?, _ body: (UnsafeMutableBufferPointer<T>?) throws -> R) rethrows -> R {
-    guard var v = a else { return try body(nil) }
-    a = nil
-    defer { a = v }
-    return try v.withUnsafeMutableBufferPointer { try body($0) }
 }

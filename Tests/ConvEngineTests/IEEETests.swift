@@ -14,14 +14,14 @@ import ConvEngine
 /// A backend to check: an engine plan, or the reference itself.
 struct IEEEBackend: CustomStringConvertible {
     let backend: any ConvolutionBackend
-    let plan: RelPlan?
+    let plan: TestPlan?
 
     var description: String { plan.map { "\($0)" } ?? "reference" }
     /// The full-convolution route, which is exempt from the non-finite rule for the input gradient.
     var exemptInputGradient: Bool { plan?.inputGradient == .fullConvolution }
 
     static func all(for g: ConvGeometry) throws -> [IEEEBackend] {
-        try relPlans(for: g).map { IEEEBackend(backend: try $0.engine(), plan: $0) } + [IEEEBackend(backend: ReferenceConvolution(), plan: nil)]
+        try TestPlan.all(for: g).map { IEEEBackend(backend: try $0.engine(), plan: $0) } + [IEEEBackend(backend: ReferenceConvolution(), plan: nil)]
     }
 }
 
@@ -49,9 +49,9 @@ struct IEEETests {
     /// by 1 %, the result must be the infinity of its sign; within 1 % of the limit it is not judged (rounding
     /// decides); elsewhere MATH.md's bound applies (NaN only matches NaN, ∞ only the same ∞).
     /// Returns a description of the first failure.
-    static func compare<T: ConvScalar>(_ r: RelResults<T>, _ reference: RelReference, _ g: ConvGeometry,
+    static func compare<T: ConvScalar>(_ r: ConvResults<T>, _ reference: ReferenceResults, _ g: ConvGeometry,
                                        skip: Set<String> = []) -> String? {
-        let terms = relTermCounts(g)
+        let terms = termCountsInOrder(g)
         let limit = Double(T.greatestFiniteMagnitude)
         for (index, (name, values)) in r.named.enumerated() where !skip.contains(name) {
             let ref = reference.values.named[index].1, mag = reference.magnitudes.named[index].1
@@ -76,11 +76,11 @@ struct IEEETests {
     static func checkAll<T: ConvScalar>(_: T.Type, _ g: ConvGeometry, x: [Double], f: [Double], b: [Double], dO: [Double],
                                         nonFiniteIn tensor: String? = nil, _ what: String) throws -> Int {
         let xt = x.map { T($0) }, ft = f.map { T($0) }, bt = b.map { T($0) }, dOt = dO.map { T($0) }
-        let reference = try RelReference(g, x: xt.map { Double($0) }, f: ft.map { Double($0) }, b: bt.map { Double($0) },
-                                         dO: dOt.map { Double($0) })
+        let reference = try ReferenceResults(g, input: xt.map { Double($0) }, filter: ft.map { Double($0) }, bias: bt.map { Double($0) },
+                                         outputGradient: dOt.map { Double($0) })
         var runs = 0
         for backend in try IEEEBackend.all(for: g) {
-            let r = try relRun(backend.backend, g, x: xt, f: ft, b: bt, dO: dOt, workspace: ConvWorkspace<T>())
+            let r = try runAll(backend.backend, g, x: xt, f: ft, b: bt, dO: dOt, workspace: ConvWorkspace<T>())
             // The full-convolution route is exempt from the rule for non-finite filters and output gradients.
             let skip: Set<String> = backend.exemptInputGradient && (tensor == "F" || tensor == "dO") ? ["dX"] : []
             if let failure = compare(r, reference, g, skip: skip) {
@@ -101,7 +101,7 @@ struct IEEETests {
     }
 
     func workedExample<T: ConvScalar>(_: T.Type) throws {
-        relPinBLAS()
+        pinBLASThreadsOnce()
         let g = try ConvGeometry(batch: 1, inputChannels: 1, inputHeight: 3, inputWidth: 3, outputChannels: 1,
                                  kernelHeight: 3, kernelWidth: 3, padding: 1)
         let ones = [T](repeating: 1, count: 9)
@@ -119,7 +119,7 @@ struct IEEETests {
         for backend in try IEEEBackend.all(for: g) {
             let o = try backend.backend.forward(g, input: ones, filter: f, bias: [0])
             let grads = try backend.backend.backward(g, input: ones, filter: f, outputGradient: dO)
-            let same = { (a: [T], b: [T]) in zip(a, b).allSatisfy { ($0.isNaN && $1.isNaN) || $0 == $1 } }
+            let same = { (a: [T], b: [T]) in elementsMatch(a, b) { ($0.isNaN && $1.isNaN) || $0 == $1 } }
             #expect(same(o, expectedO), "\(backend) O = \(o)")
             #expect(same(grads.filter!, expectedDF), "\(backend) dF = \(grads.filter!)")
             if !backend.exemptInputGradient {
@@ -133,8 +133,8 @@ struct IEEETests {
 
     @Test(arguments: [false, true])
     func nonFiniteValuesFollowTheReferencePattern(double: Bool) throws {
-        relPinBLAS()
-        var rng = RelRNG(seed: 0x1EEE)
+        pinBLASThreadsOnce()
+        var rng = SeededGenerator(seed: 0x1EEE)
         var runs = 0
         let specials: [(String, [Double])] = [("NaN", [.nan]), ("+∞", [.infinity]), ("-∞", [-.infinity]),
                                               ("+∞ and -∞", [.infinity, -.infinity])]
@@ -162,6 +162,7 @@ struct IEEETests {
                 }
             }
         }
+        #expect(runs > 0)
         print("ieee: non-finite rule, \(runs) backend runs in \(double ? "Double" : "Float") (NaN, +∞, -∞, ±∞ in X, F, B, dO)")
     }
 
@@ -169,8 +170,8 @@ struct IEEETests {
 
     @Test(arguments: [false, true])
     func subnormalInputsAreNotFlushed(double: Bool) throws {
-        relPinBLAS()
-        var rng = RelRNG(seed: 0x5AB)
+        pinBLASThreadsOnce()
+        var rng = SeededGenerator(seed: 0x5AB)
         var runs = 0, nonzeroSubnormalResults = 0
         // Scale that makes values subnormal: below the smallest normal number of the type.
         let tiny = double ? Double.leastNormalMagnitude / 8 : Double(Float.leastNormalMagnitude) / 8
@@ -187,7 +188,7 @@ struct IEEETests {
                 runs += double ? try Self.checkAll(Double.self, g, x: x, f: f, b: b, dO: dO, "subnormal \(tensor)")
                     : try Self.checkAll(Float.self, g, x: x, f: f, b: b, dO: dO, "subnormal \(tensor)")
                 // Evidence that the results really are subnormal (a flush to zero would fail the bound above).
-                let engine = try RelPlan(algorithm: .im2col, inputGradient: .col2im, workers: 1).engine()
+                let engine = try TestPlan(algorithm: .im2col, inputGradient: .col2im, workers: 1).engine()
                 if double {
                     let o = try engine.forward(g, input: x, filter: f, bias: b)
                     nonzeroSubnormalResults += o.filter { $0 != 0 && abs($0) < Double.leastNormalMagnitude }.count
@@ -205,8 +206,8 @@ struct IEEETests {
     /// Float inputs scaled so the results are near 1e36, and so the products are subnormal (each product then
     /// carries an absolute rounding error up to half the smallest subnormal: MATH.md's η term).
     @Test func scaledFloatInputsStayWithinTheBound() throws {
-        relPinBLAS()
-        var rng = RelRNG(seed: 0x5CA1E)
+        pinBLASThreadsOnce()
+        var rng = SeededGenerator(seed: 0x5CA1E)
         var runs = 0
         // (scale of X, F, B, dO, name): products X·F and dO·X, dO·F near 1e36, or in the subnormal range.
         let cases: [(Double, Double, Double, Double, String)] = [
@@ -222,14 +223,15 @@ struct IEEETests {
                 runs += try Self.checkAll(Float.self, g, x: x, f: f, b: b, dO: dO, name)
             }
         }
+        #expect(runs > 0)
         print("ieee: scaled Float inputs (near 1e36, subnormal products), \(runs) backend runs within the bound")
     }
 
     /// Float results beyond the largest Float: products that overflow (1e20·1e20), and sums that overflow though
     /// every product fits (2e37 each). All terms have one sign, so the Double reference says which sign.
     @Test func floatOverflowGivesInfinityOfTheRightSign() throws {
-        relPinBLAS()
-        var rng = RelRNG(seed: 0x0F0F)
+        pinBLASThreadsOnce()
+        var rng = SeededGenerator(seed: 0x0F0F)
         var runs = 0, infinities = 0
         let big = try ConvGeometry(batch: 2, inputChannels: 3, inputHeight: 6, inputWidth: 6, outputChannels: 2,
                                    kernelHeight: 3, kernelWidth: 3, padding: 1)

@@ -27,7 +27,7 @@ struct KernelRowGEMMTests {
           arguments: 0..<geometries.count)
     func matchesReference(_ index: Int) throws {
         let (label, g) = Self.geometries[index]
-        var rng = SplitMix64(seed: 0x6b72_6f77 &+ UInt64(index))
+        var rng = SeededGenerator(seed: 0x6b72_6f77 &+ UInt64(index))
         let problem = Problem(g, rng: &rng).rounded(to: Float.self)
         let reference = try ReferenceResults(g, input: problem.input, filter: problem.filter, bias: problem.bias,
                                              outputGradient: problem.outputGradient)

@@ -7,7 +7,7 @@ import Testing
 import ConvEngine
 
 struct MemoryTests {
-    static func geometries(_ rng: inout RelRNG, count: Int) -> [ConvGeometry] {
+    static func geometries(_ rng: inout SeededGenerator, count: Int) -> [ConvGeometry] {
         var result: [ConvGeometry] = [
             try! ConvGeometry(batch: 3, inputChannels: 4, inputHeight: 40, inputWidth: 40, outputChannels: 8,
                               kernelHeight: 3, kernelWidth: 3, padding: 1),
@@ -34,7 +34,7 @@ struct MemoryTests {
     }
 
     /// Forward, then backward with each gradient subset, on one fresh workspace; the peak after each call.
-    static func peaks<T: ConvScalar>(_: T.Type, _ engine: ConvolutionEngine, _ g: ConvGeometry, _ rng: inout RelRNG,
+    static func peaks<T: ConvScalar>(_: T.Type, _ engine: ConvolutionEngine, _ g: ConvGeometry, _ rng: inout SeededGenerator,
                                      workspace: ConvWorkspace<T>) throws -> [(String, Int)] {
         let x = rng.values(g.inputCount).map { T($0) }, f = rng.values(g.filterCount).map { T($0) }
         let dO = rng.values(g.outputCount).map { T($0) }
@@ -76,11 +76,11 @@ struct MemoryTests {
 
     @Test(arguments: [false, true])
     func peakNeverExceedsThePrediction(double: Bool) throws {
-        relPinBLAS()
-        var rng = RelRNG(seed: double ? 0x3E3 : 0x3E4)
+        pinBLASThreadsOnce()
+        var rng = SeededGenerator(seed: double ? 0x3E3 : 0x3E4)
         var calls = 0, tightest = 0.0
-        for g in Self.geometries(&rng, count: RelScale.pick(full: 14, small: 6)) {
-            for plan in relPlans(for: g) {
+        for g in Self.geometries(&rng, count: TestScale.pick(normal: 14, small: 6)) {
+            for plan in TestPlan.all(for: g) {
                 let engine = try plan.engine()
                 let predicted = double ? try engine.workspaceElementCount(for: g, scalar: Double.self)
                     : try engine.workspaceElementCount(for: g, scalar: Float.self)
@@ -93,18 +93,19 @@ struct MemoryTests {
                 calls += observed.count
             }
         }
+        #expect(calls > 0, "no call was measured")
         print("memory: \(calls) calls in \(double ? "Double" : "Float"), workspace peak ≤ workspaceElementCount(for:) "
               + "every time (largest peak/prediction \(String(format: "%.2f", tightest)))")
     }
 
     /// One workspace serving many geometries and plans: its peak is the largest prediction, never more.
     @Test func sharedWorkspacePeakIsTheLargestPrediction() throws {
-        relPinBLAS()
-        var rng = RelRNG(seed: 0x5EA)
+        pinBLASThreadsOnce()
+        var rng = SeededGenerator(seed: 0x5EA)
         let workspace = ConvWorkspace<Float>()
         var largest = 0
-        for g in Self.geometries(&rng, count: RelScale.pick(full: 12, small: 5)) {
-            for plan in relPlans(for: g, workers: [1, 3]) {
+        for g in Self.geometries(&rng, count: TestScale.pick(normal: 12, small: 5)) {
+            for plan in TestPlan.all(for: g, workers: [1, 3]) {
                 let engine = try plan.engine()
                 largest = max(largest, try engine.workspaceElementCount(for: g, scalar: Float.self))
                 _ = try Self.peaks(Float.self, engine, g, &rng, workspace: workspace)
@@ -112,6 +113,7 @@ struct MemoryTests {
                 #expect(workspace.capacity <= largest, "\(g) \(plan): capacity \(workspace.capacity) above \(largest)")
             }
         }
+        #expect(largest > 0 && workspace.peakElementCount > 0)
         print("memory: one workspace over many geometries and plans: peak \(workspace.peakElementCount) elements, "
               + "largest prediction \(largest)")
     }
@@ -120,14 +122,14 @@ struct MemoryTests {
     /// smallest plan needs more, throws workspaceCapTooSmall with a requirement above the cap. The capped results
     /// stay within MATH.md's bound of the reference.
     @Test func workspaceCapIsNeverExceeded() throws {
-        relPinBLAS()
-        var rng = RelRNG(seed: 0xCA9)
+        pinBLASThreadsOnce()
+        var rng = SeededGenerator(seed: 0xCA9)
         var ran = 0, refused = 0, shrunk = 0
-        for g in Self.geometries(&rng, count: RelScale.pick(full: 10, small: 5)) {
+        for g in Self.geometries(&rng, count: TestScale.pick(normal: 10, small: 5)) {
             let x = rng.values(g.inputCount), f = rng.values(g.filterCount)
             let b = rng.values(g.outputChannels), dO = rng.values(g.outputCount)
-            let reference = try RelReference(g, x: x, f: f, b: b, dO: dO)
-            for plan in relPlans(for: g, workers: [1, 2]) {
+            let reference = try ReferenceResults(g, input: x, filter: f, bias: b, outputGradient: dO)
+            for plan in TestPlan.all(for: g, workers: [1, 2]) {
                 let uncapped = try plan.engine().workspaceBytes(for: g, scalar: Double.self)
                 for cap in Set([0, 64, 1_024, 16_384, uncapped / 2, uncapped / 8, uncapped]).sorted() {
                     let engine = try plan.engine(workspaceLimit: cap)
@@ -135,11 +137,11 @@ struct MemoryTests {
                     do {
                         let predicted = try engine.workspaceBytes(for: g, scalar: Double.self)
                         #expect(predicted <= cap, "\(g) \(plan) cap \(cap): prediction \(predicted) bytes")
-                        let r = try relRun(engine, g, x: x, f: f, b: b, dO: dO, workspace: workspace)
+                        let r = try runAll(engine, g, x: x, f: f, b: b, dO: dO, workspace: workspace)
                         _ = try Self.peaks(Double.self, engine, g, &rng, workspace: workspace)
                         #expect(workspace.peakElementCount * 8 <= cap,
                                 "\(g) \(plan): peak \(workspace.peakElementCount * 8) bytes above the cap \(cap)")
-                        relExpectWithinBound(r, reference, g, "\(g) \(plan) cap \(cap)")
+                        reference.check(r, geometry: g, context: "\(g) \(plan) cap \(cap)")
                         ran += 1
                         if cap < uncapped { shrunk += 1 }
                     } catch let ConvError.workspaceCapTooSmall(required, reportedCap) {

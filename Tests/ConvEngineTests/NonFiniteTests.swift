@@ -59,7 +59,7 @@ struct NonFiniteTests {
     func nanInput() throws {
         // 1 channel, 5×5 input with NaN at (0, 0), 3×3 kernel, padding 1 → 5×5 output.
         let g = try ConvGeometry(n: 1, c: 1, h: 5, w: 5, k: 1, r: 3, s: 3, pad: (1, 1, 1, 1))
-        var rng = SplitMix64(seed: 0x0AA0)
+        var rng = SeededGenerator(seed: 0x0AA0)
         var x = rng.array(25)
         x[0] = .nan
         let f = rng.array(9), b = [0.25], dO = rng.array(25)

@@ -42,7 +42,7 @@ enum Sweep {
 
     /// Draws geometries until `count` are valid; returns them and how many invalid draws were skipped.
     static func cases(seed: UInt64, count: Int) -> (cases: [SweepCase], skipped: Int) {
-        var rng = SplitMix64(seed: seed)
+        var rng = SeededGenerator(seed: seed)
         var cases: [SweepCase] = []
         var skipped = 0
         while cases.count < count {
@@ -56,7 +56,7 @@ enum Sweep {
     }
 
     /// One random draw; `nil` when the draw is not a valid geometry (the initializer threw).
-    static func drawGeometry(_ rng: inout SplitMix64) -> ConvGeometry? {
+    static func drawGeometry(_ rng: inout SeededGenerator) -> ConvGeometry? {
         let n = rng.int(1...4)
         var c = rng.int(1...8)
         var groups = 1, k = 1
@@ -251,7 +251,7 @@ struct RandomizedSweepTests {
         var tally = SweepTally()
         tally.geometries = 1
         for bucket in Sweep.buckets(c) { tally.buckets[bucket, default: 0] += 1 }
-        var rng = SplitMix64(seed: c.dataSeed)
+        var rng = SeededGenerator(seed: c.dataSeed)
         let problem = Problem(g, rng: &rng)
         let floatProblem = problem.rounded(to: Float.self)
         let label = "sweep seed 0x\(String(sweepSeed, radix: 16)) case \(c.index)"

@@ -1,30 +1,43 @@
-// Helpers shared by the test files: a seeded generator, random tensors, the reference results with their
-// Σ|terms|, and the element-wise comparison against MATH.md's error bound.
+// Helpers shared by the test files: the test-scale switch, seeded random data, geometry shorthands, the
+// reference results with their Σ|terms|, the element-wise comparison against MATH.md's error bound, bit-for-bit
+// comparison and the ConvError kind of a thrown error. Running engines on buffers is in RunSupport.swift.
 import Foundation
 import Testing
 import ConvEngine
 
+// MARK: - Scale
+
+/// How big the sweeps are, from `CONVENGINE_TEST_SCALE`: `small` (used by `make sanitize`, where every memory
+/// access is instrumented) shrinks them roughly tenfold, `full` runs the long versions (minutes), anything else
+/// (what `make test` runs) the default size.
+enum TestScale {
+    static let setting: String = ProcessInfo.processInfo.environment["CONVENGINE_TEST_SCALE"]?.lowercased() ?? ""
+    static let isSmall: Bool = setting == "small"
+    static let isFull: Bool = setting == "full"
+
+    /// `normal` by default, `small` under `CONVENGINE_TEST_SCALE=small`, `full` (if given) under `=full`.
+    static func pick(normal: Int, small: Int, full: Int? = nil) -> Int {
+        isSmall ? small : isFull ? (full ?? normal) : normal
+    }
+}
+
 // MARK: - Random numbers
 
-/// SplitMix64 (Steele, Lea, Flood 2014): a tiny seeded generator whose sequence depends only on the seed,
-/// so a printed seed reproduces a failing case. The integer and real helpers below avoid the standard
-/// library's `random(in:using:)`, whose algorithm may change between toolchains.
-struct SplitMix64: RandomNumberGenerator, Sendable {
-    private(set) var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
+/// The tests draw everything from the library's ``SeededGenerator`` (SplitMix64), so a printed seed reproduces
+/// a failing case. The integer and real helpers below avoid the standard library's `random(in:using:)`, whose
+/// algorithm may change between toolchains.
+extension SeededGenerator {
+    /// An independent stream for case `index` of a sweep seeded with `seed`.
+    init(seed: UInt64, index: Int) {
+        var mixer = SeededGenerator(seed: seed ^ (UInt64(truncatingIfNeeded: index) &* 0xD134_2543_DE82_EF95))
+        self.init(seed: mixer.next())
     }
 
-    /// Uniform in `range` (the modulo bias is below 2⁻⁵⁰ for the small ranges used here).
+    /// Uniform in `range` (the modulo bias is below 2⁻⁵⁰ for the small ranges used here; any range works).
     mutating func int(_ range: ClosedRange<Int>) -> Int {
-        range.lowerBound + Int(next() % UInt64(range.count))
+        let span = UInt64(bitPattern: Int64(range.upperBound &- range.lowerBound)) &+ 1
+        if span == 0 { return Int(truncatingIfNeeded: next()) }  // the whole Int range
+        return range.lowerBound &+ Int(truncatingIfNeeded: next() % span)
     }
 
     /// True with probability `p`.
@@ -46,12 +59,21 @@ struct SplitMix64: RandomNumberGenerator, Sendable {
         (0..<count).map { _ in double(range) }
     }
 
+    /// `count` values uniform in [-1, 1], about one in eight exactly zero (so 0·∞ also happens inside the image).
+    mutating func values(_ count: Int) -> [Double] {
+        (0..<count).map { _ in chance(0.125) ? 0 : double(-1...1) }
+    }
+
     /// `count` dyadic values `i/denominator` in [-1, 1]: few significant bits, so sums and products of a
     /// handful of them are exact in Double (used where a test wants rounding out of the way).
     mutating func dyadicArray(_ count: Int, denominator: Int = 64) -> [Double] {
         (0..<count).map { _ in Double(int(-denominator...denominator)) / Double(denominator) }
     }
 }
+
+/// The old name, kept only while DepthwiseKernelTests.swift (another owner's file) still spells it; everything
+/// in this target's own files says ``SeededGenerator``.
+typealias SplitMix64 = SeededGenerator
 
 // MARK: - Scalars
 
@@ -70,38 +92,6 @@ func dot(_ a: [Double], _ b: [Double]) -> (value: Double, magnitude: Double) {
     var s = 0.0, m = 0.0
     for i in a.indices { s += a[i] * b[i]; m += abs(a[i] * b[i]) }
     return (s, m)
-}
-
-// MARK: - BLAS threads
-
-/// Makes sure OpenBLAS has been set to one thread before a test runs a GEMM.
-///
-/// The library pins OpenBLAS to one thread, once per process, the first time an engine with more than one
-/// worker is made, and never changes it again. Swift Testing runs tests in parallel, so without this the
-/// first tests would run single-worker engines with multi-threaded BLAS while another test's engine flips
-/// the setting, and bit-for-bit comparisons could differ in the last bits (NOTES.md). Every test that runs
-/// an engine calls this first (through ``makeEngine(workers:algorithm:inputGradientAlgorithm:)`` or directly);
-/// the test suite never calls `BLAS.setThreadCount` itself.
-func pinBLASThreadsOnce() {
-    _ = blasPinned
-}
-
-private let blasPinned: Bool = {
-    // Safe: 2 is a valid worker count; making the engine is what pins BLAS (documented in ConvolutionEngine).
-    _ = try! ConvolutionEngine(workers: 2)
-    return true
-}()
-
-/// An engine, after ``pinBLASThreadsOnce()``.
-func makeEngine(workers: Int, algorithm: ConvAlgorithm? = nil,
-                inputGradientAlgorithm: InputGradientAlgorithm? = nil) throws -> ConvolutionEngine {
-    pinBLASThreadsOnce()
-    return try ConvolutionEngine(workers: workers, algorithm: algorithm, inputGradientAlgorithm: inputGradientAlgorithm)
-}
-
-/// Every plan a test should run on `g`: each algorithm that supports it × both input-gradient routes.
-func allPlans(for g: ConvGeometry) -> [(ConvAlgorithm, InputGradientAlgorithm)] {
-    ConvAlgorithm.allCases.filter { $0.supports(g) }.flatMap { a in InputGradientAlgorithm.allCases.map { (a, $0) } }
 }
 
 // MARK: - Geometry helpers
@@ -124,6 +114,19 @@ extension ConvGeometry {
 
 // MARK: - Reference results
 
+/// The four results of one forward call and one backward call with all three gradients, in a fixed order.
+struct ConvResults<T: ConvScalar>: Sendable {
+    var output: [T]
+    var inputGradient: [T]
+    var filterGradient: [T]
+    var biasGradient: [T]
+
+    /// The results as (name, values) pairs: O, dX, dF, dB.
+    var named: [(String, [T])] {
+        [("O", output), ("dX", inputGradient), ("dF", filterGradient), ("dB", biasGradient)]
+    }
+}
+
 /// The reference's four results on one problem, in Double, with Σ|terms| per element.
 struct ReferenceResults: Sendable {
     var output: [Double], outputMagnitudes: [Double]
@@ -140,13 +143,23 @@ struct ReferenceResults: Sendable {
         filterGradient = grads.filter!; filterGradientMagnitudes = mags.filter!
         biasGradient = grads.bias!; biasGradientMagnitudes = mags.bias!
     }
+
+    /// The four results.
+    var values: ConvResults<Double> {
+        ConvResults(output: output, inputGradient: inputGradient, filterGradient: filterGradient, biasGradient: biasGradient)
+    }
+    /// Σ|terms| of each element of ``values``.
+    var magnitudes: ConvResults<Double> {
+        ConvResults(output: outputMagnitudes, inputGradient: inputGradientMagnitudes,
+                    filterGradient: filterGradientMagnitudes, biasGradient: biasGradientMagnitudes)
+    }
 }
 
 /// One random problem on a geometry: X, F, B, dO uniform in [-1, 1].
 struct Problem: Sendable {
     var input: [Double], filter: [Double], bias: [Double], outputGradient: [Double]
 
-    init(_ g: ConvGeometry, rng: inout SplitMix64) {
+    init(_ g: ConvGeometry, rng: inout SeededGenerator) {
         input = rng.array(g.inputCount)
         filter = rng.array(g.filterCount)
         bias = rng.array(g.outputChannels)
@@ -194,26 +207,31 @@ func multiIndex(_ index: Int, shape: [Int]) -> [Int] {
     return result
 }
 
-extension ReferenceResults {
-    /// Checks one engine run's output and its three gradients against these results with
-    /// ``checkWithinBound(_:reference:magnitudes:terms:tensor:shape:context:constant:sourceLocation:)``, one tensor
-    /// at a time (O, dX, dF, dB).
-    func checkRun<T: ConvScalar>(output: [T], inputGradient: [T], filterGradient: [T], biasGradient: [T],
-                                 geometry g: ConvGeometry, context: CheckContext,
-                                 sourceLocation: SourceLocation = #_sourceLocation) {
-        let terms = ErrorBound.termCounts(g)
-        checkWithinBound(output, reference: self.output, magnitudes: outputMagnitudes, terms: terms.output,
-                         tensor: "O", shape: g.outputShape, context: context, sourceLocation: sourceLocation)
-        checkWithinBound(inputGradient, reference: self.inputGradient, magnitudes: inputGradientMagnitudes,
-                         terms: terms.inputGradient, tensor: "dX", shape: g.inputShape, context: context,
-                         sourceLocation: sourceLocation)
-        checkWithinBound(filterGradient, reference: self.filterGradient, magnitudes: filterGradientMagnitudes,
-                         terms: terms.filterGradient, tensor: "dF", shape: g.filterShape, context: context,
-                         sourceLocation: sourceLocation)
-        checkWithinBound(biasGradient, reference: self.biasGradient, magnitudes: biasGradientMagnitudes,
-                         terms: terms.biasGradient, tensor: "dB", shape: g.biasShape, context: context,
-                         sourceLocation: sourceLocation)
+/// L per result, in the order of ``ConvResults/named``.
+func termCountsInOrder(_ g: ConvGeometry) -> [Int] {
+    let t = ErrorBound.termCounts(g)
+    return [t.output, t.inputGradient, t.filterGradient, t.biasGradient]
+}
+
+/// The shapes of the results, in the order of ``ConvResults/named``.
+func resultShapesInOrder(_ g: ConvGeometry) -> [[Int]] { [g.outputShape, g.inputShape, g.filterShape, g.biasShape] }
+
+/// The worst `|actual - reference| / bound` (MATH.md's bound with `T`'s epsilon) and the first element above 1,
+/// or nil when all pass. Different lengths are a failure at element 0 with fraction `.infinity`; a NaN fraction
+/// counts as `.infinity`.
+func worstFraction<T: ConvScalar>(_ actual: [T], reference: [Double], magnitudes: [Double], terms: Int,
+                                  constant: Double = ErrorBound.defaultConstant) -> (worst: Double, firstFailure: Int?) {
+    guard actual.count == reference.count, magnitudes.count == reference.count else { return (.infinity, 0) }
+    var worst = 0.0
+    var first: Int?
+    for i in actual.indices {
+        let fraction = ErrorBound.fraction(value: Double(actual[i]), reference: reference[i], terms: terms,
+                                           magnitude: magnitudes[i], scalar: T.self, constant: constant)
+        // `!(fraction <= 1)` also catches a NaN fraction.
+        if !(fraction <= 1) && first == nil { first = i }
+        worst = fraction.isNaN ? .infinity : max(worst, fraction)
     }
+    return (worst, first)
 }
 
 /// Compares `actual` (computed in `T`) element by element with `reference` using MATH.md's bound
@@ -223,7 +241,7 @@ extension ReferenceResults {
 @discardableResult
 func checkWithinBound<T: ConvScalar>(
     _ actual: [T], reference: [Double], magnitudes: [Double], terms: Int,
-    tensor: String, shape: [Int], context: CheckContext,
+    tensor: String, shape: [Int], context: some CustomStringConvertible,
     constant: Double = ErrorBound.defaultConstant,
     sourceLocation: SourceLocation = #_sourceLocation
 ) -> Double {
@@ -232,15 +250,8 @@ func checkWithinBound<T: ConvScalar>(
                      sourceLocation: sourceLocation)
         return .infinity
     }
-    var worst = 0.0
-    var firstFailure: Int? = nil
-    for i in actual.indices {
-        let fraction = ErrorBound.fraction(value: Double(actual[i]), reference: reference[i], terms: terms,
-                                           magnitude: magnitudes[i], scalar: T.self, constant: constant)
-        // `!(fraction <= 1)` also catches a NaN fraction.
-        if !(fraction <= 1) && firstFailure == nil { firstFailure = i }
-        if fraction.isNaN { worst = .infinity } else { worst = max(worst, fraction) }
-    }
+    let (worst, firstFailure) = worstFraction(actual, reference: reference, magnitudes: magnitudes, terms: terms,
+                                              constant: constant)
     if let i = firstFailure {
         let bound = ErrorBound.bound(terms: terms, magnitude: magnitudes[i], scalar: T.self, constant: constant)
         Issue.record("""
@@ -252,47 +263,94 @@ func checkWithinBound<T: ConvScalar>(
     return worst
 }
 
-/// Element-wise exact equality (`==`, so NaN never matches), recording the first mismatch.
+extension ReferenceResults {
+    /// Checks one run's four results against these with
+    /// ``checkWithinBound(_:reference:magnitudes:terms:tensor:shape:context:constant:sourceLocation:)``, one tensor
+    /// at a time (O, dX, dF, dB; those named in `skip` are not compared). Returns the worst fraction of the bound.
+    @discardableResult
+    func check<T: ConvScalar>(_ results: ConvResults<T>, geometry g: ConvGeometry, context: some CustomStringConvertible,
+                              skip: Set<String> = [], sourceLocation: SourceLocation = #_sourceLocation) -> Double {
+        let terms = termCountsInOrder(g), shapes = resultShapesInOrder(g)
+        let refs = values.named, mags = magnitudes.named
+        var worst = 0.0
+        for (i, (name, actual)) in results.named.enumerated() where !skip.contains(name) {
+            worst = max(worst, checkWithinBound(actual, reference: refs[i].1, magnitudes: mags[i].1, terms: terms[i],
+                                                tensor: name, shape: shapes[i], context: context,
+                                                sourceLocation: sourceLocation))
+        }
+        return worst
+    }
+
+    /// ``check(_:geometry:context:skip:sourceLocation:)`` on four separate arrays.
+    func checkRun<T: ConvScalar>(output: [T], inputGradient: [T], filterGradient: [T], biasGradient: [T],
+                                 geometry g: ConvGeometry, context: CheckContext,
+                                 sourceLocation: SourceLocation = #_sourceLocation) {
+        check(ConvResults(output: output, inputGradient: inputGradient, filterGradient: filterGradient,
+                          biasGradient: biasGradient), geometry: g, context: context, sourceLocation: sourceLocation)
+    }
+}
+
+// MARK: - Bits and element-wise equality
+
+extension ConvScalar {
+    /// The raw bits, widened to 64 (Float and Double are the only conformers).
+    var bits64: UInt64 {
+        if let f = self as? Float { return UInt64(f.bitPattern) }
+        if let d = self as? Double { return d.bitPattern }
+        return 0
+    }
+}
+
+/// True when `a` and `b` have the same length and `same` holds for every pair of elements. (A bare
+/// `zip(a, b).allSatisfy` stops at the shorter array, so it passes on arrays of different lengths.)
+func elementsMatch<A, B>(_ a: [A], _ b: [B], _ same: (A, B) -> Bool) -> Bool {
+    a.count == b.count && zip(a, b).allSatisfy(same)
+}
+
+/// True when `a` and `b` have the same length and every element has the same bit pattern.
+func sameBits<T: ConvScalar>(_ a: [T], _ b: [T]) -> Bool { elementsMatch(a, b) { $0.bits64 == $1.bits64 } }
+
+/// The first result in which `a` and `b` differ in length or in any element's bits, described; nil when identical.
+func firstBitDifference<T: ConvScalar>(_ a: ConvResults<T>, _ b: ConvResults<T>) -> String? {
+    for ((name, x), (_, y)) in zip(a.named, b.named) {  // both always have the same four results
+        guard x.count == y.count else { return "\(name): \(x.count) vs \(y.count) elements" }
+        if let i = x.indices.first(where: { x[$0].bits64 != y[$0].bits64 }) { return "\(name)[\(i)]: \(x[i]) vs \(y[i])" }
+    }
+    return nil
+}
+
+/// Element-wise bit-for-bit equality (the same NaN payload matches, 0 and -0 do not), recording the first mismatch.
 func expectBitIdentical<T: ConvScalar>(_ actual: [T], _ expected: [T], _ what: String,
                                        sourceLocation: SourceLocation = #_sourceLocation) {
     guard actual.count == expected.count else {
         Issue.record("\(what): \(actual.count) elements, expected \(expected.count)", sourceLocation: sourceLocation)
         return
     }
-    if let i = actual.indices.first(where: { j in actual[j] != expected[j] && !(actual[j].isNaN && expected[j].isNaN) }) {
+    if let i = actual.indices.first(where: { actual[$0].bits64 != expected[$0].bits64 }) {
         Issue.record("\(what)[\(i)] = \(actual[i]), expected \(expected[i]) bit for bit", sourceLocation: sourceLocation)
     }
 }
 
-// MARK: - Buffer helpers
+// MARK: - Errors
 
 /// The error `body` throws, or nil.
 func thrownError(_ body: () throws -> Void) -> (any Error)? {
     do { try body(); return nil } catch { return error }
 }
 
-/// Calls `body` with mutable buffers over three optional arrays at once (nil stays nil).
-func withMutableBuffers<T, R>(
-    _ a: inout [T]?, _ b: inout [T]?, _ c: inout [T]?,
-    _ body: (UnsafeMutableBufferPointer<T>?, UnsafeMutableBufferPointer<T>?, UnsafeMutableBufferPointer<T>?) throws -> R
-) rethrows -> R {
-    func one(_ x: inout [T]?, _ f: (UnsafeMutableBufferPointer<T>?) throws -> R) rethrows -> R {
-        guard var array = x else { return try f(nil) }
-        x = nil
-        defer { x = array }
-        return try array.withUnsafeMutableBufferPointer { try f($0) }
-    }
-    return try one(&a) { pa in try one(&b) { pb in try one(&c) { pc in try body(pa, pb, pc) } } }
+/// The `ConvError` case name of `error` (`"bufferLength"`, …), or `"other: …"` for anything else. Read by
+/// reflection, so that a new case added to `ConvError` does not break the tests.
+func errorKind(_ error: any Error) -> String {
+    guard let e = error as? ConvError else { return "other: \(type(of: error)) \(error)" }
+    return Mirror(reflecting: e).children.first?.label ?? "\(e)"
 }
 
-/// The start of a workspace's memory, read by reflection (``ConvWorkspace`` does not expose it), so a test can
-/// hand the engine an output buffer that overlaps the workspace. `nil` if the stored property is not found.
-func workspaceStorage<T: ConvScalar>(_ workspace: ConvWorkspace<T>) -> UnsafeMutablePointer<T>? {
-    for child in Mirror(reflecting: workspace).children {
-        if let p = child.value as? UnsafeMutablePointer<T> { return p }
-    }
-    return nil
-}
+/// Every case of `ConvError`, by name (what the hostile sweep must provoke at least once).
+let allConvErrorKinds = [
+    "nonPositive", "negativePadding", "notDivisibleByGroups", "kernelLargerThanPaddedInput",
+    "samePaddingRequiresUnitStride", "sizeOverflow", "blasDimensionTooLarge", "bufferLength",
+    "overlappingBuffers", "missingBuffer", "algorithmNotApplicable", "workspaceCapTooSmall", "invalidArgument",
+]
 
 /// The folder of the golden files, next to this source file.
 let goldenDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Golden")
