@@ -31,23 +31,33 @@ enum ConvTool {
         if let path = ProcessInfo.processInfo.environment["CONV_EXECUTABLE"] {
             return URL(fileURLWithPath: path)
         }
+        return product("conv")
+    }()
+
+    /// The executable product `name` (`conv`, `demo`, `convbench`) of the same build, if it was built.
+    static func product(_ name: String) -> URL? {
         for dir in candidateDirectories() {
-            let url = dir.appendingPathComponent("conv")
+            let url = dir.appendingPathComponent(name)
             if FileManager.default.isExecutableFile(atPath: url.path) { return url }
         }
         return nil
-    }()
+    }
 
     struct Run {
         let status: Int32
         let stdout: String
         let stderr: String
+        /// `.exit` for a normal exit (`status` is the exit status), `.uncaughtSignal` for a crash (`status` is the signal).
+        var reason: Process.TerminationReason = .exit
     }
 
-    static func run(_ arguments: [String], in directory: URL? = nil) throws -> Run {
-        guard let executable else {
+    /// Runs `conv` (or the product `tool`) with `arguments`; with `virtualMemoryLimitKiB`, under
+    /// `ulimit -v` of that many KiB (through /bin/sh), so an allocation too large cannot take the machine down.
+    static func run(_ arguments: [String], in directory: URL? = nil, tool: String = "conv",
+                    virtualMemoryLimitKiB: Int? = nil) throws -> Run {
+        guard let executable = tool == "conv" ? executable : product(tool) else {
             throw CLITestError("""
-                conv executable not found next to the test bundle (looked in \
+                \(tool) executable not found next to the test bundle (looked in \
                 \(candidateDirectories().map(\.path).joined(separator: ", "))); build it with \
                 `swift build --build-tests` before `swift test --skip-build`, or set CONV_EXECUTABLE
                 """)
@@ -59,8 +69,13 @@ enum ConvTool {
         let out = try FileHandle(forWritingTo: scratch.url.appendingPathComponent("stdout"))
         let err = try FileHandle(forWritingTo: scratch.url.appendingPathComponent("stderr"))
         let process = Process()
-        process.executableURL = executable
-        process.arguments = arguments
+        if let limit = virtualMemoryLimitKiB {
+            process.executableURL = URL(fileURLWithPath: "/bin/sh")
+            process.arguments = ["-c", "ulimit -v \(limit) && exec \"$0\" \"$@\"", executable.path] + arguments
+        } else {
+            process.executableURL = executable
+            process.arguments = arguments
+        }
         if let directory { process.currentDirectoryURL = directory }
         process.standardOutput = out
         process.standardError = err
@@ -71,7 +86,8 @@ enum ConvTool {
         try err.close()
         return Run(status: process.terminationStatus,
                    stdout: try String(contentsOfFile: scratch.path("stdout"), encoding: .utf8),
-                   stderr: try String(contentsOfFile: scratch.path("stderr"), encoding: .utf8))
+                   stderr: try String(contentsOfFile: scratch.path("stderr"), encoding: .utf8),
+                   reason: process.terminationReason)
     }
 }
 
