@@ -2,12 +2,12 @@ import ArgumentParser
 import ConvEngine
 import Foundation
 
-/// `conv check`: the engine against the reference on random data, with MATH.md's error bound and timings.
+/// `conv check`: the engine against the reference on random data, with the library's error bound (ErrorBound) and timings.
 struct Check: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Check the engine against the direct-loop reference on random data, and time both.",
         discussion: """
-        Fills X, F, B and dO with uniform random values in [-1, 1] (from --seed) in the chosen precision, then runs the engine's forward pass and all three gradients, and the reference: direct loops over the definitions, in double precision on the same values, which also give the sum of |terms| of every element. For each tensor it prints the worst element's error as a fraction of MATH.md's bound
+        Fills X, F, B and dO with uniform random values in [-1, 1] (from --seed) in the chosen precision, then runs the engine's forward pass and all three gradients, and the reference: direct loops over the definitions, in double precision on the same values, which also give the sum of |terms| of every element. For each tensor it prints the worst element's error as a fraction of the library's error bound (ErrorBound)
 
           |engine - reference| <= c * L * (eps * sum|terms| + eta),  c = \(ErrorBound.defaultConstant)
 
@@ -155,7 +155,7 @@ struct Check: ParsableCommand {
             print("  \(pad(name, 8)) \(pad(milliseconds(e), 20, right: true)) \(pad(milliseconds(r), 11, right: true))   \(String(format: "%.1f", r / e))×")
         }
         guard worst <= 1 else {
-            throw CLIError("FAIL: worst error is \(String(format: "%.4g", worst)) × MATH.md's bound (in \(worstTensor)) for \(g)")
+            throw CLIError("FAIL: worst error is \(String(format: "%.4g", worst)) × the error bound (in \(worstTensor)) for \(g)")
         }
         print("result     PASS: worst error \(String(format: "%.4f", worst)) of the bound (\(worstTensor)), at most 1 passes")
     }

@@ -41,7 +41,7 @@ struct DepthwiseKernelTests {
     @Test("forward and gradients match the reference at 1, 2 and 3 workers", arguments: 0..<geometries.count)
     func matchesReference(_ index: Int) throws {
         let (label, g) = Self.geometries[index]
-        var rng = SplitMix64(seed: 0x6477_6b65 &+ UInt64(index))
+        var rng = SeededGenerator(seed: 0x6477_6b65 &+ UInt64(index))
         let problem = Problem(g, rng: &rng).rounded(to: Float.self)
         let reference = try ReferenceResults(g, input: problem.input, filter: problem.filter, bias: problem.bias,
                                              outputGradient: problem.outputGradient)

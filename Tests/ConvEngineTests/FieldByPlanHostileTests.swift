@@ -92,17 +92,9 @@ struct KnownTrap: Sendable, CustomStringConvertible {
 }
 
 struct FieldByPlanHostileTests {
-    /// Cases that trap in the sources today; each is skipped and printed. Found on d8510bc (arithmetic overflow in
-    /// DepthwiseKernel, e.g. filterGradientBlock at DepthwiseKernel.swift:312): depthwiseDirect, either route, any
-    /// worker count, with a vertical stride of 2⁶¹ or more, and on the 3×1 kernel with a width dilation of 2⁶² or more.
-    /// The lead empties this list after merging the fix.
-    static let knownTrapsToFixInSources: [KnownTrap] = {
-        let hugeStrides = [1 << 61, 1 << 62, Int.max / 2, Int.max - 1, Int.max, (1 << 62) - 1, (1 << 62) + 1]
-        let hugeDilations = [1 << 62, Int.max - 1, Int.max, (1 << 62) + 1]
-        return ["depthwise 3×3 pad 1", "depthwise 3×1"].flatMap { base in
-            hugeStrides.map { KnownTrap(base: base, field: "strideHeight", value: $0, algorithm: .depthwiseDirect) }
-        } + hugeDilations.map { KnownTrap(base: "depthwise 3×1", field: "dilationWidth", value: $0, algorithm: .depthwiseDirect) }
-    }()
+    /// Cases that trapped in the sources (none since ConvGeometry normalises ineffective strides and dilations);
+    /// each listed case would be skipped and printed.
+    static let knownTrapsToFixInSources: [KnownTrap] = []
 
     /// More exclusions from `CONVENGINE_FIELD_EXCLUDE` ("base|field|value|algorithm;…", algorithm `*` for all): a
     /// discovery aid, so that the traps can be found one run at a time (with `CONVENGINE_FIELD_TRACE=1`) without

@@ -1,7 +1,6 @@
-// Reproducers from the reliability issue, each asserting the CORRECT behaviour. Some fail (or trap) until the
-// source fixes land; those that trap the whole test process are disabled with "until the source fix lands" (they
-// trapped on d8510bc: arithmetic overflow in the depthwise kernel and in the overlap check, 1 TB and 8.8 TB
-// allocations); the lead removes the trait with the fix. Run one alone with `swift test --filter <name>`.
+// Reproducers from the reliability issue, each asserting the correct behaviour. On d8510bc they trapped
+// (arithmetic overflow in the depthwise kernel and in the overlap check, 1 TB and 8.8 TB allocations) or failed
+// (a 12 GB shifted-GEMM workspace, unused buffers not checked). Run one alone with `swift test --filter <name>`.
 import Foundation
 import Testing
 import ConvEngine
@@ -39,8 +38,7 @@ struct ReliabilityReproducerTests {
         ]
     }
 
-    @Test("Depthwise kernel, forced, one worker: huge stride or dilation matches the reference",
-          .disabled("until the source fix lands: traps the test process"))
+    @Test("Depthwise kernel, forced, one worker: huge stride or dilation matches the reference")
     func depthwiseForcedHugeStrideOrDilation() throws {
         pinBLASThreadsOnce()
         for (label, g) in try Self.depthwiseTrapGeometries() {
@@ -48,8 +46,7 @@ struct ReliabilityReproducerTests {
         }
     }
 
-    @Test("Automatic plan: huge stride or dilation on a depthwise geometry matches the reference",
-          .disabled("until the source fix lands: traps the test process"))
+    @Test("Automatic plan: huge stride or dilation on a depthwise geometry matches the reference")
     func depthwiseAutomaticHugeStrideOrDilation() throws {
         pinBLASThreadsOnce()
         for (label, g) in try Self.depthwiseTrapGeometries() {
@@ -66,8 +63,7 @@ struct ReliabilityReproducerTests {
                          kernelHeight: 2001, kernelWidth: 2001, padding: 1000, groups: 65536)
     }
 
-    @Test("filterGradient with a filter gradient larger than memory throws a ConvError instead of allocating it",
-          .disabled("until the source fix lands: traps the test process"))
+    @Test("filterGradient with a filter gradient larger than memory throws a ConvError instead of allocating it")
     func hugeFilterGradientThrows() throws {
         let g = try Self.hugeFilterGradientGeometry()
         #expect(g.inputCount == 65536 && g.outputCount == 65536)
@@ -80,8 +76,7 @@ struct ReliabilityReproducerTests {
     }
 
     /// 2²⁰ images and 2²⁰ output channels of one pixel: 2⁴⁰ output elements (8.8 TB with magnitudes, in Double).
-    @Test("forwardWithMagnitudes and backwardWithMagnitudes check the buffer lengths before allocating",
-          .disabled("until the source fix lands: traps the test process"))
+    @Test("forwardWithMagnitudes and backwardWithMagnitudes check the buffer lengths before allocating")
     func referenceWithMagnitudesChecksLengthsFirst() throws {
         let g = try ConvGeometry(batch: 1 << 20, inputChannels: 1, inputHeight: 1, inputWidth: 1, outputChannels: 1 << 20,
                                  kernelHeight: 1, kernelWidth: 1)
@@ -129,8 +124,7 @@ struct ReliabilityReproducerTests {
 
     // MARK: Buffers
 
-    @Test("A buffer claiming Int.max / 2 elements is a typed error, not a trap in the overlap check",
-          .disabled("until the source fix lands: traps the test process"))
+    @Test("A buffer claiming Int.max / 2 elements is a typed error, not a trap in the overlap check")
     func impossibleBufferLength() throws {
         pinBLASThreadsOnce()
         let g = try ConvGeometry(batch: 1, inputChannels: 1, inputHeight: 3, inputWidth: 3, outputChannels: 1,

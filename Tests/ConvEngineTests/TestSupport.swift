@@ -71,10 +71,6 @@ extension SeededGenerator {
     }
 }
 
-/// The old name, kept only while DepthwiseKernelTests.swift (another owner's file) still spells it; everything
-/// in this target's own files says ``SeededGenerator``.
-typealias SplitMix64 = SeededGenerator
-
 // MARK: - Scalars
 
 /// `values` converted to the engine scalar `T` (rounded to nearest for `Float`).

@@ -201,8 +201,11 @@ public struct ConvGeometry: Hashable, Sendable, CustomStringConvertible {
     /// Columns of the im2col column matrix (`P·Q`).
     public var columnColumns: Int { outputHeight * outputWidth }
     /// True for a 1×1 kernel at stride 1 without padding: the input image already is its column matrix.
+    /// (Tested as "the output has the input's size", not "stride 1": a stride normalised to 1 on an axis with
+    /// one output position still skips the other input rows.)
     public var isPointwise: Bool {
-        kernelHeight == 1 && kernelWidth == 1 && strideHeight == 1 && strideWidth == 1 && padding == .zero
+        kernelHeight == 1 && kernelWidth == 1 && padding == .zero
+            && outputHeight == inputHeight && outputWidth == inputWidth
     }
     /// True when every group has exactly one input channel (`groups == inputChannels`), any channel multiplier.
     public var isDepthwise: Bool { groups == inputChannels }

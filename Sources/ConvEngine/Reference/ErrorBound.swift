@@ -1,4 +1,4 @@
-/// MATH.md's element-wise error bound for comparing a result with the reference:
+/// The element-wise error bound for comparing a result with the reference (<doc:ComparingResults>):
 ///
 ///     |engine - reference| ≤ c · L · (ε · Σ|terms| + η)
 ///

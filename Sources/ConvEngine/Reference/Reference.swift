@@ -1,17 +1,17 @@
-/// The direct-loop oracle: the four computations written straight from MATH.md's definitions, with no
-/// im2col and no BLAS. Slow (use it on small problems or a few sampled elements), obviously correct, and
+/// The direct-loop oracle: the four computations written straight from the definitions in
+/// <doc:TheMathAndTheLowering>, with no im2col and no BLAS. Slow (use it on small problems or a few sampled elements), obviously correct, and
 /// with the same calling convention as ``ConvolutionEngine`` so the two can be swapped.
 ///
 /// It follows the same non-finite rule as the engine: padding taps read as zero and are multiplied, so an
 /// infinite filter value gives NaN at outputs whose window covers padding.
 ///
 /// Each computation can also return, per element, `Σ|terms|`, the sum of the absolute values of the
-/// products it adds (plus `|B|` for the forward pass): the scale of MATH.md's error bound (see ``ErrorBound``).
+/// products it adds (plus `|B|` for the forward pass): the scale of the error bound (see ``ErrorBound`` and <doc:ComparingResults>).
 public struct ReferenceConvolution: ConvolutionBackend, Sendable {
     /// The reference. It holds no state: one value can serve any number of threads.
     public init() {}
 
-    /// The forward pass by direct loops over MATH.md's definition; the workspace is not used.
+    /// The forward pass by direct loops over its definition; the workspace is not used.
     ///
     /// The buffers are those of ``ConvolutionBackend/forward(_:input:filter:bias:output:workspace:)``;
     /// `output` is overwritten.
@@ -48,7 +48,7 @@ public struct ReferenceConvolution: ConvolutionBackend, Sendable {
         }
     }
 
-    /// The backward pass by direct loops over MATH.md's definitions; the workspace is not used.
+    /// The backward pass by direct loops over the gradients' definitions; the workspace is not used.
     ///
     /// The buffers are those of
     /// ``ConvolutionBackend/backward(_:input:filter:outputGradient:inputGradient:filterGradient:biasGradient:workspace:)``;
@@ -199,7 +199,7 @@ public struct ReferenceConvolution: ConvolutionBackend, Sendable {
     }
 }
 
-/// The loops themselves, one function per definition in MATH.md.
+/// The loops themselves, one function per definition in <doc:TheMathAndTheLowering>.
 struct ReferenceLoops {
     let g: ConvGeometry
     init(_ g: ConvGeometry) { self.g = g }
