@@ -24,7 +24,7 @@ extension ConvolutionEngine {
             }
             chosen = forced
         } else {
-            chosen = ConvAlgorithm.allCases.first { candidate in
+            chosen = Self.automaticOrder.first { candidate in
                 let facts = AlgorithmRegistry.visit(candidate, AlgorithmRegistry.Describe(geometry: g))
                 return facts.inapplicability == nil && facts.isAutomaticChoice
             } ?? .tiledIm2col
@@ -96,6 +96,12 @@ extension ConvolutionEngine {
     func largestWorkspace(_ g: ConvGeometry, _ plan: ConvPlan) throws(ConvError) -> Int {
         try AlgorithmRegistry.visit(plan.algorithm, MeasureWorkspace(geometry: g, plan: plan))
     }
+}
+
+extension ConvolutionEngine {
+    /// The algorithms in the order the automatic rule tries them (kept once: `allCases` builds a new array
+    /// on every access, and planning runs on every call).
+    static let automaticOrder = ConvAlgorithm.allCases
 }
 
 /// An algorithm's starting tile.

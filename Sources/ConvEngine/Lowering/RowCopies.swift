@@ -82,13 +82,14 @@ internal func prefillBias<T: ConvScalar>(_ out: UnsafeMutablePointer<T>, channel
     return 1
 }
 
-/// Finishes `rows` output rows of `width` elements at `out` (contiguous) for one output channel: copies them
-/// from a tile result whose rows are `sourceStride` apart (the result already holds the bias, see
-/// ``prefillBias(_:channels:channelStride:count:bias:)``). One pass over the output.
-@inline(__always) @usableFromInline
-internal func storeTileRows<T: ConvScalar>(_ out: UnsafeMutablePointer<T>, from source: UnsafePointer<T>,
-                                           rows: Int, width: Int, sourceStride: Int) {
-    // Rows that are contiguous in the source too are one run.
-    let (runs, length) = sourceStride == width ? (1, rows * width) : (rows, width)
-    for p in 0..<runs { copyRow(out + p * length, source + p * sourceStride, length) }
+/// Copies `rows` rows of `width` elements from rows `srcStride` apart to rows `dstStride` apart (one run when
+/// both are contiguous): the copy-out of a tile result into NCHW and the gather of a tile's output gradient.
+@inline(__always)
+internal func copyRows<T: ConvScalar>(_ dst: UnsafeMutablePointer<T>, dstStride: Int, _ src: UnsafePointer<T>,
+                                      srcStride: Int, rows: Int, width: Int) {
+    if dstStride == width && srcStride == width {
+        copyRow(dst, src, rows * width)
+        return
+    }
+    for p in 0..<rows { copyRow(dst + p * dstStride, src + p * srcStride, width) }
 }

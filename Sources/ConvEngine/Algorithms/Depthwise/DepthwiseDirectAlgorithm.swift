@@ -32,16 +32,9 @@ struct DepthwiseDirectAlgorithm: ConvolutionAlgorithm {
     func layout(for pass: ConvPass) throws(ConvError) -> Layout {
         var b = WorkspaceLayoutBuilder(workers: workers)
         var l = Layout()
-        l.planes = try b.perWorker(Self.planeCount(geometry), "depthwise padded planes")
+        l.planes = try b.perWorker(DepthwiseKernel.scratchPerWorker(geometry), "depthwise padded planes")
         l.total = b.total
         return l
-    }
-
-    /// ``DepthwiseKernel/scratchPerWorker(_:)`` with its error as a ``ConvError``.
-    private static func planeCount(_ g: ConvGeometry) throws(ConvError) -> Int {
-        do { return try DepthwiseKernel.scratchPerWorker(g) } catch let e as ConvError { throw e } catch {
-            throw .sizeOverflow(quantity: "depthwise padded planes")
-        }
     }
 
     func forward<T: ConvScalar>(_ call: ForwardCall<T>, _ layout: Layout) {

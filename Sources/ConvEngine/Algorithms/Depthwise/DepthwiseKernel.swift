@@ -36,7 +36,7 @@ struct DepthwiseKernel {
 
     /// Scratch elements per worker: a padded input plane and a padded input-gradient plane (the latter only
     /// used by the input gradient at horizontal stride above 1).
-    static func scratchPerWorker(_ g: ConvGeometry) throws -> Int {
+    static func scratchPerWorker(_ g: ConvGeometry) throws(ConvError) -> Int {
         let k = DepthwiseKernel(g)
         return try checkedProduct(2, k.paddedHeight, k.paddedWidth, quantity: "depthwise padded planes")
     }

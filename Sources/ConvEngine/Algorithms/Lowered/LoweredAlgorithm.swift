@@ -76,17 +76,6 @@ struct Tile {
     func imageOffset(_ i: Int) -> Int { i * (order == .imageMajor ? columnsPerImage : width) }
     /// Columns between consecutive rows of one image.
     var rowStride: Int { order == .imageMajor ? width : images.count * width }
-
-    /// Copies `rows` rows of `width` elements between row-strided places (one run when both are contiguous).
-    @inline(__always)
-    static func copyRows<T: ConvScalar>(_ dst: UnsafeMutablePointer<T>, dstStride: Int, _ src: UnsafePointer<T>,
-                                        srcStride: Int, rows: Int, width: Int) {
-        if dstStride == width && srcStride == width {
-            copyRow(dst, src, rows * width)
-            return
-        }
-        for p in 0..<rows { copyRow(dst + p * dstStride, src + p * srcStride, width) }
-    }
 }
 
 /// The sizes of a lowered algorithm's own workspace regions (elements; 0 for none).

@@ -31,7 +31,7 @@ extension LoweredAlgorithm {
                 if single { continue }
                 for (i, n) in images.enumerated() {
                     for k in 0..<Kg {
-                        Tile.copyRows(o + (n * K + grp * Kg + k) * PQ + rows.lowerBound * Q, dstStride: Q,
+                        copyRows(o + (n * K + grp * Kg + k) * PQ + rows.lowerBound * Q, dstStride: Q,
                                       result + k * tile.columns + tile.imageOffset(i), srcStride: tile.rowStride,
                                       rows: rows.count, width: Q)
                     }
@@ -74,7 +74,7 @@ extension LoweredAlgorithm {
                     } else {
                         for (i, n) in tileImages.enumerated() {
                             for k in 0..<Kg {
-                                Tile.copyRows(gathered + k * tile.columns + tile.imageOffset(i),
+                                copyRows(gathered + k * tile.columns + tile.imageOffset(i),
                                               dstStride: tile.rowStride,
                                               dO + (n * K + grp * Kg + k) * PQ + rows.lowerBound * Q, srcStride: Q,
                                               rows: rows.count, width: Q)

@@ -115,9 +115,8 @@ struct ShiftedGEMMKernel {
                         }
                         for (i, image) in images.enumerated() {
                             for k in 0..<Kg {
-                                storeTileRows(o + (image * K + grp * Kg + k) * PQ + p0 * Q,
-                                              from: UnsafePointer(result + k * n + i * plane), rows: rows, width: Q,
-                                              sourceStride: Wp)
+                                copyRows(o + (image * K + grp * Kg + k) * PQ + p0 * Q, dstStride: Q,
+                                         UnsafePointer(result + k * n + i * plane), srcStride: Wp, rows: rows, width: Q)
                             }
                         }
                         p0 += rows
