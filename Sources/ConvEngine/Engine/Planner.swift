@@ -4,14 +4,16 @@
 extension ConvolutionEngine {
     /// The plan a call on `geometry` in `scalar` will use.
     ///
-    /// Automatic choice: the first ``ConvAlgorithm`` in ``ConvAlgorithm/allCases`` whose rule accepts the
+    /// Automatic choice: the first ``ConvAlgorithm`` case, in declaration order, whose rule accepts the
     /// geometry (``ConvAlgorithm/depthwiseDirect``, ``ConvAlgorithm/pointwise``, ``ConvAlgorithm/kernelRowGEMM``,
     /// then ``ConvAlgorithm/tiledIm2col`` for everything else; ``ConvAlgorithm/im2col`` and
     /// ``ConvAlgorithm/shiftedGEMM`` run only when forced), and the ``InputGradientAlgorithm/col2im`` route.
     /// Under a ``workspaceLimit`` the tile is halved (whole images first, then bands of rows) until the
     /// workspace fits; an automatic plan whose algorithm cannot shrink switches to the tiled im2col first.
     ///
-    /// - Parameter scalar: the element type of the calls (`Float` by default): tiles are sized in bytes.
+    /// - Parameters:
+    ///   - geometry: the convolution.
+    ///   - scalar: the element type of the calls (`Float` by default): tiles are sized in bytes.
     /// - Throws: ``ConvError/algorithmNotApplicable(algorithm:reason:)`` if a forced algorithm cannot run
     ///   `geometry`; ``ConvError/workspaceCapTooSmall(required:cap:)`` if no plan fits the workspace limit;
     ///   ``ConvError/sizeOverflow(quantity:)`` if the workspace size overflows `Int`.
@@ -72,7 +74,9 @@ extension ConvolutionEngine {
     /// ``InputGradientAlgorithm/fullConvolution`` route runs after the algorithm in the same workspace and needs
     /// `|F| + W·(K/G·(H+dh(R−1))·(W+dw(S−1)) + K/G·R·S·H·W)`; the backward pass needs the larger of the two.
     ///
-    /// - Parameter scalar: the element type of the calls (`Float` by default).
+    /// - Parameters:
+    ///   - geometry: the convolution.
+    ///   - scalar: the element type of the calls (`Float` by default).
     /// - Throws: as ``plan(for:scalar:)``.
     public func workspaceElementCount<T: ConvScalar>(for geometry: ConvGeometry,
                                                      scalar: T.Type = Float.self) throws(ConvError) -> Int {
@@ -81,7 +85,9 @@ extension ConvolutionEngine {
 
     /// ``workspaceElementCount(for:scalar:)`` in bytes.
     ///
-    /// - Parameter scalar: the element type of the calls (`Float` by default).
+    /// - Parameters:
+    ///   - geometry: the convolution.
+    ///   - scalar: the element type of the calls (`Float` by default).
     /// - Throws: as ``plan(for:scalar:)``.
     public func workspaceBytes<T: ConvScalar>(for geometry: ConvGeometry,
                                               scalar: T.Type = Float.self) throws(ConvError) -> Int {
