@@ -1,4 +1,4 @@
-import ConvEngine
+@_spi(Tools) import ConvEngine
 import Foundation
 
 /// The GEMM ceiling of one layer: exactly the GEMM calls of MATH.md's canonical lowering (one per image and

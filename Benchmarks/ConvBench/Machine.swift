@@ -1,4 +1,4 @@
-import ConvEngine
+@_spi(Tools) import ConvEngine
 import Foundation
 
 /// What the header says about the machine, and the machine-wide measurements a run needs.

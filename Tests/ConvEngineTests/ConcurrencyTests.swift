@@ -5,7 +5,7 @@
 import Dispatch
 import Foundation
 import Testing
-import ConvEngine
+@_spi(Tools) import ConvEngine
 import ConvEngineNPY
 
 /// One convolution job: a geometry, an engine, inputs (the filter possibly shared with other jobs), and the

@@ -1,5 +1,4 @@
 /// The memory range of one buffer, for the length and overlap checks at the API edge.
-@usableFromInline
 internal struct BufferSpan {
     let name: String
     let start: UInt
@@ -31,13 +30,12 @@ internal struct BufferSpan {
 }
 
 /// Throws ``ConvError/bufferLength(name:expected:actual:)`` unless `count == expected`.
-@inline(__always) @usableFromInline
+@inline(__always)
 internal func checkLength(_ name: String, _ count: Int, _ expected: Int) throws(ConvError) {
     if count != expected { throw .bufferLength(name: name, expected: expected, actual: count) }
 }
 
 /// Throws ``ConvError/overlappingBuffers(output:other:)`` if an output overlaps another output or any of `others`.
-@usableFromInline
 internal func checkNoOverlap(outputs: [BufferSpan], others: [BufferSpan]) throws(ConvError) {
     for (i, o) in outputs.enumerated() {
         for other in outputs[(i + 1)...] where o.overlaps(other) {

@@ -1,7 +1,6 @@
 // Overflow-checked size arithmetic. Sizes derived from caller input go through these so that an
 // overflow becomes a thrown `ConvError.sizeOverflow` instead of a trap.
 
-@usableFromInline
 internal func checkedProduct(_ factors: Int..., quantity: @autoclosure () -> String) throws(ConvError) -> Int {
     var result = 1
     for f in factors {
@@ -12,7 +11,6 @@ internal func checkedProduct(_ factors: Int..., quantity: @autoclosure () -> Str
     return result
 }
 
-@usableFromInline
 internal func checkedSum(_ terms: Int..., quantity: @autoclosure () -> String) throws(ConvError) -> Int {
     var result = 0
     for t in terms {

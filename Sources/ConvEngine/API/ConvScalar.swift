@@ -8,11 +8,9 @@ extension Float: ConvScalar {}
 extension Double: ConvScalar {}
 
 /// Which of the two supported precisions a `ConvScalar` is.
-@usableFromInline
 internal enum ScalarKind {
     case float, double
 
-    @usableFromInline
     static func of<T: ConvScalar>(_: T.Type) -> ScalarKind {
         if T.self == Float.self { return .float }
         if T.self == Double.self { return .double }
@@ -23,19 +21,19 @@ internal enum ScalarKind {
 
 // Pointer re-typing used after `ScalarKind` has established T == U: a no-op that lets generic public entry
 // points call concretely typed (and therefore specialised) internal code.
-@inline(__always) @usableFromInline
+@inline(__always)
 internal func retype<T, U>(_ p: UnsafeBufferPointer<T>, _: U.Type) -> UnsafeBufferPointer<U> {
     unsafeBitCast(p, to: UnsafeBufferPointer<U>.self)
 }
-@inline(__always) @usableFromInline
+@inline(__always)
 internal func retype<T, U>(_ p: UnsafeMutableBufferPointer<T>, _: U.Type) -> UnsafeMutableBufferPointer<U> {
     unsafeBitCast(p, to: UnsafeMutableBufferPointer<U>.self)
 }
-@inline(__always) @usableFromInline
+@inline(__always)
 internal func retype<T, U>(_ p: UnsafeBufferPointer<T>?, _: U.Type) -> UnsafeBufferPointer<U>? {
     p.map { unsafeBitCast($0, to: UnsafeBufferPointer<U>.self) }
 }
-@inline(__always) @usableFromInline
+@inline(__always)
 internal func retype<T, U>(_ p: UnsafeMutableBufferPointer<T>?, _: U.Type) -> UnsafeMutableBufferPointer<U>? {
     p.map { unsafeBitCast($0, to: UnsafeMutableBufferPointer<U>.self) }
 }

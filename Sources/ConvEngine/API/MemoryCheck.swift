@@ -29,13 +29,6 @@ public enum MemoryCheck {
         guard count >= 0 else {
             throw .invalidArgument(name: name, reason: "\(count) elements is negative")
         }
-        do {
-            try checkResultFitsInMemory(name, count, type)
-        } catch let error as ConvError {
-            throw error
-        } catch {
-            // Safe: checkResultFitsInMemory throws only ConvError; keep any other error's text all the same.
-            throw .invalidArgument(name: name, reason: "\(error)")
-        }
+        try checkResultFitsInMemory(name, count, type)
     }
 }

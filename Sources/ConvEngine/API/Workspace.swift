@@ -73,7 +73,6 @@ public final class ConvWorkspace<Scalar: ConvScalar> {
 
 /// Throws `error(physicalMemory)` when `bytes` is more than the machine's physical memory: memory that will be
 /// touched at once (a workspace, an array result) and cannot fit is reported instead of trapping in the allocator.
-@usableFromInline
 internal func checkFitsInMemory(bytes: Int, _ error: (Int) -> ConvError) throws(ConvError) {
     let physical = ProcessInfo.processInfo.physicalMemory
     if bytes > 0, UInt64(bytes) > physical { throw error(Int(clamping: physical)) }

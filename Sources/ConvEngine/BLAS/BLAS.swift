@@ -3,6 +3,10 @@
 import CBLAS
 
 /// Matrix transposition flag for ``BLAS/gemm(transposeA:transposeB:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:)``.
+///
+/// Part of the `Tools` SPI (`@_spi(Tools) import ConvEngine`), like `BLAS.gemm`: for the benchmark and tests,
+/// not a stable API.
+@_spi(Tools)
 public enum Transpose: Sendable {
     /// Use the matrix as stored.
     case none
@@ -13,8 +17,9 @@ public enum Transpose: Sendable {
 /// OpenBLAS, as ConvEngine uses it: row-major GEMM for `Float` and `Double`, the build string and the
 /// process-wide thread setting.
 ///
-/// Tools (the benchmark's GEMM ceiling, for example) reach BLAS through this type so that only one module
-/// imports `CBLAS`.
+/// The public part is the thread setting and the build string. The benchmark's GEMM ceiling and the tests also
+/// call `BLAS.gemm` through the `Tools` SPI (`@_spi(Tools) import ConvEngine`), so that only this module imports
+/// `CBLAS`; that SPI is not a stable API.
 public enum BLAS {
     /// `C = alpha·op(A)·op(B) + beta·C`, row-major; `op(A)` is `m×k`, `op(B)` is `k×n`, `C` is `m×n`.
     ///
@@ -22,6 +27,7 @@ public enum BLAS {
     ///   does not fit OpenBLAS's 32-bit integers, ``ConvError/nonPositive(field:value:)`` for a negative one,
     ///   ``ConvError/invalidArgument(name:reason:)`` for a leading dimension below its matrix's row length.
     ///   The pointers must cover the matrices their dimensions describe (that part is the caller's duty).
+    @_spi(Tools)
     public static func gemm<T: ConvScalar>(
         transposeA: Transpose, transposeB: Transpose, m: Int, n: Int, k: Int,
         alpha: T, a: UnsafePointer<T>, lda: Int, b: UnsafePointer<T>, ldb: Int,
@@ -43,7 +49,6 @@ public enum BLAS {
 
     /// The GEMM used inside the engine, whose dimensions come from a validated ``ConvGeometry``
     /// (its initializer has already proved they fit in `Int32`).
-    @usableFromInline
     internal static func uncheckedGEMM<T: ConvScalar>(
         transposeA: Transpose, transposeB: Transpose, m: Int, n: Int, k: Int,
         alpha: T, a: UnsafePointer<T>, lda: Int, b: UnsafePointer<T>, ldb: Int,

@@ -10,7 +10,6 @@ private struct UncheckedSendable<Value>: @unchecked Sendable {
 /// Runs `body(0) … body(workers-1)`, concurrently when `workers > 1`, and returns when all have finished.
 /// Each worker index owns a disjoint part of the output and of the workspace, which is what makes the
 /// shared pointers the bodies capture safe.
-@usableFromInline
 internal func parallelFor(_ workers: Int, _ body: (Int) -> Void) {
     if workers <= 1 {
         if workers == 1 { body(0) }
@@ -24,7 +23,7 @@ internal func parallelFor(_ workers: Int, _ body: (Int) -> Void) {
 
 /// The half-open share `[lo, hi)` of `count` items that worker `w` of `workers` takes: contiguous, in
 /// order, sizes differing by at most one. Written without `count * w` so it cannot overflow.
-@inline(__always) @usableFromInline
+@inline(__always)
 internal func share(of count: Int, worker w: Int, of workers: Int) -> Range<Int> {
     let base = count / workers, extra = count % workers
     let lo = base * w + min(w, extra)
@@ -41,7 +40,6 @@ internal func share(of count: Int, worker w: Int, of workers: Int) -> Range<Int>
 /// halves the call then took the late start plus half the work, or all the work on the calling thread (a
 /// 4-image pointwise layer ran no faster on two workers than on one). Which thread runs an item must not change
 /// its result: callers use this only where every item is computed the same way whatever its slot.
-@usableFromInline
 internal func parallelItems(_ workers: Int, count: Int, _ body: (_ worker: Int, _ item: Int) -> Void) {
     if workers <= 1 || count <= 1 {
         for item in 0..<count { body(0, item) }

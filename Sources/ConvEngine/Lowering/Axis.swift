@@ -7,7 +7,6 @@
 ///
 /// All arithmetic here is safe for any valid ``ConvGeometry``: products of a stride or dilation with a
 /// position stay within the padded extent, which the geometry has checked fits in `Int`.
-@usableFromInline
 internal struct Axis: Hashable, Sendable {
     /// Input elements along the axis (H or W).
     var extent: Int
@@ -82,7 +81,7 @@ internal struct Axis: Hashable, Sendable {
 }
 
 /// Greatest common divisor of two positive integers.
-@inline(__always) @usableFromInline
+@inline(__always)
 internal func gcd(_ a: Int, _ b: Int) -> Int {
     var a = a, b = b
     while b != 0 { (a, b) = (b, a % b) }
@@ -90,7 +89,7 @@ internal func gcd(_ a: Int, _ b: Int) -> Int {
 }
 
 /// `a mod m` in `0..<m` for a positive `m` (Swift's `%` keeps the sign of `a`).
-@inline(__always) @usableFromInline
+@inline(__always)
 internal func floorMod(_ a: Int, _ m: Int) -> Int {
     let r = a % m
     return r < 0 ? r + m : r
@@ -98,13 +97,11 @@ internal func floorMod(_ a: Int, _ m: Int) -> Int {
 
 extension ConvGeometry {
     /// The vertical axis: H, R, P, sh, dh, top/bottom padding.
-    @usableFromInline
     var heightAxis: Axis {
         Axis(extent: inputHeight, kernel: kernelHeight, outputs: outputHeight, stride: strideHeight,
              dilation: dilationHeight, padBefore: padding.top, padAfter: padding.bottom)
     }
     /// The horizontal axis: W, S, Q, sw, dw, left/right padding.
-    @usableFromInline
     var widthAxis: Axis {
         Axis(extent: inputWidth, kernel: kernelWidth, outputs: outputWidth, stride: strideWidth,
              dilation: dilationWidth, padBefore: padding.left, padAfter: padding.right)

@@ -8,7 +8,6 @@
 /// (``columnAxis``); ``tapRows(_:among:)`` and ``tapColumns(_:)`` give each kernel tap's valid outputs and input
 /// offset, once per tap, to im2col (Im2Col.swift), col2im (Col2Im.swift) and the stride phases
 /// (StridePhases.swift).
-@usableFromInline
 internal struct Lowering: Sendable {
     var channels: Int, height: Int, width: Int
     var kernelHeight: Int, kernelWidth: Int

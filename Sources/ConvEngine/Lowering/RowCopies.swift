@@ -2,11 +2,10 @@
 // deeper layers), where a call into memmove/memset costs more than the copy itself; these are inlined SIMD
 // loops for short runs and fall back to the library calls for long ones.
 
-@usableFromInline
 internal let libraryCallThreshold = 64
 
 /// `dst[0..<count] = src[0..<count]` (the ranges must not overlap).
-@inline(__always) @usableFromInline
+@inline(__always)
 internal func copyRow<T: ConvScalar>(_ dst: UnsafeMutablePointer<T>, _ src: UnsafePointer<T>, _ count: Int) {
     if count >= libraryCallThreshold {
         dst.update(from: src, count: count)
@@ -29,7 +28,7 @@ internal func copyRow<T: ConvScalar>(_ dst: UnsafeMutablePointer<T>, _ src: Unsa
 }
 
 /// `dst[0..<count] = 0`.
-@inline(__always) @usableFromInline
+@inline(__always)
 internal func zeroRow<T: ConvScalar>(_ dst: UnsafeMutablePointer<T>, _ count: Int) {
     if count <= 0 { return }
     if count >= libraryCallThreshold {
@@ -51,7 +50,7 @@ internal func zeroRow<T: ConvScalar>(_ dst: UnsafeMutablePointer<T>, _ count: In
 }
 
 /// `dst[0..<count] += src[0..<count]`.
-@inline(__always) @usableFromInline
+@inline(__always)
 internal func addRow<T: ConvScalar>(_ dst: UnsafeMutablePointer<T>, _ src: UnsafePointer<T>, _ count: Int) {
     var i = 0
     while i + 8 <= count {
@@ -74,7 +73,7 @@ internal func addRow<T: ConvScalar>(_ dst: UnsafeMutablePointer<T>, _ src: Unsaf
 /// afterwards would be a third; the fill replaces the first and the third, which matters on layers whose output
 /// does not stay in cache. The bias becomes the first term of each sum, which the error bound of
 /// <doc:TheMathAndTheLowering> already counts (|B| is one of its terms).
-@inline(__always) @usableFromInline
+@inline(__always)
 internal func prefillBias<T: ConvScalar>(_ out: UnsafeMutablePointer<T>, channels: Int, channelStride: Int, count: Int,
                                          bias: UnsafePointer<T>?) -> T {
     guard let bias else { return 0 }

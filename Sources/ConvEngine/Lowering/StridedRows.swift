@@ -5,7 +5,7 @@
 
 /// `dst[i] = src[i * stride]` for `i` in `0..<count` (`count >= 0`). Reads only `src[0...(count-1)·stride]`,
 /// so it never leaves the input row the caller's valid range lies in.
-@inline(__always) @usableFromInline
+@inline(__always)
 internal func gatherRow<T: ConvScalar>(_ dst: UnsafeMutablePointer<T>, _ src: UnsafePointer<T>, count: Int,
                                        stride: Int) {
     switch stride {
@@ -22,7 +22,7 @@ internal func gatherRow<T: ConvScalar>(_ dst: UnsafeMutablePointer<T>, _ src: Un
 
 /// ``gatherRow(_:_:count:stride:)`` at stride 2: loads of 16 (8) contiguous elements, stores of their even or
 /// odd 8 (4) lanes.
-@inline(__always) @usableFromInline
+@inline(__always)
 internal func gatherRowStride2<T: ConvScalar>(_ dst: UnsafeMutablePointer<T>, _ src: UnsafePointer<T>, count: Int) {
     // The last element read must be src[2(count-1)]. A 16-lane load at src + 2i ends at src[2i + 15], inside
     // while i + 9 <= count.
@@ -54,7 +54,7 @@ internal func gatherRowStride2<T: ConvScalar>(_ dst: UnsafeMutablePointer<T>, _ 
 /// `dst[i * stride] += src[i]` for `i` in `0..<count` (`count >= 0`): the adjoint of
 /// ``gatherRow(_:_:count:stride:)``. Touches only `dst[0...(count-1)·stride]`, and every element it adds to gets
 /// exactly the one rounded addition of the scalar loop, so results are bit-identical to it.
-@inline(__always) @usableFromInline
+@inline(__always)
 internal func scatterAddRow<T: ConvScalar>(_ dst: UnsafeMutablePointer<T>, _ src: UnsafePointer<T>, count: Int,
                                            stride: Int) {
     switch stride {
@@ -71,7 +71,7 @@ internal func scatterAddRow<T: ConvScalar>(_ dst: UnsafeMutablePointer<T>, _ src
 
 /// ``scatterAddRow(_:_:count:stride:)`` at stride 2: load 16 (8) destination elements, add 8 (4) values into
 /// the even lanes, store them all back (the odd lanes unchanged, bit for bit).
-@inline(__always) @usableFromInline
+@inline(__always)
 internal func scatterAddRowStride2<T: ConvScalar>(_ dst: UnsafeMutablePointer<T>, _ src: UnsafePointer<T>,
                                                   count: Int) {
     // As in gatherRowStride2, a 16-lane access at dst + 2i stays within dst[0...2(count-1)] while i + 9 <= count.
@@ -96,7 +96,7 @@ internal func scatterAddRowStride2<T: ConvScalar>(_ dst: UnsafeMutablePointer<T>
 }
 
 /// `even[i] = src[2i]`, `odd[i] = src[2i + 1]` for `i` in `0..<count`, reading only `src[0..<2·count]`.
-@inline(__always) @usableFromInline
+@inline(__always)
 internal func deinterleaveRow<T: ConvScalar>(_ even: UnsafeMutablePointer<T>, _ odd: UnsafeMutablePointer<T>,
                                              _ src: UnsafePointer<T>, count: Int) {
     var i = 0
@@ -131,7 +131,7 @@ internal func deinterleaveRow<T: ConvScalar>(_ even: UnsafeMutablePointer<T>, _ 
 
 /// `dst[2i] += even[i]`, `dst[2i + 1] += odd[i]` for `i` in `0..<count`: the adjoint of
 /// ``deinterleaveRow(_:_:_:count:)``, touching only `dst[0..<2·count]`, one rounded addition per element.
-@inline(__always) @usableFromInline
+@inline(__always)
 internal func interleaveAddRow<T: ConvScalar>(_ dst: UnsafeMutablePointer<T>, _ even: UnsafePointer<T>,
                                               _ odd: UnsafePointer<T>, count: Int) {
     var i = 0

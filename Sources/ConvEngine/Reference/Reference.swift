@@ -21,7 +21,7 @@ public struct ReferenceConvolution: ConvolutionBackend, Sendable {
         _ geometry: ConvGeometry,
         input: UnsafeBufferPointer<T>, filter: UnsafeBufferPointer<T>, bias: UnsafeBufferPointer<T>?,
         output: UnsafeMutableBufferPointer<T>, workspace: ConvWorkspace<T>
-    ) throws {
+    ) throws(ConvError) {
         try forward(geometry, input: input, filter: filter, bias: bias, output: output, magnitudes: nil)
     }
 
@@ -30,7 +30,7 @@ public struct ReferenceConvolution: ConvolutionBackend, Sendable {
         _ g: ConvGeometry,
         input: UnsafeBufferPointer<T>, filter: UnsafeBufferPointer<T>, bias: UnsafeBufferPointer<T>?,
         output: UnsafeMutableBufferPointer<T>, magnitudes: UnsafeMutableBufferPointer<T>?
-    ) throws {
+    ) throws(ConvError) {
         try checkLength("input", input.count, g.inputCount)
         try checkLength("filter", filter.count, g.filterCount)
         if let bias { try checkLength("bias", bias.count, g.outputChannels) }
@@ -62,7 +62,7 @@ public struct ReferenceConvolution: ConvolutionBackend, Sendable {
         outputGradient: UnsafeBufferPointer<T>,
         inputGradient: UnsafeMutableBufferPointer<T>?, filterGradient: UnsafeMutableBufferPointer<T>?,
         biasGradient: UnsafeMutableBufferPointer<T>?, workspace: ConvWorkspace<T>
-    ) throws {
+    ) throws(ConvError) {
         try backward(geometry, input: input, filter: filter, outputGradient: outputGradient,
                      inputGradient: inputGradient, filterGradient: filterGradient, biasGradient: biasGradient,
                      inputGradientMagnitudes: nil, filterGradientMagnitudes: nil, biasGradientMagnitudes: nil)
@@ -79,7 +79,7 @@ public struct ReferenceConvolution: ConvolutionBackend, Sendable {
         inputGradientMagnitudes: UnsafeMutableBufferPointer<T>?,
         filterGradientMagnitudes: UnsafeMutableBufferPointer<T>?,
         biasGradientMagnitudes: UnsafeMutableBufferPointer<T>?
-    ) throws {
+    ) throws(ConvError) {
         try checkLength("outputGradient", outputGradient.count, g.outputCount)
         if let input { try checkLength("input", input.count, g.inputCount) }
         if let filter { try checkLength("filter", filter.count, g.filterCount) }
@@ -138,7 +138,7 @@ public struct ReferenceConvolution: ConvolutionBackend, Sendable {
     /// Array form of the forward pass with `Σ|terms|` per output element.
     public func forwardWithMagnitudes<T: ConvScalar>(
         _ g: ConvGeometry, input: [T], filter: [T], bias: [T]? = nil
-    ) throws -> (output: [T], magnitudes: [T]) {
+    ) throws(ConvError) -> (output: [T], magnitudes: [T]) {
         // Checked before the results are allocated, so wrong arrays never cost (or trap in) a huge allocation.
         try checkLength("input", input.count, g.inputCount)
         try checkLength("filter", filter.count, g.filterCount)
@@ -146,11 +146,11 @@ public struct ReferenceConvolution: ConvolutionBackend, Sendable {
         try checkResultFitsInMemory("output and magnitudes", checkedProduct(2, g.outputCount, quantity: "output elements"), T.self)
         var output = [T](repeating: 0, count: g.outputCount)
         var magnitudes = [T](repeating: 0, count: g.outputCount)
-        try input.withUnsafeBufferPointer { x in
-            try filter.withUnsafeBufferPointer { f in
-                try withOptionalBuffer(bias) { b in
-                    try output.withUnsafeMutableBufferPointer { o in
-                        try magnitudes.withUnsafeMutableBufferPointer { m in
+        try input.withUnsafeBufferPointer { x throws(ConvError) in
+            try filter.withUnsafeBufferPointer { f throws(ConvError) in
+                try withOptionalBuffer(bias) { b throws(ConvError) in
+                    try output.withUnsafeMutableBufferPointer { o throws(ConvError) in
+                        try magnitudes.withUnsafeMutableBufferPointer { m throws(ConvError) in
                             try forward(g, input: x, filter: f, bias: b, output: o, magnitudes: m)
                         }
                     }
@@ -163,7 +163,7 @@ public struct ReferenceConvolution: ConvolutionBackend, Sendable {
     /// Array form of the backward pass (all three gradients) with `Σ|terms|` per element of each.
     public func backwardWithMagnitudes<T: ConvScalar>(
         _ g: ConvGeometry, input: [T], filter: [T], outputGradient: [T]
-    ) throws -> (gradients: Gradients<T>, magnitudes: Gradients<T>) {
+    ) throws(ConvError) -> (gradients: Gradients<T>, magnitudes: Gradients<T>) {
         try checkLength("input", input.count, g.inputCount)
         try checkLength("filter", filter.count, g.filterCount)
         try checkLength("outputGradient", outputGradient.count, g.outputCount)
@@ -173,15 +173,15 @@ public struct ReferenceConvolution: ConvolutionBackend, Sendable {
         var dX = [T](repeating: 0, count: g.inputCount), mX = dX
         var dF = [T](repeating: 0, count: g.filterCount), mF = dF
         var dB = [T](repeating: 0, count: g.outputChannels), mB = dB
-        try input.withUnsafeBufferPointer { x in
-            try filter.withUnsafeBufferPointer { f in
-                try outputGradient.withUnsafeBufferPointer { dO in
-                    try dX.withUnsafeMutableBufferPointer { dx in
-                        try dF.withUnsafeMutableBufferPointer { df in
-                            try dB.withUnsafeMutableBufferPointer { db in
-                                try mX.withUnsafeMutableBufferPointer { mx in
-                                    try mF.withUnsafeMutableBufferPointer { mf in
-                                        try mB.withUnsafeMutableBufferPointer { mb in
+        try input.withUnsafeBufferPointer { x throws(ConvError) in
+            try filter.withUnsafeBufferPointer { f throws(ConvError) in
+                try outputGradient.withUnsafeBufferPointer { dO throws(ConvError) in
+                    try dX.withUnsafeMutableBufferPointer { dx throws(ConvError) in
+                        try dF.withUnsafeMutableBufferPointer { df throws(ConvError) in
+                            try dB.withUnsafeMutableBufferPointer { db throws(ConvError) in
+                                try mX.withUnsafeMutableBufferPointer { mx throws(ConvError) in
+                                    try mF.withUnsafeMutableBufferPointer { mf throws(ConvError) in
+                                        try mB.withUnsafeMutableBufferPointer { mb throws(ConvError) in
                                             try backward(g, input: x, filter: f, outputGradient: dO,
                                                          inputGradient: dx, filterGradient: df, biasGradient: db,
                                                          inputGradientMagnitudes: mx, filterGradientMagnitudes: mf,
