@@ -90,26 +90,21 @@ struct KernelRowLowering {
     func lower<T: ConvScalar>(_ x: UnsafePointer<T>, group grp: Int, images: Range<Int>, rows: Range<Int>,
                               into l: UnsafeMutablePointer<T>) {
         let C = g.inputChannels, Cg = g.inputChannelsPerGroup, H = g.inputHeight, W = g.inputWidth
-        let S = g.kernelWidth, Q = g.outputWidth, sh = g.strideHeight, sw = g.strideWidth
-        let nb = images.count, stored = rows.count + extraRows, width = g.widthAxis
-        let rowBlock = nb * Q   // one lowered row: Q columns of each image
-        let slotBlock = stored * rowBlock
-        // Same-padded stride 1, one image: lowered rows and input rows are both W long, so a run of valid rows
-        // is one contiguous copy (then the few columns that wrapped in from the neighbouring row are zeroed).
-        let blockCopy = nb == 1 && sh == 1 && sw == 1 && Q == W
+        let S = g.kernelWidth, Q = g.outputWidth, sh = g.strideHeight, sw = g.strideWidth, width = g.widthAxis
+        let b = Blocks(self, images: images, rows: rows), nb = b.images, stored = b.stored, rowBlock = b.rowBlock
         for c in 0..<Cg {
             for s in 0..<S {
                 let colOffset = width.tapOffset(s), qRange = width.validOutputs(tap: s)
                 let lo = qRange.lowerBound, hi = qRange.upperBound
                 for slot in 0..<phaseCount {
-                    let base = l + ((c * S + s) * phaseCount + slot) * slotBlock
-                    // Lowered rows j read input row h = (p0 + j)·sh + phase - top; the others are padding.
-                    let firstRow = rows.lowerBound * sh + phase(ofSlot: slot) - g.padding.top
-                    let valid = Axis.validRange(offset: firstRow, stride: sh, extent: H, count: stored)
+                    let base = l + b.offset(channel: c, column: s, slot: slot)
+                    let (firstRow, valid) = b.inputRows(slot: slot)
                     zeroRow(base, valid.lowerBound * rowBlock)
                     zeroRow(base + valid.upperBound * rowBlock, (stored - valid.upperBound) * rowBlock)
                     if valid.isEmpty { continue }
-                    if blockCopy && !qRange.isEmpty {
+                    // The contiguous case: a run of valid rows is one copy, then the few columns that wrapped in
+                    // from the neighbouring row are zeroed.
+                    if b.contiguous && !qRange.isEmpty {
                         // Safe: the copy starts at column lo + colOffset ≥ 0 of the first valid row and ends at
                         // column hi - 1 + colOffset < W of the last.
                         let src = x + ((images.lowerBound * C + grp * Cg + c) * H + firstRow + valid.lowerBound) * W
@@ -146,22 +141,18 @@ struct KernelRowLowering {
     func unlower<T: ConvScalar>(_ l: UnsafeMutablePointer<T>, group grp: Int, images: Range<Int>, rows: Range<Int>,
                                 into dX: UnsafeMutablePointer<T>) {
         let C = g.inputChannels, Cg = g.inputChannelsPerGroup, H = g.inputHeight, W = g.inputWidth
-        let S = g.kernelWidth, Q = g.outputWidth, sh = g.strideHeight, sw = g.strideWidth
-        let nb = images.count, stored = rows.count + extraRows, width = g.widthAxis
-        let rowBlock = nb * Q
-        let slotBlock = stored * rowBlock
-        let blockAdd = nb == 1 && sh == 1 && sw == 1 && Q == W
+        let S = g.kernelWidth, Q = g.outputWidth, sh = g.strideHeight, sw = g.strideWidth, width = g.widthAxis
+        let b = Blocks(self, images: images, rows: rows), nb = b.images, rowBlock = b.rowBlock
         for c in 0..<Cg {
             for s in 0..<S {
                 let colOffset = width.tapOffset(s), qRange = width.validOutputs(tap: s)
                 let lo = qRange.lowerBound, hi = qRange.upperBound
                 if qRange.isEmpty { continue }
                 for slot in 0..<phaseCount {
-                    let base = l + ((c * S + s) * phaseCount + slot) * slotBlock
-                    let firstRow = rows.lowerBound * sh + phase(ofSlot: slot) - g.padding.top
-                    let valid = Axis.validRange(offset: firstRow, stride: sh, extent: H, count: stored)
+                    let base = l + b.offset(channel: c, column: s, slot: slot)
+                    let (firstRow, valid) = b.inputRows(slot: slot)
                     if valid.isEmpty { continue }
-                    if blockAdd {
+                    if b.contiguous {
                         let src = base + valid.lowerBound * Q
                         for j in 0..<valid.count {
                             zeroRow(src + j * Q, lo)
@@ -184,6 +175,49 @@ struct KernelRowLowering {
                     }
                 }
             }
+        }
+    }
+
+    /// Where a tile's rows sit in `L`, and which input rows they read: the index arithmetic shared by
+    /// ``lower(_:group:images:rows:into:)`` and its adjoint ``unlower(_:group:images:rows:into:)``.
+    private struct Blocks {
+        let lowering: KernelRowLowering
+        /// Output rows of the tile.
+        let rows: Range<Int>
+        /// Images side by side in one lowered row.
+        let images: Int
+        /// Lowered rows stored per phase block: the tile's rows plus ``KernelRowLowering/extraRows``.
+        let stored: Int
+        /// One lowered row: `Q` columns of each image.
+        let rowBlock: Int
+        /// Same-padded stride 1, one image: lowered rows and input rows are both `W` long, so a run of valid
+        /// rows is one contiguous range of the input plane.
+        let contiguous: Bool
+
+        init(_ lowering: KernelRowLowering, images: Range<Int>, rows: Range<Int>) {
+            let g = lowering.g
+            self.lowering = lowering
+            self.rows = rows
+            self.images = images.count
+            stored = rows.count + lowering.extraRows
+            rowBlock = images.count * g.outputWidth
+            contiguous = images.count == 1 && g.strideHeight == 1 && g.strideWidth == 1 && g.outputWidth == g.inputWidth
+        }
+
+        /// The start of phase block `slot` of channel `c`, kernel column `s` in `L`.
+        @inline(__always)
+        func offset(channel c: Int, column s: Int, slot: Int) -> Int {
+            ((c * lowering.g.kernelWidth + s) * lowering.phaseCount + slot) * stored * rowBlock
+        }
+
+        /// Lowered row `j` of block `slot` reads input row `firstRow + j·sh` (`(p0 + j)·sh + phase - top`);
+        /// `valid` are the rows `j` inside the image, the others are padding.
+        @inline(__always)
+        func inputRows(slot: Int) -> (firstRow: Int, valid: Range<Int>) {
+            let g = lowering.g
+            let firstRow = rows.lowerBound * g.strideHeight + lowering.phase(ofSlot: slot) - g.padding.top
+            return (firstRow, Axis.validRange(offset: firstRow, stride: g.strideHeight, extent: g.inputHeight,
+                                              count: stored))
         }
     }
 }
