@@ -77,10 +77,11 @@ clean:
 	rm -rf $(SCRATCH) .stage-times .build-docs .build-asan .build-tsan Examples/Consumer/.build-consumer
 
 # The whole test suite under AddressSanitizer, then ThreadSanitizer, each in its own build folder, with the
-# reliability sweeps shrunk (CONVENGINE_TEST_SCALE=small). Full logs: .build-asan/sanitize.log, .build-tsan/sanitize.log.
+# reliability sweeps shrunk (CONVENGINE_TEST_SCALE=small; CONVENGINE_SANITIZER=1 lifts the tool tests' `ulimit -v`, which
+# no sanitizer's shadow memory fits in). Full logs: .build-asan/sanitize.log, .build-tsan/sanitize.log.
 # The suppression files name only code outside this project (XCTest, swift-foundation, swift-argument-parser, OpenBLAS;
 # each entry says why). Not run by `make test` (about 7 minutes on 2 cores: too long to add to CI's 15 next to the rest).
-SANITIZE_ENV := CONVENGINE_TEST_SCALE=small
+SANITIZE_ENV := CONVENGINE_TEST_SCALE=small CONVENGINE_SANITIZER=1
 sanitize: setup
 	$(call stage,address sanitizer,mkdir -p .build-asan && $(SANITIZE_ENV) LSAN_OPTIONS="suppressions=$(CURDIR)/Tests/lsan-suppressions.txt:print_suppressions=0" $(SWIFT) test --sanitize=address --scratch-path .build-asan 2>&1 | tee .build-asan/sanitize.log | tail -n 25)
 	$(call stage,thread sanitizer,mkdir -p .build-tsan && $(SANITIZE_ENV) TSAN_OPTIONS="suppressions=$(CURDIR)/Tests/tsan-suppressions.txt" $(SWIFT) test --sanitize=thread --scratch-path .build-tsan 2>&1 | tee .build-tsan/sanitize.log | tail -n 25)
