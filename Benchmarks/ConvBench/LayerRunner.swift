@@ -232,7 +232,7 @@ struct LayerRunner<T: ConvScalar> {
         let reduced = try ConvGeometry(
             batch: 1, inputChannels: g.inputChannels, inputHeight: g.inputHeight, inputWidth: g.inputWidth,
             outputChannels: channels, kernelHeight: g.kernelHeight, kernelWidth: g.kernelWidth,
-            strideHeight: g.strideHeight, strideWidth: g.strideWidth, padding: .explicit(g.padding),
+            strideHeight: g.requestedStrideHeight, strideWidth: g.requestedStrideWidth, padding: .explicit(g.padding),
             dilationHeight: g.dilationHeight, dilationWidth: g.dilationWidth, groups: g.groups)
         let scratch = try OneImageBuffers<T>(reduced)
         let ms = try Clock.milliseconds { try scratch.run(ReferenceConvolution(), pass, data) }

@@ -141,13 +141,13 @@ struct ReliabilityReproducerTests {
                     dO.withUnsafeBufferPointer { dOp in
                         // Never dereferenced: a length that cannot be real (its byte size overflows Int).
                         let huge = UnsafeBufferPointer(start: xp.baseAddress!, count: Int.max / 2)
-                        o.withUnsafeMutableBufferPointer { op in
+                        _ = o.withUnsafeMutableBufferPointer { op in
                             // The wrong-size filter of the forward pass.
                             #expect(throws: ConvError.self, "\(name): forward with a filter of Int.max / 2 elements") {
                                 try backend.forward(g, input: xp, filter: huge, bias: nil, output: op, workspace: ws)
                             }
                         }
-                        dB.withUnsafeMutableBufferPointer { dBp in
+                        _ = dB.withUnsafeMutableBufferPointer { dBp in
                             // An unused input and filter (only dB is asked for).
                             #expect(throws: ConvError.self, "\(name): backward (dB only) with an unused input of Int.max / 2 elements") {
                                 try backend.backward(g, input: huge, filter: huge, outputGradient: dOp, inputGradient: nil,
@@ -175,5 +175,32 @@ struct ReliabilityReproducerTests {
             }
             #expect(error.map(errorKind) == "bufferLength", "\(name): dB only with 3-element input and filter: \(String(describing: error))")
         }
+    }
+
+    // MARK: Found by the independent probe (a separate package, random seeds)
+
+    @Test("withBatch keeps the output size of a geometry whose stride was normalised, and rebuilding from the fields needs the requested strides")
+    func withBatchKeepsNormalisedStrides() throws {
+        // The probe's case: strideWidth Int.max gives one output column, stored as stride 1; withBatch rebuilt
+        // the geometry with stride 1 and got 3 columns.
+        let g = try ConvGeometry(batch: 2, inputChannels: 1, inputHeight: 11, inputWidth: 6, outputChannels: 3,
+                                 kernelHeight: 5, kernelWidth: 2, strideWidth: Int.max, padding: .explicit(Padding(top: 2, bottom: 3, left: 0, right: 0)),
+                                 dilationWidth: 3)
+        #expect(g.outputWidth == 1 && g.strideWidth == 1 && g.requestedStrideWidth == Int.max)
+        #expect(try g.withBatch(2) == g)
+        for n in [1, 3, 6] {
+            let h = try g.withBatch(n)
+            #expect(h.batch == n && h.outputHeight == g.outputHeight && h.outputWidth == g.outputWidth,
+                    "withBatch(\(n)): \(h)")
+            #expect(h.outputCount == n * g.outputCount / g.batch)
+        }
+        // A stride normalised on the other axis, and one that was not normalised.
+        let tall = try ConvGeometry(batch: 1, inputChannels: 2, inputHeight: 5, inputWidth: 5, outputChannels: 2,
+                                    kernelHeight: 1, kernelWidth: 1, strideHeight: 4611686018427387904, strideWidth: 2)
+        let tall4 = try tall.withBatch(4)
+        #expect(tall.outputHeight == 1 && tall4.outputHeight == 1 && tall4.outputWidth == tall.outputWidth)
+        #expect(tall4.strideWidth == 2 && tall4.requestedStrideHeight == 4611686018427387904)
+        // Engines agree with the reference on the rebuilt geometry (a wrong output size would throw bufferLength).
+        try Self.expectMatchesReference(try ConvolutionEngine(workers: 2), try g.withBatch(3), "withBatch(3)")
     }
 }

@@ -17,7 +17,9 @@
 /// Values that cannot change the result are normalised when the geometry is made: the dilation of an axis
 /// whose kernel extent is 1, and the stride of an axis whose output extent is 1, are stored as 1 (the output
 /// size is computed from the values given first). So every algorithm sees only values that matter, and a
-/// valid but huge ineffective stride or dilation can never reach an index computation.
+/// valid but huge ineffective stride or dilation can never reach an index computation. The strides given stay
+/// available as ``requestedStrideHeight`` and ``requestedStrideWidth`` (a normalised dilation needs no such
+/// record: any dilation of a one-tap axis gives the same geometry).
 public struct ConvGeometry: Hashable, Sendable, CustomStringConvertible {
     /// Images in the batch (N).
     public let batch: Int
@@ -33,10 +35,17 @@ public struct ConvGeometry: Hashable, Sendable, CustomStringConvertible {
     public let kernelHeight: Int
     /// Kernel width (S).
     public let kernelWidth: Int
-    /// Vertical stride (sh); 1 when the output has one row (see the type's normalisation rule).
+    /// Vertical stride (sh) as the computation uses it: 1 when the output has one row (see the type's
+    /// normalisation rule), else the stride given. To rebuild this geometry from its fields, pass
+    /// ``requestedStrideHeight``: a stride of 1 would give more output rows.
     public let strideHeight: Int
-    /// Horizontal stride (sw); 1 when the output has one column.
+    /// Horizontal stride (sw) as the computation uses it: 1 when the output has one column.
     public let strideWidth: Int
+    /// The vertical stride given to the initializer, before normalisation. Geometries made with different
+    /// requested strides that give the same output compute the same results, but do not compare equal.
+    public let requestedStrideHeight: Int
+    /// The horizontal stride given to the initializer, before normalisation.
+    public let requestedStrideWidth: Int
     /// The resolved zero padding (explicit amounts even when made with `.same` or `.valid`).
     public let padding: Padding
     /// Vertical dilation (dh): kernel taps are `dilationHeight` rows apart; 1 for a kernel of one row.
@@ -146,6 +155,8 @@ public struct ConvGeometry: Hashable, Sendable, CustomStringConvertible {
         // changes nothing, so it is stored as 1 and no kernel ever multiplies a huge ineffective value.
         self.strideHeight = p == 1 ? 1 : strideHeight
         self.strideWidth = q == 1 ? 1 : strideWidth
+        self.requestedStrideHeight = strideHeight
+        self.requestedStrideWidth = strideWidth
         self.padding = pad
         self.dilationHeight = kernelHeight == 1 ? 1 : dilationHeight
         self.dilationWidth = kernelWidth == 1 ? 1 : dilationWidth
@@ -186,7 +197,7 @@ public struct ConvGeometry: Hashable, Sendable, CustomStringConvertible {
         try ConvGeometry(
             batch: newBatch, inputChannels: inputChannels, inputHeight: inputHeight, inputWidth: inputWidth,
             outputChannels: outputChannels, kernelHeight: kernelHeight, kernelWidth: kernelWidth,
-            strideHeight: strideHeight, strideWidth: strideWidth, padding: .explicit(padding),
+            strideHeight: requestedStrideHeight, strideWidth: requestedStrideWidth, padding: .explicit(padding),
             dilationHeight: dilationHeight, dilationWidth: dilationWidth, groups: groups)
     }
 

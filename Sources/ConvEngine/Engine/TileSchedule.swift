@@ -1,4 +1,4 @@
-/// How the lowered algorithms cut output rows into GEMM tiles (see ``ConvPlan/tileRows``): either several
+/// How the lowered algorithms cut output rows into GEMM tiles (a ``ConvTile`` in rows: `.images(n)` is `n·P` rows): either several
 /// whole images side by side (`tileRows` a multiple of P), or bands of rows of one image. `tileRows` is the
 /// largest tile (it sizes the workspace, so it must not depend on the batch); the tiles actually used are
 /// evened out so that, for example, 8 images under a 5-image limit run as 4 + 4 rather than 5 + 3.
