@@ -203,4 +203,30 @@ struct ReliabilityReproducerTests {
         // Engines agree with the reference on the rebuilt geometry (a wrong output size would throw bufferLength).
         try Self.expectMatchesReference(try ConvolutionEngine(workers: 2), try g.withBatch(3), "withBatch(3)")
     }
+
+    @Test("Forced kernel-row and depthwise plans refuse a dilation or padding far larger than the image instead of lowering gigabytes of padding")
+    func forcedPlansDoNotSizeWorkspacesByPadding() throws {
+        pinBLASThreadsOnce()
+        // The hostile suite's cases that asked for 2.1–15 GB (kernel-row: a 2-row kernel dilated by 2^20) and
+        // 0.5–0.7 GB (depthwise: 2^20 columns of padding) of workspace for 20–40 outputs.
+        let dilated = try ConvGeometry(batch: 2, inputChannels: 2, inputHeight: 5, inputWidth: 4, outputChannels: 2,
+                                       kernelHeight: 2, kernelWidth: 3,
+                                       padding: .explicit(Padding(top: 1 << 20, bottom: 0, left: 1, right: 1)),
+                                       dilationHeight: 1 << 20)
+        let padded = try ConvGeometry(batch: 2, inputChannels: 2, inputHeight: 5, inputWidth: 4, outputChannels: 2,
+                                      kernelHeight: 3, kernelWidth: 3, strideWidth: 1 << 20,
+                                      padding: .explicit(Padding(top: 1, bottom: 1, left: 1 << 20, right: 1 << 20)),
+                                      groups: 2)
+        for (algorithm, g) in [(ConvAlgorithm.kernelRowGEMM, dilated), (.depthwiseDirect, padded)] {
+            for workers in [1, 3] {
+                let forced = try ConvolutionEngine(workers: workers, algorithm: algorithm)
+                let error = thrownError { _ = try forced.plan(for: g, scalar: Float.self) }
+                #expect(error.map(errorKind) == "algorithmNotApplicable", "\(algorithm) ×\(workers) on \(g): \(String(describing: error))")
+                // The automatic plan runs it in a small workspace and matches the reference.
+                let automatic = try ConvolutionEngine(workers: workers)
+                #expect(try automatic.workspaceBytes(for: g, scalar: Float.self) < 1 << 20)
+                try Self.expectMatchesReference(automatic, g, "automatic ×\(workers)")
+            }
+        }
+    }
 }

@@ -17,8 +17,21 @@ struct DepthwiseDirectAlgorithm: ConvolutionAlgorithm {
         workers = plan.workers
     }
 
+    /// The kernel keeps two padded planes per worker; it applies while they are at most this many times the
+    /// input and output planes (plus a small constant for tiny images), so a padding far larger than the image
+    /// cannot make a forced call allocate gigabytes of zeros for a few outputs (the lowered algorithms then
+    /// run such geometries in a few kilobytes).
+    static let paddedPlaneFactor = 16
+
     static func inapplicability(to g: ConvGeometry) -> String? {
-        g.isDepthwise ? nil : "needs groups == input channels; got \(g)"
+        guard g.isDepthwise else { return "needs groups == input channels; got \(g)" }
+        // Safe: H·W and P·Q are at most Int32.max (the geometry checked both).
+        let bound = paddedPlaneFactor * (g.inputHeight * g.inputWidth + g.columnColumns) + 4096
+        guard let planes = try? DepthwiseKernel.scratchPerWorker(g), planes <= bound else {
+            return "needs padded planes of at most \(bound) elements (\(paddedPlaneFactor)× the input and output "
+                + "planes plus 4096) per worker; got \(g)"
+        }
+        return nil
     }
 
     /// Depthwise geometries with more than one group, unless the padding is far larger than the image (the
