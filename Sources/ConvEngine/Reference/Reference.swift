@@ -31,6 +31,15 @@ public struct ReferenceConvolution: ConvolutionBackend, Sendable {
         input: UnsafeBufferPointer<T>, filter: UnsafeBufferPointer<T>, bias: UnsafeBufferPointer<T>?,
         output: UnsafeMutableBufferPointer<T>, magnitudes: UnsafeMutableBufferPointer<T>?
     ) throws(ConvError) {
+        try forward(g, input: input, filter: filter, bias: bias, output: output, magnitudes: magnitudes, progress: nil)
+    }
+
+    func forward<T: ConvScalar>(
+        _ g: ConvGeometry,
+        input: UnsafeBufferPointer<T>, filter: UnsafeBufferPointer<T>, bias: UnsafeBufferPointer<T>?,
+        output: UnsafeMutableBufferPointer<T>, magnitudes: UnsafeMutableBufferPointer<T>?,
+        progress: ReferenceProgress?
+    ) throws(ConvError) {
         try checkLength("input", input.count, g.inputCount)
         try checkLength("filter", filter.count, g.filterCount)
         if let bias { try checkLength("bias", bias.count, g.outputChannels) }
@@ -40,11 +49,11 @@ public struct ReferenceConvolution: ConvolutionBackend, Sendable {
                            others: [BufferSpan("input", input), BufferSpan("filter", filter), BufferSpan("bias", bias)])
         switch ScalarKind.of(T.self) {
         case .float:
-            ReferenceLoops(g).forward(retype(input, Float.self), retype(filter, Float.self), retype(bias, Float.self),
-                                      retype(output, Float.self), retype(magnitudes, Float.self))
+            ReferenceLoops(g, progress).forward(retype(input, Float.self), retype(filter, Float.self), retype(bias, Float.self),
+                                                retype(output, Float.self), retype(magnitudes, Float.self))
         case .double:
-            ReferenceLoops(g).forward(retype(input, Double.self), retype(filter, Double.self), retype(bias, Double.self),
-                                      retype(output, Double.self), retype(magnitudes, Double.self))
+            ReferenceLoops(g, progress).forward(retype(input, Double.self), retype(filter, Double.self), retype(bias, Double.self),
+                                                retype(output, Double.self), retype(magnitudes, Double.self))
         }
     }
 
@@ -80,6 +89,23 @@ public struct ReferenceConvolution: ConvolutionBackend, Sendable {
         filterGradientMagnitudes: UnsafeMutableBufferPointer<T>?,
         biasGradientMagnitudes: UnsafeMutableBufferPointer<T>?
     ) throws(ConvError) {
+        try backward(g, input: input, filter: filter, outputGradient: outputGradient, inputGradient: inputGradient,
+                     filterGradient: filterGradient, biasGradient: biasGradient,
+                     inputGradientMagnitudes: inputGradientMagnitudes, filterGradientMagnitudes: filterGradientMagnitudes,
+                     biasGradientMagnitudes: biasGradientMagnitudes, progress: nil)
+    }
+
+    func backward<T: ConvScalar>(
+        _ g: ConvGeometry,
+        input: UnsafeBufferPointer<T>?, filter: UnsafeBufferPointer<T>?,
+        outputGradient: UnsafeBufferPointer<T>,
+        inputGradient: UnsafeMutableBufferPointer<T>?, filterGradient: UnsafeMutableBufferPointer<T>?,
+        biasGradient: UnsafeMutableBufferPointer<T>?,
+        inputGradientMagnitudes: UnsafeMutableBufferPointer<T>?,
+        filterGradientMagnitudes: UnsafeMutableBufferPointer<T>?,
+        biasGradientMagnitudes: UnsafeMutableBufferPointer<T>?,
+        progress: ReferenceProgress?
+    ) throws(ConvError) {
         try checkLength("outputGradient", outputGradient.count, g.outputCount)
         if let input { try checkLength("input", input.count, g.inputCount) }
         if let filter { try checkLength("filter", filter.count, g.filterCount) }
@@ -109,7 +135,7 @@ public struct ReferenceConvolution: ConvolutionBackend, Sendable {
                      BufferSpan("outputGradient", outputGradient)])
         switch ScalarKind.of(T.self) {
         case .float:
-            let loops = ReferenceLoops(g)
+            let loops = ReferenceLoops(g, progress)
             let dO = retype(outputGradient, Float.self)
             if let dX = inputGradient, let f = filter {
                 loops.inputGradient(retype(f, Float.self), dO, retype(dX, Float.self), retype(inputGradientMagnitudes, Float.self))
@@ -121,7 +147,7 @@ public struct ReferenceConvolution: ConvolutionBackend, Sendable {
                 loops.biasGradient(dO, retype(dB, Float.self), retype(biasGradientMagnitudes, Float.self))
             }
         case .double:
-            let loops = ReferenceLoops(g)
+            let loops = ReferenceLoops(g, progress)
             let dO = retype(outputGradient, Double.self)
             if let dX = inputGradient, let f = filter {
                 loops.inputGradient(retype(f, Double.self), dO, retype(dX, Double.self), retype(inputGradientMagnitudes, Double.self))
@@ -139,6 +165,25 @@ public struct ReferenceConvolution: ConvolutionBackend, Sendable {
     public func forwardWithMagnitudes<T: ConvScalar>(
         _ g: ConvGeometry, input: [T], filter: [T], bias: [T]? = nil
     ) throws(ConvError) -> (output: [T], magnitudes: [T]) {
+        try forwardWithMagnitudes(g, input: input, filter: filter, bias: bias, reportingTo: nil)
+    }
+
+    /// ``forwardWithMagnitudes(_:input:filter:bias:)``, calling `progress("O", done, total)` after each output
+    /// plane (one image and output channel): for tools that run the reference on geometries where it takes
+    /// minutes (`conv check`). Not a stable API.
+    @_spi(Tools)
+    public func forwardWithMagnitudes<T: ConvScalar>(
+        _ g: ConvGeometry, input: [T], filter: [T], bias: [T]? = nil,
+        progress: (_ computation: String, _ done: Int, _ total: Int) -> Void
+    ) throws(ConvError) -> (output: [T], magnitudes: [T]) {
+        try withoutActuallyEscaping(progress, do: { progress throws(ConvError) in
+            try forwardWithMagnitudes(g, input: input, filter: filter, bias: bias, reportingTo: progress)
+        })
+    }
+
+    private func forwardWithMagnitudes<T: ConvScalar>(
+        _ g: ConvGeometry, input: [T], filter: [T], bias: [T]?, reportingTo progress: ReferenceProgress?
+    ) throws(ConvError) -> (output: [T], magnitudes: [T]) {
         // Checked before the results are allocated, so wrong arrays never cost (or trap in) a huge allocation.
         try checkLength("input", input.count, g.inputCount)
         try checkLength("filter", filter.count, g.filterCount)
@@ -151,7 +196,7 @@ public struct ReferenceConvolution: ConvolutionBackend, Sendable {
                 try withOptionalBuffer(bias) { b throws(ConvError) in
                     try output.withUnsafeMutableBufferPointer { o throws(ConvError) in
                         try magnitudes.withUnsafeMutableBufferPointer { m throws(ConvError) in
-                            try forward(g, input: x, filter: f, bias: b, output: o, magnitudes: m)
+                            try forward(g, input: x, filter: f, bias: b, output: o, magnitudes: m, progress: progress)
                         }
                     }
                 }
@@ -163,6 +208,26 @@ public struct ReferenceConvolution: ConvolutionBackend, Sendable {
     /// Array form of the backward pass (all three gradients) with `Σ|terms|` per element of each.
     public func backwardWithMagnitudes<T: ConvScalar>(
         _ g: ConvGeometry, input: [T], filter: [T], outputGradient: [T]
+    ) throws(ConvError) -> (gradients: Gradients<T>, magnitudes: Gradients<T>) {
+        try backwardWithMagnitudes(g, input: input, filter: filter, outputGradient: outputGradient, reportingTo: nil)
+    }
+
+    /// ``backwardWithMagnitudes(_:input:filter:outputGradient:)``, calling `progress(computation, done, total)`
+    /// as it goes: `"dX"` after each plane of one image and input channel, `"dF"` after each input channel of
+    /// one filter, `"dB"` after each output channel (in that order). For tools; not a stable API.
+    @_spi(Tools)
+    public func backwardWithMagnitudes<T: ConvScalar>(
+        _ g: ConvGeometry, input: [T], filter: [T], outputGradient: [T],
+        progress: (_ computation: String, _ done: Int, _ total: Int) -> Void
+    ) throws(ConvError) -> (gradients: Gradients<T>, magnitudes: Gradients<T>) {
+        try withoutActuallyEscaping(progress, do: { progress throws(ConvError) in
+            try backwardWithMagnitudes(g, input: input, filter: filter, outputGradient: outputGradient,
+                                       reportingTo: progress)
+        })
+    }
+
+    private func backwardWithMagnitudes<T: ConvScalar>(
+        _ g: ConvGeometry, input: [T], filter: [T], outputGradient: [T], reportingTo progress: ReferenceProgress?
     ) throws(ConvError) -> (gradients: Gradients<T>, magnitudes: Gradients<T>) {
         try checkLength("input", input.count, g.inputCount)
         try checkLength("filter", filter.count, g.filterCount)
@@ -185,7 +250,7 @@ public struct ReferenceConvolution: ConvolutionBackend, Sendable {
                                             try backward(g, input: x, filter: f, outputGradient: dO,
                                                          inputGradient: dx, filterGradient: df, biasGradient: db,
                                                          inputGradientMagnitudes: mx, filterGradientMagnitudes: mf,
-                                                         biasGradientMagnitudes: mb)
+                                                         biasGradientMagnitudes: mb, progress: progress)
                                         }
                                     }
                                 }
@@ -199,10 +264,16 @@ public struct ReferenceConvolution: ConvolutionBackend, Sendable {
     }
 }
 
+/// Told `(computation, done, total)` as the reference's loops advance (see the `progress:` array forms).
+typealias ReferenceProgress = (_ computation: String, _ done: Int, _ total: Int) -> Void
+
 /// The loops themselves, one function per definition in <doc:TheMathAndTheLowering>.
 struct ReferenceLoops {
     let g: ConvGeometry
-    init(_ g: ConvGeometry) { self.g = g }
+    /// Called after each outer iteration, whose cost is a whole plane or more, so that the calls cost nothing
+    /// next to the loops.
+    let progress: ReferenceProgress?
+    init(_ g: ConvGeometry, _ progress: ReferenceProgress? = nil) { self.g = g; self.progress = progress }
 
     /// X[n, c, h, w], or zero outside the image (the padding).
     @inline(__always)
@@ -239,6 +310,7 @@ struct ReferenceLoops {
                         M?[i] = magnitude
                     }
                 }
+                progress?("O", n * g.outputChannels + k + 1, g.batch * g.outputChannels)
             }
         }
     }
@@ -270,6 +342,7 @@ struct ReferenceLoops {
                         M?[i] = magnitude
                     }
                 }
+                progress?("dF", k * Cg + c + 1, g.outputChannels * Cg)
             }
         }
     }
@@ -289,6 +362,7 @@ struct ReferenceLoops {
             }
             dB[k] = sum
             M?[k] = magnitude
+            progress?("dB", k + 1, g.outputChannels)
         }
     }
 
@@ -326,6 +400,7 @@ struct ReferenceLoops {
                         M?[i] = magnitude
                     }
                 }
+                progress?("dX", n * g.inputChannels + c + 1, g.batch * g.inputChannels)
             }
         }
     }
