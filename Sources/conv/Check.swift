@@ -126,27 +126,19 @@ struct Check: ParsableCommand {
         }
 
         // The reference, in double precision on the same values.
-        let reference = ReferenceConvolution()
+        let progress = ProgressReporter(interval: progressInterval)
+        let reference = ReferenceConvolution { part, done, total in progress.report(part, done: done, total: total) }
         let xd = x.map(Double.init), fd = f.map(Double.init), bd = b.map(Double.init), dOd = dO.map(Double.init)
         var refO: (output: [Double], magnitudes: [Double]) = ([], [])
         var refG: (gradients: Gradients<Double>, magnitudes: Gradients<Double>) = (Gradients(), Gradients())
-        let progress = ProgressReporter(interval: progressInterval)
         progress.begin("reference forward")
         let refForwardTime = try rethrowingAsCLI("reference") {
-            try seconds {
-                refO = try reference.forwardWithMagnitudes(g, input: xd, filter: fd, bias: bd) { part, done, total in
-                    progress.report(part, done: done, total: total)
-                }
-            }
+            try seconds { refO = try reference.forwardWithMagnitudes(g, input: xd, filter: fd, bias: bd) }
         }
         progress.end()
         progress.begin("reference backward")
         let refBackwardTime = try rethrowingAsCLI("reference") {
-            try seconds {
-                refG = try reference.backwardWithMagnitudes(g, input: xd, filter: fd, outputGradient: dOd) { part, done, total in
-                    progress.report(part, done: done, total: total)
-                }
-            }
+            try seconds { refG = try reference.backwardWithMagnitudes(g, input: xd, filter: fd, outputGradient: dOd) }
         }
         progress.end()
 

@@ -37,15 +37,11 @@ struct Conv: ParsableCommand {
 
         On success forward and backward print one line naming each file written and its shape.
 
-        Exit status:
+        Exit status 0: success.
 
-          0   success.
-          64  invalid usage: an unknown or missing option, a value out of range, or options that cannot \
-        describe a convolution of the given files (a geometry the stride, padding, dilation or groups make \
-        impossible, an --algorithm that cannot run it). The command line must change.
-          1   the command line is valid but running it failed: a file that cannot be read, is not a float32 \
-        or float64 .npy array, or has the wrong shape for the others; a result that cannot be written or \
-        does not fit in memory; a check whose worst error exceeds the bound.
+        Exit status 64, invalid usage (as for ArgumentParser's own errors; the command line must change): an unknown or missing option, a value out of range, or options that describe no convolution of the given files (a stride, padding, dilation or groups that make the geometry impossible, an --algorithm that cannot run it).
+
+        Exit status 1, running it failed (the command line is valid): a file that cannot be read, is not a float32 or float64 .npy array, or has the wrong shape for the others; a result that cannot be written or does not fit in memory; a check whose worst error exceeds the bound.
 
         Every error is one line on standard error: 'conv: error: ...'.
         """,

@@ -8,8 +8,18 @@
 /// Each computation can also return, per element, `Σ|terms|`, the sum of the absolute values of the
 /// products it adds (plus `|B|` for the forward pass): the scale of the error bound (see ``ErrorBound`` and <doc:ComparingResults>).
 public struct ReferenceConvolution: ConvolutionBackend, Sendable {
-    /// The reference. It holds no state: one value can serve any number of threads.
-    public init() {}
+    /// Told `(computation, done, total)` as the loops advance; nil for the public reference.
+    let progress: ReferenceProgress?
+
+    /// The reference. It holds no mutable state: one value can serve any number of threads.
+    public init() { progress = nil }
+
+    /// A reference that calls `progress(computation, done, total)` as its loops advance: after each output
+    /// plane (one image and output channel) with `"O"`, each plane of one image and input channel with
+    /// `"dX"`, each input channel of one filter with `"dF"`, and each output channel with `"dB"`, on the
+    /// calling thread. For tools that run it where it takes minutes (`conv check`); not a stable API.
+    @_spi(Tools)
+    public init(progress: @escaping ReferenceProgress) { self.progress = progress }
 
     /// The forward pass by direct loops over its definition; the workspace is not used.
     ///
@@ -30,15 +40,6 @@ public struct ReferenceConvolution: ConvolutionBackend, Sendable {
         _ g: ConvGeometry,
         input: UnsafeBufferPointer<T>, filter: UnsafeBufferPointer<T>, bias: UnsafeBufferPointer<T>?,
         output: UnsafeMutableBufferPointer<T>, magnitudes: UnsafeMutableBufferPointer<T>?
-    ) throws(ConvError) {
-        try forward(g, input: input, filter: filter, bias: bias, output: output, magnitudes: magnitudes, progress: nil)
-    }
-
-    func forward<T: ConvScalar>(
-        _ g: ConvGeometry,
-        input: UnsafeBufferPointer<T>, filter: UnsafeBufferPointer<T>, bias: UnsafeBufferPointer<T>?,
-        output: UnsafeMutableBufferPointer<T>, magnitudes: UnsafeMutableBufferPointer<T>?,
-        progress: ReferenceProgress?
     ) throws(ConvError) {
         try checkLength("input", input.count, g.inputCount)
         try checkLength("filter", filter.count, g.filterCount)
@@ -88,23 +89,6 @@ public struct ReferenceConvolution: ConvolutionBackend, Sendable {
         inputGradientMagnitudes: UnsafeMutableBufferPointer<T>?,
         filterGradientMagnitudes: UnsafeMutableBufferPointer<T>?,
         biasGradientMagnitudes: UnsafeMutableBufferPointer<T>?
-    ) throws(ConvError) {
-        try backward(g, input: input, filter: filter, outputGradient: outputGradient, inputGradient: inputGradient,
-                     filterGradient: filterGradient, biasGradient: biasGradient,
-                     inputGradientMagnitudes: inputGradientMagnitudes, filterGradientMagnitudes: filterGradientMagnitudes,
-                     biasGradientMagnitudes: biasGradientMagnitudes, progress: nil)
-    }
-
-    func backward<T: ConvScalar>(
-        _ g: ConvGeometry,
-        input: UnsafeBufferPointer<T>?, filter: UnsafeBufferPointer<T>?,
-        outputGradient: UnsafeBufferPointer<T>,
-        inputGradient: UnsafeMutableBufferPointer<T>?, filterGradient: UnsafeMutableBufferPointer<T>?,
-        biasGradient: UnsafeMutableBufferPointer<T>?,
-        inputGradientMagnitudes: UnsafeMutableBufferPointer<T>?,
-        filterGradientMagnitudes: UnsafeMutableBufferPointer<T>?,
-        biasGradientMagnitudes: UnsafeMutableBufferPointer<T>?,
-        progress: ReferenceProgress?
     ) throws(ConvError) {
         try checkLength("outputGradient", outputGradient.count, g.outputCount)
         if let input { try checkLength("input", input.count, g.inputCount) }
@@ -165,25 +149,6 @@ public struct ReferenceConvolution: ConvolutionBackend, Sendable {
     public func forwardWithMagnitudes<T: ConvScalar>(
         _ g: ConvGeometry, input: [T], filter: [T], bias: [T]? = nil
     ) throws(ConvError) -> (output: [T], magnitudes: [T]) {
-        try forwardWithMagnitudes(g, input: input, filter: filter, bias: bias, reportingTo: nil)
-    }
-
-    /// ``forwardWithMagnitudes(_:input:filter:bias:)``, calling `progress("O", done, total)` after each output
-    /// plane (one image and output channel): for tools that run the reference on geometries where it takes
-    /// minutes (`conv check`). Not a stable API.
-    @_spi(Tools)
-    public func forwardWithMagnitudes<T: ConvScalar>(
-        _ g: ConvGeometry, input: [T], filter: [T], bias: [T]? = nil,
-        progress: (_ computation: String, _ done: Int, _ total: Int) -> Void
-    ) throws(ConvError) -> (output: [T], magnitudes: [T]) {
-        try withoutActuallyEscaping(progress, do: { progress throws(ConvError) in
-            try forwardWithMagnitudes(g, input: input, filter: filter, bias: bias, reportingTo: progress)
-        })
-    }
-
-    private func forwardWithMagnitudes<T: ConvScalar>(
-        _ g: ConvGeometry, input: [T], filter: [T], bias: [T]?, reportingTo progress: ReferenceProgress?
-    ) throws(ConvError) -> (output: [T], magnitudes: [T]) {
         // Checked before the results are allocated, so wrong arrays never cost (or trap in) a huge allocation.
         try checkLength("input", input.count, g.inputCount)
         try checkLength("filter", filter.count, g.filterCount)
@@ -196,7 +161,7 @@ public struct ReferenceConvolution: ConvolutionBackend, Sendable {
                 try withOptionalBuffer(bias) { b throws(ConvError) in
                     try output.withUnsafeMutableBufferPointer { o throws(ConvError) in
                         try magnitudes.withUnsafeMutableBufferPointer { m throws(ConvError) in
-                            try forward(g, input: x, filter: f, bias: b, output: o, magnitudes: m, progress: progress)
+                            try forward(g, input: x, filter: f, bias: b, output: o, magnitudes: m)
                         }
                     }
                 }
@@ -208,26 +173,6 @@ public struct ReferenceConvolution: ConvolutionBackend, Sendable {
     /// Array form of the backward pass (all three gradients) with `Σ|terms|` per element of each.
     public func backwardWithMagnitudes<T: ConvScalar>(
         _ g: ConvGeometry, input: [T], filter: [T], outputGradient: [T]
-    ) throws(ConvError) -> (gradients: Gradients<T>, magnitudes: Gradients<T>) {
-        try backwardWithMagnitudes(g, input: input, filter: filter, outputGradient: outputGradient, reportingTo: nil)
-    }
-
-    /// ``backwardWithMagnitudes(_:input:filter:outputGradient:)``, calling `progress(computation, done, total)`
-    /// as it goes: `"dX"` after each plane of one image and input channel, `"dF"` after each input channel of
-    /// one filter, `"dB"` after each output channel (in that order). For tools; not a stable API.
-    @_spi(Tools)
-    public func backwardWithMagnitudes<T: ConvScalar>(
-        _ g: ConvGeometry, input: [T], filter: [T], outputGradient: [T],
-        progress: (_ computation: String, _ done: Int, _ total: Int) -> Void
-    ) throws(ConvError) -> (gradients: Gradients<T>, magnitudes: Gradients<T>) {
-        try withoutActuallyEscaping(progress, do: { progress throws(ConvError) in
-            try backwardWithMagnitudes(g, input: input, filter: filter, outputGradient: outputGradient,
-                                       reportingTo: progress)
-        })
-    }
-
-    private func backwardWithMagnitudes<T: ConvScalar>(
-        _ g: ConvGeometry, input: [T], filter: [T], outputGradient: [T], reportingTo progress: ReferenceProgress?
     ) throws(ConvError) -> (gradients: Gradients<T>, magnitudes: Gradients<T>) {
         try checkLength("input", input.count, g.inputCount)
         try checkLength("filter", filter.count, g.filterCount)
@@ -250,7 +195,7 @@ public struct ReferenceConvolution: ConvolutionBackend, Sendable {
                                             try backward(g, input: x, filter: f, outputGradient: dO,
                                                          inputGradient: dx, filterGradient: df, biasGradient: db,
                                                          inputGradientMagnitudes: mx, filterGradientMagnitudes: mf,
-                                                         biasGradientMagnitudes: mb, progress: progress)
+                                                         biasGradientMagnitudes: mb)
                                         }
                                     }
                                 }
@@ -264,8 +209,9 @@ public struct ReferenceConvolution: ConvolutionBackend, Sendable {
     }
 }
 
-/// Told `(computation, done, total)` as the reference's loops advance (see the `progress:` array forms).
-typealias ReferenceProgress = (_ computation: String, _ done: Int, _ total: Int) -> Void
+/// Told `(computation, done, total)` as the reference's loops advance (`ReferenceConvolution(progress:)`).
+@_spi(Tools)
+public typealias ReferenceProgress = @Sendable (_ computation: String, _ done: Int, _ total: Int) -> Void
 
 /// The loops themselves, one function per definition in <doc:TheMathAndTheLowering>.
 struct ReferenceLoops {
