@@ -48,13 +48,21 @@ test-stages:
 	$(call stage,consumer package,$(MAKE) --no-print-directory consumer)
 	$(call stage,memory check,$(RELEASE) --product convmemcheck && $(SCRATCH)/release/convmemcheck)
 
+# The table is printed and saved with the JSON and the SVG chart in $(BENCH_OUT)/ (ignored by git); a --json or
+# --chart in BENCH_ARGS comes last and so replaces the default path.
+BENCH_OUT ?= bench-results
 bench: setup
 	$(RELEASE) --product convbench
-	$(SCRATCH)/release/convbench $(BENCH_ARGS)
+	@mkdir -p $(BENCH_OUT)
+	$(SCRATCH)/release/convbench --json $(BENCH_OUT)/bench.json --chart $(BENCH_OUT)/bench.svg $(BENCH_ARGS) \
+		| tee $(BENCH_OUT)/bench.txt
 
+# ConvEngine and PyTorch side by side (Benchmarks/compare.sh). Without PYTHON, the first run creates
+# .venv-compare/ with PyTorch's CPU build (about a minute); later runs reuse it (rm -rf .venv-compare to redo).
 compare: setup
 	$(RELEASE) --product convbench
-	bash Benchmarks/compare.sh $(BENCH_ARGS)
+	$(RELEASE) --product convchart
+	BENCH_OUT=$(BENCH_OUT) SCRATCH=$(SCRATCH) bash Benchmarks/compare.sh $(BENCH_ARGS)
 
 # The training example (Sources/ConvDemo): learns a 3×3 edge detector with the library's forward pass,
 # backward pass and SGD, printing the loss; DEMO_ARGS are passed on (`make demo DEMO_ARGS="--steps 400"`).
@@ -68,13 +76,22 @@ DOCS_SCRATCH ?= .build-docs
 docs: setup
 	$(SWIFT) package --scratch-path $(DOCS_SCRATCH) generate-documentation --target ConvEngine --warnings-as-errors
 	@echo "docs: $(DOCS_SCRATCH)/plugins/Swift-DocC/outputs/ConvEngine.doccarchive"
+	@echo "docs: to read it, serve the archive and open http://localhost:8000/documentation/convengine:"
+	@echo "        python3 -m http.server -d $(DOCS_SCRATCH)/plugins/Swift-DocC/outputs/ConvEngine.doccarchive 8000"
+	@echo "      or build and serve it live: swift package --disable-sandbox preview-documentation --target ConvEngine"
 
-# Builds and runs Examples/Consumer, a separate package that depends on this one by path.
+# Builds and runs Examples/Consumer, a separate package that depends on this one by path, and checks that its
+# resolution checked out nothing else: the library products need neither swift-argument-parser nor
+# swift-docc-plugin, so SwiftPM does not fetch them for a consumer (README, Depending on ConvEngine).
 consumer: setup
 	cd Examples/Consumer && $(SWIFT) build --scratch-path .build-consumer && ./.build-consumer/debug/Consumer
+	@extra=$$(ls -A Examples/Consumer/.build-consumer/checkouts 2>/dev/null); \
+	if [ -n "$$extra" ]; then echo "consumer: resolving ConvEngine also checked out: $$extra" >&2; exit 1; fi; \
+	echo "consumer: resolved ConvEngine alone (no other package checked out)"
 
 clean:
 	rm -rf $(SCRATCH) .stage-times .build-docs .build-asan .build-tsan Examples/Consumer/.build-consumer
+# (.venv-compare/ and bench-results/ are kept: rm -rf them to set up PyTorch again or drop old results.)
 
 # The whole test suite under AddressSanitizer, then ThreadSanitizer, each in its own build folder, with the
 # reliability sweeps shrunk (CONVENGINE_TEST_SCALE=small; CONVENGINE_SANITIZER=1 lifts the tool tests' `ulimit -v`, which

@@ -42,9 +42,24 @@ let package = Package(
             name: "convbench",
             dependencies: [
                 "ConvEngine",
+                "BenchChart",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Benchmarks/ConvBench"
+        ),
+        // The SVG charts of `make bench` and `make compare` (a library so that ConvToolsTests can check them).
+        .target(
+            name: "BenchChart",
+            path: "Benchmarks/Chart"
+        ),
+        // `convchart`: draws `make compare`'s chart from compare.py's merged JSON.
+        .executableTarget(
+            name: "convchart",
+            dependencies: [
+                "BenchChart",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Benchmarks/ConvChart"
         ),
         // `convmemcheck`: resident memory over 10,000 forward+backward calls, in its own process (`make test`).
         .executableTarget(
@@ -87,13 +102,14 @@ let package = Package(
         .testTarget(
             name: "ConvEngineNPYTests",
             dependencies: ["ConvEngine", "ConvEngineNPY"],
-            path: "Tests/ConvEngineNPYTests"
+            path: "Tests/ConvEngineNPYTests",
+            exclude: ["Archives"]  // zip files given to the reader by mistake (Archives/make_archives.py)
         ),
-        // The tools: `conv` run as a subprocess (found next to the test bundle, which every test target shares),
-        // and the training example's loop (ConvDemoKit).
+        // The tools: `conv`, `demo`, `convbench` and `convchart` run as subprocesses (found next to the test
+        // bundle, which every test target shares), the training example's loop (ConvDemoKit) and the charts.
         .testTarget(
             name: "ConvToolsTests",
-            dependencies: ["ConvEngine", "ConvEngineNPY", "ConvDemoKit"],
+            dependencies: ["ConvEngine", "ConvEngineNPY", "ConvDemoKit", "BenchChart"],
             path: "Tests/ConvToolsTests"
         ),
     ],

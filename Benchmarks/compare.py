@@ -238,7 +238,10 @@ def main():
 
     if args.out:
         with open(args.out, "w") as f:
+            machine = engine.get("machine", {})
             json.dump({"schema": "convbench-compare/1", "torch": torch.__version__, "engine": args.engine_json,
+                       "date": engine.get("date"),
+                       "machine": f"{machine.get('cpu', '?')}, {machine.get('processors', '?')} logical processors",
                        "pytorch": torch_rows, "merged": merged, "geomean": summary}, f, indent=1)
 
 

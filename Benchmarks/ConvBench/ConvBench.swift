@@ -1,4 +1,5 @@
 import ArgumentParser
+import BenchChart
 import ConvEngine
 import Foundation
 
@@ -44,6 +45,9 @@ struct ConvBench: ParsableCommand {
 
     @Option(help: "Also write everything in the table as JSON to this path.")
     var json: String?
+
+    @Option(help: "Also write a chart of engine/ceiling per layer, pass and thread count as SVG to this path.")
+    var chart: String?
 
     @Flag(help: "Small shapes: the whole run takes seconds (what `make test` runs).")
     var quick = false
@@ -183,6 +187,11 @@ struct ConvBench: ParsableCommand {
                                    gemmRates: rates, layers: layerInfos, results: ordered, summary: summary)
             try JSONOutput.write(report, to: json)
             Progress.say("wrote \(json)")
+        }
+        if let chart {
+            let svg = CeilingChart.make(ordered, machine: machine, options: options).svg()
+            try svg.write(toFile: chart, atomically: true, encoding: .utf8)
+            Progress.say("wrote \(chart)")
         }
         if failures > 0 {
             Progress.say("FAIL: \(failures) row(s) outside MATH.md's error bound")

@@ -8,7 +8,8 @@ import PackageDescription
 let package = Package(
     name: "Consumer",
     dependencies: [
-        // From another repository: .package(url: "https://github.com/<owner>/ConvEngine", from: "0.1.0")
+        // From another repository (no release is tagged yet, so a branch):
+        // .package(url: "https://github.com/<owner>/ConvEngine", branch: "main")
         .package(name: "ConvEngine", path: "../.."),
     ],
     targets: [

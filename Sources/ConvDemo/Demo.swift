@@ -6,25 +6,55 @@ import Foundation
 
 @main
 struct Demo: ParsableCommand {
+    // The discussion is written as paragraphs without line breaks (ArgumentParser wraps them to the
+    // terminal), and each formula on a line of its own, indented, so that no formula is split.
     static let configuration = CommandConfiguration(
         commandName: "demo",
-        abstract: "Learn a known 3×3 edge-detector filter and bias with ConvEngine's forward pass, backward pass and SGD.",
+        abstract: "Learn a known 3×3 edge detector with ConvEngine's forward pass, backward pass and SGD.",
+        usage: """
+            demo [--steps <n>] [--learning-rate <α>] [--batch <n>] [--size <n>]
+                 [--noise <σ>] [--seed <n>] [--report-every <n>] [--workers <n>]
+            """,
         discussion: """
-        Every step draws fresh random images X (standard normal), makes targets T = conv(X, F*) + b* plus
-        Gaussian noise of standard deviation --noise, and takes one SGD step on the mean squared error
-        between conv(X, F) + b and T, starting from F = 0, b = 0. F* is the Sobel filter for vertical edges
-        and b* = \(EdgeDetectorTraining.trueBias). The loss should fall to the noise floor σ² and F, b should
-        match F*, b* within 1e-2; the exit status is 1 if they do not.
-        """)
+            Every step draws fresh random images X (standard normal) and makes noisy targets
 
-    @Option(help: "SGD steps.") var steps = EdgeDetectorTraining.Configuration().steps
-    @Option(help: "Images per step.") var batch = EdgeDetectorTraining.Configuration().batch
-    @Option(help: "Image size (square).") var size = EdgeDetectorTraining.Configuration().imageSize
-    @Option(help: "SGD learning rate.") var learningRate = EdgeDetectorTraining.Configuration().learningRate
-    @Option(help: "Standard deviation of the target noise.") var noise = EdgeDetectorTraining.Configuration().noise
-    @Option(help: "Random seed.") var seed = EdgeDetectorTraining.Configuration().seed
-    @Option(help: "Print the loss every this many steps.") var reportEvery = EdgeDetectorTraining.Configuration().reportEvery
-    @Option(help: "Engine worker threads.") var workers = 1
+              T = conv(X, F*) + b* + noise,   noise ~ N(0, σ²), σ = --noise
+
+            where F* is the Sobel filter for vertical edges and b* is \(EdgeDetectorTraining.trueBias). Starting from a filter and bias of zero, it takes one SGD step per batch of images on the mean squared error
+
+              L = mean((conv(X, F) + b - T)²)
+
+            printing the loss every --report-every steps. The loss should fall to the noise floor σ², and F and b should match F* and b* within 1e-2.
+
+            Exit status: 0 if they do; 1 if they do not, or if the loss diverges (it becomes infinite or more than \(Int(EdgeDetectorTraining.divergenceFactor)) times its first value: the learning rate is too large), in which case training stops at once; 64 for invalid options.
+            """)
+
+    @Option(help: ArgumentHelp("SGD steps (at least 1).", valueName: "n"))
+    var steps = EdgeDetectorTraining.Configuration().steps
+    @Option(help: ArgumentHelp("SGD learning rate α (step size); above about 1 the loss diverges.", valueName: "α"))
+    var learningRate = EdgeDetectorTraining.Configuration().learningRate
+    @Option(help: ArgumentHelp("Images per step.", valueName: "n"))
+    var batch = EdgeDetectorTraining.Configuration().batch
+    @Option(help: ArgumentHelp("Image size (square).", valueName: "n"))
+    var size = EdgeDetectorTraining.Configuration().imageSize
+    @Option(help: ArgumentHelp("Standard deviation σ of the target noise.", valueName: "σ"))
+    var noise = EdgeDetectorTraining.Configuration().noise
+    @Option(help: ArgumentHelp("Random seed.", valueName: "n"))
+    var seed = EdgeDetectorTraining.Configuration().seed
+    @Option(help: ArgumentHelp("Print the loss every this many steps.", valueName: "n"))
+    var reportEvery = EdgeDetectorTraining.Configuration().reportEvery
+    @Option(help: ArgumentHelp("Engine worker threads.", valueName: "n"))
+    var workers = 1
+
+    func validate() throws {
+        if steps < 1 { throw ValidationError("--steps must be at least 1 (0 steps would train nothing), got \(steps)") }
+        if batch < 1 { throw ValidationError("--batch must be at least 1, got \(batch)") }
+        if size < 1 { throw ValidationError("--size must be at least 1, got \(size)") }
+        if reportEvery < 1 { throw ValidationError("--report-every must be at least 1, got \(reportEvery)") }
+        if workers < 1 { throw ValidationError("--workers must be at least 1, got \(workers)") }
+        if !learningRate.isFinite { throw ValidationError("--learning-rate must be finite, got \(learningRate)") }
+        if !(noise.isFinite && noise >= 0) { throw ValidationError("--noise must be finite and not negative, got \(noise)") }
+    }
 
     func run() throws {
         var c = EdgeDetectorTraining.Configuration()
@@ -37,15 +67,22 @@ struct Demo: ParsableCommand {
         let result: EdgeDetectorTraining.Result
         do {
             result = try EdgeDetectorTraining(c).run { step, loss in
-                print("step \(String(repeating: " ", count: max(0, 5 - String(step).count)))\(step)  loss \(sci(loss))  (\(String(format: "%.2f", loss / floor)) × noise floor)")
+                print("step \(String(repeating: " ", count: max(0, 5 - String(step).count)))\(step)  loss \(sci(loss))  (\(times(loss / floor)) × noise floor)")
             }
         } catch {
             // An impossible configuration, or images too large for memory: one line, exit status 1.
-            FileHandle.standardError.write(Data("demo: error: \(error)\n".utf8))
+            printError("demo: error: \(error)")
+            throw ExitCode.failure
+        }
+        if let step = result.divergedAt, let last = result.losses.last, let first = result.losses.first {
+            let growth = last.loss.isFinite ? "\(sci(last.loss)), \(times(last.loss / first.loss)) × the loss at step 1" : "\(last.loss)"
+            printError("demo: error: the loss diverged at step \(step) (\(growth)), so training stopped: "
+                       + "the learning rate \(learningRate) is too large. Try a smaller --learning-rate, "
+                       + "for example \(learningRate / 10) or the default \(EdgeDetectorTraining.Configuration().learningRate)")
             throw ExitCode.failure
         }
         let seconds = Date().timeIntervalSince(start)
-        print("mean loss of the last steps \(sci(result.finalLoss)) = \(String(format: "%.3f", result.finalLoss / floor)) × the noise floor (\(String(format: "%.2f", seconds)) s)")
+        print("mean loss of the last steps \(sci(result.finalLoss)) = \(times(result.finalLoss / floor)) × the noise floor (\(String(format: "%.2f", seconds)) s)")
         print("learned filter               true filter")
         for r in 0..<3 {
             let learned = (0..<3).map { String(format: "%8.4f", (result.filter[3 * r + $0] * 1e4).rounded() / 1e4 + 0) }.joined()
@@ -59,10 +96,20 @@ struct Demo: ParsableCommand {
         if recovered && converged {
             print("recovered the filter and bias within 1e-2; the loss reached the noise floor")
         } else {
-            FileHandle.standardError.write(Data("demo: error: \(recovered ? "" : "filter or bias not recovered within 1e-2; ")\(converged ? "" : "loss above 1.5 × the noise floor")\n".utf8))
+            printError("demo: error: \(recovered ? "" : "filter or bias not recovered within 1e-2; ")\(converged ? "" : "loss above 1.5 × the noise floor")")
             throw ExitCode.failure
         }
     }
 }
 
 private func sci(_ x: Double) -> String { String(format: "%.3e", x) }
+
+/// A ratio such as "1.52", or "3.4e+05" once it is large (a fixed format would print every digit of 1e78).
+private func times(_ x: Double) -> String {
+    guard x.isFinite else { return "\(x)" }
+    return abs(x) < 1e4 ? String(format: "%.2f", x) : String(format: "%.2e", x)
+}
+
+private func printError(_ line: String) {
+    FileHandle.standardError.write(Data((line + "\n").utf8))
+}

@@ -14,7 +14,7 @@ import Foundation
 public struct EdgeDetectorTraining: Sendable {
     /// What to train and for how long.
     public struct Configuration: Sendable {
-        /// SGD steps.
+        /// SGD steps, at least 1.
         public var steps = 200
         /// Images per step.
         public var batch = 8
@@ -60,7 +60,17 @@ public struct EdgeDetectorTraining: Sendable {
         public var filterError: Float
         /// `|bias - trueBias|`.
         public var biasError: Float
+        /// The step at which training stopped because the loss diverged (see
+        /// ``EdgeDetectorTraining/divergenceFactor``), or nil if it ran every step. The loss at that step
+        /// is the last of ``losses``.
+        public var divergedAt: Int?
     }
+
+    /// Training stops as diverged at the first step whose loss is not finite or exceeds this many times the
+    /// loss at step 1. The loss at step 1 is that of F = 0, b = 0; a step size that converges only shrinks
+    /// the error in F and b (by about |1 - 2α| per step, as the images are standard normal), so a converging run
+    /// never comes near this, while one that diverges grows geometrically and passes it within a few steps.
+    public static let divergenceFactor = 10.0
 
     /// The configuration this training runs with.
     public let configuration: Configuration
@@ -73,10 +83,18 @@ public struct EdgeDetectorTraining: Sendable {
     /// Trains, calling `report(step, loss)` every ``Configuration/reportEvery`` steps and at the first
     /// and last step; the loss reported at a step is the one computed before that step's update.
     ///
-    /// - Throws: ``ConvError`` for an impossible configuration (for example an image size of 0), or
+    /// A loss that diverges (see ``divergenceFactor``) is reported at the step it is detected, and training
+    /// stops there with ``Result/divergedAt`` set.
+    ///
+    /// - Throws: ``ConvError`` for an impossible configuration (for example an image size of 0, or
+    ///   ``ConvError/invalidArgument(name:reason:)`` for fewer than 1 step), or
     ///   ``ConvError/invalidArgument(name:reason:)`` when a step's images would not fit in physical memory.
     public func run(report: (_ step: Int, _ loss: Double) -> Void = { _, _ in }) throws -> Result {
         let c = configuration
+        // Zero steps would train nothing and leave no loss to report: refused rather than run as one step.
+        guard c.steps >= 1 else {
+            throw ConvError.invalidArgument(name: "steps", reason: "\(c.steps) steps: at least 1 is needed to train")
+        }
         let geometry = try ConvGeometry(batch: c.batch, inputChannels: 1, inputHeight: c.imageSize,
                                         inputWidth: c.imageSize, outputChannels: 1, kernelHeight: 3, kernelWidth: 3,
                                         padding: .same)
@@ -92,9 +110,11 @@ public struct EdgeDetectorTraining: Sendable {
         var bias: [Float] = [0]
         var losses: [(step: Int, loss: Double)] = []
         var recent: [Double] = []
+        var firstLoss = Double.nan
+        var divergedAt: Int?
         let m = Float(geometry.outputCount)
 
-        for step in 1...max(1, c.steps) {
+        for step in 1...c.steps {
             // Fresh images, and targets from the true filter plus noise.
             let x = (0..<geometry.inputCount).map { _ in Float(random.gaussian()) }
             var target = try engine.forward(geometry, input: x, filter: Self.trueFilter, bias: [Self.trueBias])
@@ -112,9 +132,15 @@ public struct EdgeDetectorTraining: Sendable {
             loss /= Double(output.count)
             recent.append(loss)
             if recent.count > 10 { recent.removeFirst() }
-            if step == 1 || step % max(1, c.reportEvery) == 0 || step == c.steps {
+            if step == 1 { firstLoss = loss }
+            let diverged = !loss.isFinite || loss > Self.divergenceFactor * firstLoss
+            if step == 1 || step % max(1, c.reportEvery) == 0 || step == c.steps || diverged {
                 losses.append((step, loss))
                 report(step, loss)
+            }
+            if diverged {
+                divergedAt = step
+                break
             }
 
             // Backward (no input gradient: X is data) and the SGD step.
@@ -127,7 +153,7 @@ public struct EdgeDetectorTraining: Sendable {
             filter: filter, bias: bias[0], losses: losses,
             finalLoss: recent.reduce(0, +) / Double(recent.count), noiseFloor: c.noise * c.noise,
             filterError: zip(filter, Self.trueFilter).map { abs($0 - $1) }.max() ?? 0,
-            biasError: abs(bias[0] - Self.trueBias))
+            biasError: abs(bias[0] - Self.trueBias), divergedAt: divergedAt)
     }
 }
 

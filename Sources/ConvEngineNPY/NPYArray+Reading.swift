@@ -25,7 +25,8 @@ extension NPYArray {
     ///   - bytes: the whole file.
     ///   - maximumHeaderSize: the largest header, in bytes (its length field: the dictionary text, its padding
     ///     and the newline), that is read; longer headers throw. Reading is linear in the header's size either way.
-    /// - Throws: an ``NPYError`` naming the problem: the magic string, the version, the header length,
+    /// - Throws: an ``NPYError`` naming the problem: ``NPYError/zipArchive(kind:members:)`` for a zip archive
+    ///   (an `.npz` or a `torch.save` file), the magic string, the version, the header length,
     ///   ``NPYError/headerExceedsLimit(size:limit:)`` for a header longer than `maximumHeaderSize`, the
     ///   header's syntax, keys and values, the dtype, byte order and memory order, the shape, or a data
     ///   section whose length disagrees with the shape (truncated or with trailing bytes).
@@ -97,6 +98,11 @@ extension NPYArray {
 
     static func readHeader(_ raw: UnsafeRawBufferPointer, maximumHeaderSize: Int) throws(NPYError) -> Header {
         let total = raw.count
+        // An .npz or torch.save file is the likeliest wrong file, and each has its own remedy.
+        if ZipMembers.isZip(raw) {
+            let members = ZipMembers.names(raw)
+            throw .zipArchive(kind: NPYArchiveKind(members: members), members: members)
+        }
         if total < magic.count {
             if Array(raw) == Array(magic.prefix(total)) {
                 throw .truncated(part: "magic string", needed: magic.count, available: total)

@@ -52,6 +52,9 @@ public enum NPYElements: Sendable {
 /// an `.npy` file of shape `(N, C, H, W)` with no reordering.
 ///
 /// ```swift
+/// import ConvEngineNPY
+/// import Foundation   // URL
+///
 /// let x = try NPYArray(contentsOf: URL(fileURLWithPath: "x.npy"))   // shape [N, C, H, W]
 /// let input: [Float] = x.scalars()                                  // converted if stored as float64
 /// let y = try NPYArray(shape: [n, k, p, q], scalars: output)

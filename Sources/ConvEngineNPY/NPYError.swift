@@ -8,8 +8,16 @@ public enum NPYError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The input ended inside `part` (`"magic string"`, `"format version"`, `"header length"` or `"header"`):
     /// it needed `needed` bytes in all but has only `available`.
     case truncated(part: String, needed: Int, available: Int)
-    /// The first six bytes are not the `.npy` magic string `\x93NUMPY`.
+    /// The first six bytes are not the `.npy` magic string `\x93NUMPY` (and not a zip archive's: see
+    /// ``zipArchive(kind:members:)``).
     case badMagic(found: [UInt8])
+    /// The data is a zip archive (it starts with `PK\x03\x04`), not a `.npy` file: most likely an `.npz`
+    /// archive of `.npy` files (`numpy.savez`) or a `torch.save` file. `kind` says which, from `members`, the
+    /// names of its first members (at most 16, in the archive's order; empty if none could be read). The
+    /// message says what to do instead: unzip the `.npz` (or `numpy.load` it and `numpy.save` each array), or
+    /// save the tensor with `numpy.save`. This is thrown instead of ``badMagic(found:)`` so that a program
+    /// can tell a user which file format they gave.
+    case zipArchive(kind: NPYArchiveKind, members: [String])
     /// The format version is not 1.0, 2.0 or 3.0.
     case unsupportedVersion(major: UInt8, minor: UInt8)
     /// The header length field is impossible (for example zero).
@@ -59,6 +67,8 @@ public enum NPYError: Error, Equatable, Sendable, CustomStringConvertible {
         case let .badMagic(found):
             let hex = found.map { String($0, radix: 16, uppercase: false) }.map { $0.count < 2 ? "0" + $0 : $0 }
             return "not a .npy file: the magic string is \(hex.joined(separator: " ")), expected 93 4e 55 4d 50 59 (\\x93NUMPY)"
+        case let .zipArchive(kind, members):
+            return NPYError.describeZipArchive(kind, members)
         case let .unsupportedVersion(major, minor):
             return "unsupported .npy format version \(major).\(minor): only 1.0, 2.0 and 3.0 are supported"
         case let .invalidHeaderLength(length):
@@ -95,6 +105,24 @@ public enum NPYError: Error, Equatable, Sendable, CustomStringConvertible {
             return "a .npy header of \(length) bytes is too long for any format version"
         case let .fileSystem(path, reason):
             return "\(path): \(reason)"
+        }
+    }
+
+    /// What a zip archive is and what to do with it instead.
+    private static func describeZipArchive(_ kind: NPYArchiveKind, _ members: [String]) -> String {
+        switch kind {
+        case .npz:
+            let shown = members.prefix(6).map { "'\($0.dropLast(4))'" }.joined(separator: ", ")
+            return "this is an .npz archive (numpy.savez) of arrays \(shown)\(members.count > 6 ? ", …" : ""), "
+                + "not a .npy file: only single .npy arrays are read. Unzip it (each member is a .npy file), "
+                + "or load it with numpy.load and save each array with numpy.save"
+        case .torchSave:
+            return "this is a PyTorch torch.save file (a zip archive), not a .npy file: save the tensor with "
+                + "numpy.save instead, for example numpy.save('x.npy', tensor.detach().cpu().numpy())"
+        case .other:
+            let listed = members.isEmpty ? "" : " (members: \(members.prefix(6).joined(separator: ", "))\(members.count > 6 ? ", …" : ""))"
+            return "this is a zip archive\(listed), not a .npy file (its magic string is PK\\x03\\x04, not \\x93NUMPY): "
+                + "unzip it and read the .npy file it holds"
         }
     }
 }

@@ -8,7 +8,7 @@ struct Backward: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Backward pass: write any of the gradients dX, dF, dB given dO.",
         discussion: """
-        Reads X (N, C, H, W), F (K, C/groups, R, S) and the output gradient dO (N, K, P, Q), and writes the gradients requested (at least one): dX (the shape of X), dF (the shape of F, summed over the batch) and dB (K,) (summed over the batch and all positions). X and F are always read, because their shapes give the geometry.
+        Reads X (N, C, H, W), F (K, C/groups, R, S) and the output gradient dO (N, K, P, Q), and writes the gradients requested (at least one): dX (the shape of X), dF (the shape of F, summed over the batch) and dB (K,) (summed over the batch and all positions). X and F are always read, because their shapes give the geometry. Prints one line: each file written and its shape.
 
         Example:
 
@@ -63,6 +63,7 @@ struct Backward: ParsableCommand {
         if biasGradient != nil { wanted.insert(.bias) }
         let backend: any ConvolutionBackend = reference ? ReferenceConvolution() : try engine.makeEngine()
 
+        var written: [(tensor: String, shape: [Int], path: String)] = []
         func compute<T: ConvScalar>(_: T.Type) throws {
             let gradients: Gradients<T> = try rethrowingAsCLI("backward") {
                 try backend.backward(g, input: scalars(of: problem.input, as: T.self),
@@ -71,14 +72,18 @@ struct Backward: ParsableCommand {
             }
             if let path = inputGradient, let dX = gradients.input {
                 try save(dX, shape: problem.input.array.shape, to: path, option: "--input-gradient")
+                written.append(("dX", problem.input.array.shape, path))
             }
             if let path = filterGradient, let dF = gradients.filter {
                 try save(dF, shape: problem.filter.array.shape, to: path, option: "--filter-gradient")
+                written.append(("dF", problem.filter.array.shape, path))
             }
             if let path = biasGradient, let dB = gradients.bias {
                 try save(dB, shape: [g.outputChannels], to: path, option: "--bias-gradient")
+                written.append(("dB", [g.outputChannels], path))
             }
         }
         if type == .float32 { try compute(Float.self) } else { try compute(Double.self) }
+        reportWritten("backward", written, as: type)
     }
 }

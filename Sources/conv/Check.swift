@@ -1,5 +1,5 @@
 import ArgumentParser
-import ConvEngine
+@_spi(Tools) import ConvEngine  // the reference's progress reports
 import Foundation
 
 /// `conv check`: the engine against the reference on random data, with the library's error bound (ErrorBound) and timings.
@@ -11,7 +11,7 @@ struct Check: ParsableCommand {
 
           |engine - reference| <= c * L * (eps * sum|terms| + eta),  c = \(ErrorBound.defaultConstant)
 
-        (L: products summed into the element; eps, eta: the machine epsilon and smallest subnormal of the engine's precision), and the time of each pass for both. The exit status is 1 if any fraction exceeds 1. The reference is slow (the convolution's full cost without BLAS): keep the geometry moderate.
+        (L: products summed into the element; eps, eta: the machine epsilon and smallest subnormal of the engine's precision), and the time of each pass for both. The exit status is 1 if any fraction exceeds 1. The reference is slow (the convolution's full cost without BLAS): keep the geometry moderate. A computation that takes longer than a few seconds reports its progress on standard error every few seconds (which tensor, % done).
 
         Example:
 
@@ -19,20 +19,22 @@ struct Check: ParsableCommand {
                      --stride 2 --padding 1 --workers 2 --precision double
         """)
 
-    @Option(help: "Images in the batch (N).")
+    // `parsing: .unconditional`: "-1" is taken as the value (and rejected with the reason), not as an option.
+    @Option(parsing: .unconditional, help: "Images in the batch (N).")
     var batch = 2
 
-    @Option(help: "Input channels (C).")
+    @Option(parsing: .unconditional, help: "Input channels (C).")
     var channels = 4
 
-    @Option(help: ArgumentHelp("Input image size: one value (square) or height,width.", valueName: "h|h,w"),
+    @Option(parsing: .unconditional,
+            help: ArgumentHelp("Input image size: one value (square) or height,width.", valueName: "h|h,w"),
             transform: { try AxisPair.parse($0, name: "--size") })
     var size = AxisPair(height: 16, width: 16)
 
-    @Option(help: "Output channels, the number of filters (K).")
+    @Option(parsing: .unconditional, help: "Output channels, the number of filters (K).")
     var filters = 8
 
-    @Option(help: ArgumentHelp("Kernel size: one value (square) or height,width (R,S).", valueName: "r|r,s"),
+    @Option(parsing: .unconditional, help: ArgumentHelp("Kernel size: one value (square) or height,width (R,S).", valueName: "r|r,s"),
             transform: { try AxisPair.parse($0, name: "--kernel") })
     var kernel = AxisPair(height: 3, width: 3)
 
@@ -43,18 +45,22 @@ struct Check: ParsableCommand {
     var engine: EngineOptions
 
     @Option(help: "Precision the engine computes in: float or double.")
-    var precision: Precision = .float
+    var precision: CheckPrecision = .float
 
     @Option(help: "Seed of the random data.")
     var seed: UInt64 = 1
 
-    @Option(help: "Engine timings are the best of this many runs (the reference runs once).")
+    @Option(parsing: .unconditional, help: "Engine timings are the best of this many runs (the reference runs once).")
     var `repeat` = 3
+
+    // Seconds between progress lines on stderr (the first after as long); hidden: the tests set 0.
+    @Option(help: .hidden)
+    var progressInterval = 5.0
 
     func run() throws {
         // Checked here rather than in validate(), which runs before unknown options are reported.
-        if precision == .auto { throw ValidationError("--precision for check is float or double") }
         if `repeat` < 1 { throw ValidationError("--repeat must be at least 1") }
+        if !(progressInterval >= 0) { throw ValidationError("--progress-interval must not be negative") }
         let g = try ConvGeometry.make(batch: batch, channels: channels, height: size.height, width: size.width,
                                       filters: filters, kernel: kernel, options: convolution)
         let engine = try engine.makeEngine()
@@ -120,16 +126,21 @@ struct Check: ParsableCommand {
         }
 
         // The reference, in double precision on the same values.
-        let reference = ReferenceConvolution()
+        let progress = ProgressReporter(interval: progressInterval)
+        let reference = ReferenceConvolution { part, done, total in progress.report(part, done: done, total: total) }
         let xd = x.map(Double.init), fd = f.map(Double.init), bd = b.map(Double.init), dOd = dO.map(Double.init)
         var refO: (output: [Double], magnitudes: [Double]) = ([], [])
         var refG: (gradients: Gradients<Double>, magnitudes: Gradients<Double>) = (Gradients(), Gradients())
+        progress.begin("reference forward")
         let refForwardTime = try rethrowingAsCLI("reference") {
             try seconds { refO = try reference.forwardWithMagnitudes(g, input: xd, filter: fd, bias: bd) }
         }
+        progress.end()
+        progress.begin("reference backward")
         let refBackwardTime = try rethrowingAsCLI("reference") {
             try seconds { refG = try reference.backwardWithMagnitudes(g, input: xd, filter: fd, outputGradient: dOd) }
         }
+        progress.end()
 
         let L = ErrorBound.termCounts(g)
         let rows: [(String, [T], [Double], [Double], Int)] = [

@@ -35,7 +35,15 @@ struct Conv: ParsableCommand {
           conv check --batch 8 --channels 64 --size 56 --filters 64 --kernel 3 \\
                      --padding same
 
-        Exit status: 0 on success; 1 for an error (printed as one line on standard error, 'conv: error: ...') and for a check whose worst error exceeds the bound; 64 for invalid command-line usage.
+        On success forward and backward print one line naming each file written and its shape.
+
+        Exit status 0: success.
+
+        Exit status 64, invalid usage (as for ArgumentParser's own errors; the command line must change): an unknown or missing option, a value out of range, or options that describe no convolution of the given files (a stride, padding, dilation or groups that make the geometry impossible, an --algorithm that cannot run it).
+
+        Exit status 1, running it failed (the command line is valid): a file that cannot be read, is not a float32 or float64 .npy array, or has the wrong shape for the others; a result that cannot be written or does not fit in memory; a check whose worst error exceeds the bound.
+
+        Every error is one line on standard error: 'conv: error: ...'.
         """,
         version: LibraryVersion.string,
         subcommands: [Forward.self, Backward.self, Check.self]
@@ -47,7 +55,7 @@ struct Conv: ParsableCommand {
             var command = try parseAsRoot()
             try command.run()
         } catch {
-            let code = exitCode(for: error)
+            let code = (error as? CLIError)?.exitCode ?? exitCode(for: error)
             if code == .success { exit(withError: error) }  // --help, --version: printed in full to stdout
             let message = Conv.message(for: error)
                 .split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
@@ -58,10 +66,25 @@ struct Conv: ParsableCommand {
     }
 }
 
-/// An error with the one-line message the tool prints.
+/// An error with the one-line message the tool prints, and its exit status (see the discussion of `conv --help`).
 struct CLIError: Error, CustomStringConvertible {
     let description: String
-    init(_ description: String) { self.description = description }
+    /// `.validationFailure` (64) for a command line that must change, `.failure` (1) for anything else.
+    let exitCode: ExitCode
+
+    /// A failure while running a valid command line: reading, writing, memory, computing. Exit status 1.
+    init(_ description: String) {
+        self.description = description
+        exitCode = .failure
+    }
+
+    /// An invalid command line, reported like ArgumentParser's own usage errors. Exit status 64.
+    static func usage(_ description: String) -> CLIError { CLIError(description, exitCode: .validationFailure) }
+
+    private init(_ description: String, exitCode: ExitCode) {
+        self.description = description
+        self.exitCode = exitCode
+    }
 }
 
 func printError(_ line: String) {

@@ -8,7 +8,7 @@ struct Forward: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Forward pass: write O = conv(X, F) + B.",
         discussion: """
-        Reads X (N, C, H, W), F (K, C/groups, R, S) and optionally B (K,), and writes O (N, K, P, Q), where P = floor((H + top + bottom - dh*(R-1) - 1) / sh) + 1 and Q likewise along the width.
+        Reads X (N, C, H, W), F (K, C/groups, R, S) and optionally B (K,), and writes O (N, K, P, Q), where P = floor((H + top + bottom - dh*(R-1) - 1) / sh) + 1 and Q likewise along the width. Prints one line: the file written and O's shape.
 
         Example:
 
@@ -57,5 +57,6 @@ struct Forward: ParsableCommand {
             try save(o, shape: problem.outputShape, to: output, option: "--output")
         }
         if type == .float32 { try compute(Float.self) } else { try compute(Double.self) }
+        reportWritten("forward", [("O", problem.outputShape, output)], as: type)
     }
 }

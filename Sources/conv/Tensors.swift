@@ -52,8 +52,9 @@ struct ConvolutionProblem {
         guard f.count == 4 else {
             throw CLIError("--filter \(filterPath) has shape \(format(f)); a filter must be 4-D (K, C/groups, R, S)")
         }
-        guard options.groups >= 1, f[1] * options.groups == x[1] else {
-            throw CLIError("--filter \(filterPath) has \(f[1]) input channels per group, but --input has \(x[1]) channels and --groups is \(options.groups): need C = C/groups × groups")
+        try options.checkGroups()
+        guard f[1] * options.groups == x[1] else {
+            throw CLIError.usage("--filter \(filterPath) has \(f[1]) input channels per group, but --input has \(x[1]) channels and --groups is \(options.groups): need C = C/groups × groups")
         }
         geometry = try ConvGeometry.make(batch: x[0], channels: x[1], height: x[2], width: x[3], filters: f[0],
                                          kernel: AxisPair(height: f[2], width: f[3]), options: options)
@@ -109,13 +110,23 @@ func withScalar<R>(_ type: NPYDataType, _ body: (any ConvScalar.Type) throws -> 
     try body(type == .float32 ? Float.self : Double.self)
 }
 
-/// Turns a library error into a one-line message.
+/// Turns a library error into a one-line message: a usage error when a forced --algorithm cannot run the
+/// geometry (the command line must change), a failure otherwise.
 func rethrowingAsCLI<R>(_ what: String, _ body: () throws -> R) throws -> R {
     do {
         return try body()
     } catch let error as CLIError {
         throw error
+    } catch let error as ConvError {
+        if case .algorithmNotApplicable = error { throw CLIError.usage("\(what): \(error) (see --algorithm)") }
+        throw CLIError("\(what): \(error)")
     } catch {
         throw CLIError("\(what): \(error)")
     }
+}
+
+/// The one line forward and backward print on success: each file written, with its tensor's name and shape.
+func reportWritten(_ command: String, _ files: [(tensor: String, shape: [Int], path: String)], as type: NPYDataType) {
+    let written = files.map { "\($0.tensor) \(format($0.shape)) to \($0.path)" }.joined(separator: ", ")
+    print("conv \(command): wrote \(written) (\(type == .float32 ? "float32" : "float64"))")
 }

@@ -130,6 +130,6 @@ struct ArrayAPITests {
                 == .invalidArgument(name: "learningRate", reason: "inf is not finite"))
         var parameters: [Float] = [1, 2]
         #expect(kind { () throws(ConvError) in try SGD(learningRate: 0.1).step(&parameters, gradient: [1]) }
-                == .bufferLength(name: "gradient", expected: 2, actual: 1))
+                == .gradientLength(gradient: "gradient", parameters: "parameters", expected: 2, actual: 1))
     }
 }

@@ -242,5 +242,10 @@ struct GeometryValidationTests {
         #expect(ConvError.bufferLength(name: "filter", expected: 4, actual: 3).description.contains("filter"))
         #expect(ConvError.kernelLargerThanPaddedInput(axis: "height", paddedInput: 1, dilatedKernel: 2)
                 .description.contains("2"))
+        // Each buffer's name once, in a sentence (it read "output buffer output overlaps input").
+        #expect(ConvError.overlappingBuffers(output: "output", other: "input").description
+                == "output shares memory with input: an output buffer must not overlap any other buffer")
+        #expect(ConvError.overlappingBuffers(output: "filterGradient", other: "workspace").description
+                .hasPrefix("filterGradient shares memory with workspace"))
     }
 }

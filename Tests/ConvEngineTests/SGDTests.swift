@@ -44,21 +44,24 @@ struct SGDTests {
         #expect(bias == [-1.25, -1])
     }
 
-    @Test("Mismatched lengths throw .bufferLength and change nothing")
+    @Test("Mismatched lengths throw .gradientLength naming the gradient and its parameters, and change nothing")
     func mismatchedLengths() throws {
         let sgd = try SGD(learningRate: 0.5)
         var p: [Double] = [1, 2, 3]
-        #expect(throws: ConvError.bufferLength(name: "gradient", expected: 3, actual: 2)) { try sgd.step(&p, gradient: [1, 1]) }
-        #expect(throws: ConvError.bufferLength(name: "gradient", expected: 3, actual: 4)) { try sgd.step(&p, gradient: [1, 1, 1, 1]) }
-        #expect(throws: ConvError.bufferLength(name: "gradient", expected: 3, actual: 0)) { try sgd.step(&p, gradient: []) }
+        #expect(throws: ConvError.gradientLength(gradient: "gradient", parameters: "parameters", expected: 3, actual: 2)) { try sgd.step(&p, gradient: [1, 1]) }
+        #expect(throws: ConvError.gradientLength(gradient: "gradient", parameters: "parameters", expected: 3, actual: 4)) { try sgd.step(&p, gradient: [1, 1, 1, 1]) }
+        #expect(throws: ConvError.gradientLength(gradient: "gradient", parameters: "parameters", expected: 3, actual: 0)) { try sgd.step(&p, gradient: []) }
         #expect(p == [1, 2, 3])
         var filter: [Float] = [1, 2], bias: [Float] = [1]
-        #expect(throws: ConvError.self) {
+        #expect(throws: ConvError.gradientLength(gradient: "gradients.bias", parameters: "bias", expected: 1, actual: 2)) {
             try sgd.update(filter: &filter, bias: &bias, with: Gradients(filter: [1, 2], bias: [1, 2]))
         }
-        #expect(throws: ConvError.self) {
+        #expect(throws: ConvError.gradientLength(gradient: "gradients.filter", parameters: "filter", expected: 2, actual: 1)) {
             try sgd.update(filter: &filter, bias: &bias, with: Gradients(filter: [1], bias: nil))
         }
+        // The message names both and says what a step needs (no "geometry": an SGD step has none).
+        let message = "\(ConvError.gradientLength(gradient: "gradients.filter", parameters: "filter", expected: 9, actual: 4))"
+        #expect(message == "gradients.filter has 4 elements but filter has 9: an SGD step needs one gradient element per parameter")
     }
 
     @Test("Overlapping parameter and gradient buffers throw; a non-finite learning rate is rejected")

@@ -345,7 +345,7 @@ func errorKind(_ error: any Error) -> String {
 let allConvErrorKinds = [
     "nonPositive", "negativePadding", "notDivisibleByGroups", "kernelLargerThanPaddedInput",
     "samePaddingRequiresUnitStride", "sizeOverflow", "blasDimensionTooLarge", "bufferLength",
-    "overlappingBuffers", "missingBuffer", "algorithmNotApplicable", "workspaceCapTooSmall", "invalidArgument",
+    "overlappingBuffers", "gradientLength", "missingBuffer", "algorithmNotApplicable", "workspaceCapTooSmall", "invalidArgument",
 ]
 
 /// The folder of the golden files, next to this source file.

@@ -58,7 +58,7 @@ enum ConvTool {
     /// Runs `conv` (or the product `tool`) with `arguments`; with `virtualMemoryLimitKiB`, under
     /// `ulimit -v` of that many KiB (through /bin/sh), so an allocation too large cannot take the machine down.
     static func run(_ arguments: [String], in directory: URL? = nil, tool: String = "conv",
-                    virtualMemoryLimitKiB: Int? = nil) throws -> Run {
+                    virtualMemoryLimitKiB: Int? = nil, environment: [String: String] = [:]) throws -> Run {
         guard let executable = tool == "conv" ? executable : product(tool) else {
             throw CLITestError("""
                 \(tool) executable not found next to the test bundle (looked in \
@@ -87,6 +87,9 @@ enum ConvTool {
             process.arguments = arguments
         }
         if let directory { process.currentDirectoryURL = directory }
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+        }
         process.standardOutput = out
         process.standardError = err
         process.standardInput = FileHandle.nullDevice
@@ -136,6 +139,12 @@ struct CLIGoldenCase: Decodable, CustomStringConvertible {
     }()
 
     static func named(_ name: String) -> CLIGoldenCase { all.first { $0.name == name }! }
+
+    /// A zip archive of Tests/ConvEngineNPYTests/Archives (an .npz, a torch.save file), given where a .npy belongs.
+    static func archive(_ name: String) -> String {
+        directory.deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("ConvEngineNPYTests/Archives/\(name)").path
+    }
 
     func file(_ tensor: String) -> String {
         CLIGoldenCase.directory.appendingPathComponent("\(name)_\(tensor).npy").path
@@ -277,6 +286,9 @@ struct CLITests {
             (fwd + ["--padding", "1,2,3"], "--padding"),
             (fwd + ["--padding", "sometimes"], "--padding"),
             (fwd + ["--padding=-1"], "must not be negative"),
+            (fwd + ["--padding", "-1"], "must not be negative"),  // the value, not a missing one
+            (fwd + ["--groups", "0"], "--groups must be at least 1, got 0"),
+            (fwd + ["--filter", CLIGoldenCase.archive("two_arrays.npz")], ".npz archive"),
             (fwd + ["--stride", "0"], "strideHeight must be at least 1"),
             (fwd + ["--stride", "1,2,3"], "--stride"),
             (fwd + ["--dilation", "x"], "--dilation"),
@@ -296,7 +308,8 @@ struct CLITests {
             (bwd + ["--db", scratch.path("dB.npy")], "Unknown option '--db'"),
             (bwd + ["--padding", "1", "--input-gradient", scratch.path("dX.npy")], "--output-gradient"),
             (["check", "--channels", "3", "--groups", "2"], "divisible by groups"),
-            (["check", "--precision", "auto"], "float or double"),
+            (["check", "--precision", "auto"], "'float' and 'double'"),
+            (["check", "--groups", "-2"], "--groups must be at least 1, got -2"),
             (["unknown-subcommand"], "unknown-subcommand"),
         ]
         for (arguments, mention) in cases {

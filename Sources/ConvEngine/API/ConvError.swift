@@ -22,6 +22,10 @@ public enum ConvError: Error, Equatable, Sendable, CustomStringConvertible {
     case bufferLength(name: String, expected: Int, actual: Int)
     /// The output buffer `output` shares memory with `other` (an input, another output or the workspace).
     case overlappingBuffers(output: String, other: String)
+    /// An ``SGD`` step was given a gradient (`gradient`, for example `"gradients.filter"`) with `actual`
+    /// elements for parameters (`parameters`, for example `"filter"`) with `expected` elements: a step
+    /// needs one gradient element per parameter.
+    case gradientLength(gradient: String, parameters: String, expected: Int, actual: Int)
     /// A computation needs the buffer `name`, which was not given (for example the input for the filter gradient).
     case missingBuffer(name: String)
     /// The forced algorithm cannot run this geometry (for example the pointwise plan on a 3×3 kernel).
@@ -53,7 +57,9 @@ public enum ConvError: Error, Equatable, Sendable, CustomStringConvertible {
         case let .bufferLength(name, expected, actual):
             return "\(name) has \(actual) elements, the geometry needs \(expected)"
         case let .overlappingBuffers(output, other):
-            return "output buffer \(output) overlaps \(other)"
+            return "\(output) shares memory with \(other): an output buffer must not overlap any other buffer"
+        case let .gradientLength(gradient, parameters, expected, actual):
+            return "\(gradient) has \(actual) elements but \(parameters) has \(expected): an SGD step needs one gradient element per parameter"
         case let .missingBuffer(name):
             return "\(name) is required for the requested computation but was not given"
         case let .algorithmNotApplicable(algorithm, reason):

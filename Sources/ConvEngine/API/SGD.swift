@@ -16,26 +16,47 @@ public struct SGD: Sendable {
     }
 
     /// `parameters[i] -= learningRate · gradient[i]` in place.
-    /// - Throws: ``ConvError/bufferLength(name:expected:actual:)`` if the lengths differ,
-    ///   ``ConvError/overlappingBuffers(output:other:)`` if the buffers share memory.
+    /// - Throws: ``ConvError/gradientLength(gradient:parameters:expected:actual:)`` (named `"gradient"` and
+    ///   `"parameters"`) if the lengths differ, ``ConvError/overlappingBuffers(output:other:)`` if the
+    ///   buffers share memory.
     public func step<T: ConvScalar>(_ parameters: UnsafeMutableBufferPointer<T>, gradient: UnsafeBufferPointer<T>) throws(ConvError) {
-        try checkLength("gradient", gradient.count, parameters.count)
-        try checkNoOverlap(outputs: [BufferSpan("parameters", parameters)], others: [BufferSpan("gradient", gradient)])
-        let alpha = T(learningRate)
-        for i in 0..<parameters.count { parameters[i] -= alpha * gradient[i] }
+        try step(parameters, gradient: gradient, names: ("parameters", "gradient"))
     }
 
     /// `parameters[i] -= learningRate · gradient[i]` on arrays.
+    /// - Throws: as the buffer form: ``ConvError/gradientLength(gradient:parameters:expected:actual:)``,
+    ///   ``ConvError/overlappingBuffers(output:other:)``.
     public func step<T: ConvScalar>(_ parameters: inout [T], gradient: [T]) throws(ConvError) {
-        try parameters.withUnsafeMutableBufferPointer { p throws(ConvError) in
-            try gradient.withUnsafeBufferPointer { g throws(ConvError) in try step(p, gradient: g) }
-        }
+        try step(&parameters, gradient: gradient, names: ("parameters", "gradient"))
     }
 
     /// One update of a convolution layer: `filter -= α·gradients.filter`, `bias -= α·gradients.bias`
     /// (each only when that gradient is present).
+    /// - Throws: ``ConvError/gradientLength(gradient:parameters:expected:actual:)`` naming `"gradients.filter"`
+    ///   and `"filter"` (or `"gradients.bias"` and `"bias"`) if a gradient's length differs from its parameters'.
     public func update<T: ConvScalar>(filter: inout [T], bias: inout [T], with gradients: Gradients<T>) throws(ConvError) {
-        if let dF = gradients.filter { try step(&filter, gradient: dF) }
-        if let dB = gradients.bias { try step(&bias, gradient: dB) }
+        if let dF = gradients.filter { try step(&filter, gradient: dF, names: ("filter", "gradients.filter")) }
+        if let dB = gradients.bias { try step(&bias, gradient: dB, names: ("bias", "gradients.bias")) }
+    }
+
+    /// The step on arrays, with the names its errors use.
+    private func step<T: ConvScalar>(_ parameters: inout [T], gradient: [T],
+                                     names: (parameters: String, gradient: String)) throws(ConvError) {
+        try parameters.withUnsafeMutableBufferPointer { p throws(ConvError) in
+            try gradient.withUnsafeBufferPointer { g throws(ConvError) in try step(p, gradient: g, names: names) }
+        }
+    }
+
+    /// The step itself; errors name the buffers as the caller knows them (`filter`, `gradients.filter`, …).
+    private func step<T: ConvScalar>(_ parameters: UnsafeMutableBufferPointer<T>, gradient: UnsafeBufferPointer<T>,
+                                     names: (parameters: String, gradient: String)) throws(ConvError) {
+        if gradient.count != parameters.count {
+            throw .gradientLength(gradient: names.gradient, parameters: names.parameters,
+                                  expected: parameters.count, actual: gradient.count)
+        }
+        try checkNoOverlap(outputs: [BufferSpan(names.parameters, parameters)],
+                           others: [BufferSpan(names.gradient, gradient)])
+        let alpha = T(learningRate)
+        for i in 0..<parameters.count { parameters[i] -= alpha * gradient[i] }
     }
 }

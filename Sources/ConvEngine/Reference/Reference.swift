@@ -8,8 +8,18 @@
 /// Each computation can also return, per element, `Σ|terms|`, the sum of the absolute values of the
 /// products it adds (plus `|B|` for the forward pass): the scale of the error bound (see ``ErrorBound`` and <doc:ComparingResults>).
 public struct ReferenceConvolution: ConvolutionBackend, Sendable {
-    /// The reference. It holds no state: one value can serve any number of threads.
-    public init() {}
+    /// Told `(computation, done, total)` as the loops advance; nil for the public reference.
+    let progress: ReferenceProgress?
+
+    /// The reference. It holds no mutable state: one value can serve any number of threads.
+    public init() { progress = nil }
+
+    /// A reference that calls `progress(computation, done, total)` as its loops advance: after each output
+    /// plane (one image and output channel) with `"O"`, each plane of one image and input channel with
+    /// `"dX"`, each input channel of one filter with `"dF"`, and each output channel with `"dB"`, on the
+    /// calling thread. For tools that run it where it takes minutes (`conv check`); not a stable API.
+    @_spi(Tools)
+    public init(progress: @escaping ReferenceProgress) { self.progress = progress }
 
     /// The forward pass by direct loops over its definition; the workspace is not used.
     ///
@@ -40,11 +50,11 @@ public struct ReferenceConvolution: ConvolutionBackend, Sendable {
                            others: [BufferSpan("input", input), BufferSpan("filter", filter), BufferSpan("bias", bias)])
         switch ScalarKind.of(T.self) {
         case .float:
-            ReferenceLoops(g).forward(retype(input, Float.self), retype(filter, Float.self), retype(bias, Float.self),
-                                      retype(output, Float.self), retype(magnitudes, Float.self))
+            ReferenceLoops(g, progress).forward(retype(input, Float.self), retype(filter, Float.self), retype(bias, Float.self),
+                                                retype(output, Float.self), retype(magnitudes, Float.self))
         case .double:
-            ReferenceLoops(g).forward(retype(input, Double.self), retype(filter, Double.self), retype(bias, Double.self),
-                                      retype(output, Double.self), retype(magnitudes, Double.self))
+            ReferenceLoops(g, progress).forward(retype(input, Double.self), retype(filter, Double.self), retype(bias, Double.self),
+                                                retype(output, Double.self), retype(magnitudes, Double.self))
         }
     }
 
@@ -109,7 +119,7 @@ public struct ReferenceConvolution: ConvolutionBackend, Sendable {
                      BufferSpan("outputGradient", outputGradient)])
         switch ScalarKind.of(T.self) {
         case .float:
-            let loops = ReferenceLoops(g)
+            let loops = ReferenceLoops(g, progress)
             let dO = retype(outputGradient, Float.self)
             if let dX = inputGradient, let f = filter {
                 loops.inputGradient(retype(f, Float.self), dO, retype(dX, Float.self), retype(inputGradientMagnitudes, Float.self))
@@ -121,7 +131,7 @@ public struct ReferenceConvolution: ConvolutionBackend, Sendable {
                 loops.biasGradient(dO, retype(dB, Float.self), retype(biasGradientMagnitudes, Float.self))
             }
         case .double:
-            let loops = ReferenceLoops(g)
+            let loops = ReferenceLoops(g, progress)
             let dO = retype(outputGradient, Double.self)
             if let dX = inputGradient, let f = filter {
                 loops.inputGradient(retype(f, Double.self), dO, retype(dX, Double.self), retype(inputGradientMagnitudes, Double.self))
@@ -199,10 +209,17 @@ public struct ReferenceConvolution: ConvolutionBackend, Sendable {
     }
 }
 
+/// Told `(computation, done, total)` as the reference's loops advance (`ReferenceConvolution(progress:)`).
+@_spi(Tools)
+public typealias ReferenceProgress = @Sendable (_ computation: String, _ done: Int, _ total: Int) -> Void
+
 /// The loops themselves, one function per definition in <doc:TheMathAndTheLowering>.
 struct ReferenceLoops {
     let g: ConvGeometry
-    init(_ g: ConvGeometry) { self.g = g }
+    /// Called after each outer iteration, whose cost is a whole plane or more, so that the calls cost nothing
+    /// next to the loops.
+    let progress: ReferenceProgress?
+    init(_ g: ConvGeometry, _ progress: ReferenceProgress? = nil) { self.g = g; self.progress = progress }
 
     /// X[n, c, h, w], or zero outside the image (the padding).
     @inline(__always)
@@ -239,6 +256,7 @@ struct ReferenceLoops {
                         M?[i] = magnitude
                     }
                 }
+                progress?("O", n * g.outputChannels + k + 1, g.batch * g.outputChannels)
             }
         }
     }
@@ -270,6 +288,7 @@ struct ReferenceLoops {
                         M?[i] = magnitude
                     }
                 }
+                progress?("dF", k * Cg + c + 1, g.outputChannels * Cg)
             }
         }
     }
@@ -289,6 +308,7 @@ struct ReferenceLoops {
             }
             dB[k] = sum
             M?[k] = magnitude
+            progress?("dB", k + 1, g.outputChannels)
         }
     }
 
@@ -326,6 +346,7 @@ struct ReferenceLoops {
                         M?[i] = magnitude
                     }
                 }
+                progress?("dX", n * g.inputChannels + c + 1, g.batch * g.inputChannels)
             }
         }
     }

@@ -41,10 +41,10 @@ How to rerun
 ------------
 From the repository root:
 
-    /work/venv-torch/bin/python Tests/ConvEngineTests/Golden/make_golden.py
+    .venv-compare/bin/python Tests/ConvEngineTests/Golden/make_golden.py
 
-(a venv with torch (CPU build) and numpy; it was made with
-`python3 -m venv /work/venv-torch && /work/venv-torch/bin/pip install 'torch==2.13.0+cpu' numpy`).
+(a Python with torch (CPU build) and numpy: `make compare` sets up .venv-compare with both, see
+Benchmarks/compare-venv.sh; the files were made with torch 2.13.0+cpu).
 It rewrites every *.npy file and manifest.json in this folder.
 
 CI does not need PyTorch: the tests read only the committed .npy files and
