@@ -237,7 +237,10 @@ struct RandomizedSweepTests {
         }
         for algorithm in ConvAlgorithm.allCases {
             for route in InputGradientAlgorithm.allCases {
-                #expect(total.planGeometries["\(algorithm)+\(route)", default: 0] >= 20,
+                // The Winograd algorithms run only 3×3 kernels at stride 1 and dilation 1 (about 3% of the draws);
+                // WinogradTests sweeps those geometries on its own.
+                let least = algorithm.winogradTileSize == nil ? 20 : TestScale.pick(normal: 8, small: 1)
+                #expect(total.planGeometries["\(algorithm)+\(route)", default: 0] >= least,
                         "plan \(algorithm)+\(route) ran on too few geometries")
             }
         }

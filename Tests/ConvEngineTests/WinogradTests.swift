@@ -38,22 +38,24 @@ struct WinogradTests {
         pinBLASThreadsOnce()
         var rng = SeededGenerator(seed: 0x3143_0014)
         var geometries = Self.fixed
-        let count = TestScale.pick(normal: 40, small: 8, full: 400)
+        let count = TestScale.pick(normal: 30, small: 6, full: 400)
         while geometries.count < Self.fixed.count + count {
             if let g = Self.geometry(&rng) { geometries.append(g) }
         }
         var worst: [String: Double] = [:], runs = 0
         for (index, g) in geometries.enumerated() {
             let problem = Problem(g, rng: &rng)
+            let references = (double: try Self.reference(g, problem, Double.self), float: try Self.reference(g, problem, Float.self))
             for algorithm in Self.algorithms {
                 #expect(algorithm.supports(g), "\(algorithm) must run \(g)")
                 for route in InputGradientAlgorithm.allCases {
                     let workers = rng.pick([1, 2, 3])
                     let engine = try makeEngine(workers: workers, algorithm: algorithm, inputGradientAlgorithm: route)
+                    let label = "case \(index) \(algorithm)+\(route)×\(workers)"
                     worst["\(algorithm) Double", default: 0] = max(worst["\(algorithm) Double", default: 0],
-                        try Self.check(engine, g, problem, Double.self, "case \(index) \(algorithm)+\(route)×\(workers)"))
+                        try Self.check(engine, g, problem, references.double, Double.self, label))
                     worst["\(algorithm) Float", default: 0] = max(worst["\(algorithm) Float", default: 0],
-                        try Self.check(engine, g, problem, Float.self, "case \(index) \(algorithm)+\(route)×\(workers)"))
+                        try Self.check(engine, g, problem, references.float, Float.self, label))
                     runs += 2
                 }
             }
@@ -62,16 +64,21 @@ struct WinogradTests {
               + worst.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
     }
 
-    /// One forward + backward run of `engine` in `T`, checked with the bound its plan calls for.
-    static func check<T: ConvScalar>(_ engine: ConvolutionEngine, _ g: ConvGeometry, _ problem: Problem, _: T.Type,
-                                     _ label: String) throws -> Double {
+    /// The Double reference on `problem` rounded to `T`.
+    static func reference<T: ConvScalar>(_ g: ConvGeometry, _ problem: Problem, _: T.Type) throws -> ReferenceResults {
         let p = problem.rounded(to: T.self)
-        let reference = try ReferenceResults(g, input: p.input, filter: p.filter, bias: p.bias, outputGradient: p.outputGradient)
-            .bounded(for: engine, geometry: g, scalar: T.self)
+        return try ReferenceResults(g, input: p.input, filter: p.filter, bias: p.bias, outputGradient: p.outputGradient)
+    }
+
+    /// One forward + backward run of `engine` in `T`, checked with the bound its plan calls for.
+    static func check<T: ConvScalar>(_ engine: ConvolutionEngine, _ g: ConvGeometry, _ problem: Problem,
+                                     _ reference: ReferenceResults, _: T.Type, _ label: String) throws -> Double {
+        let p = problem.rounded(to: T.self)
         let r = try runAll(engine, g, x: converted(p.input, to: T.self), f: converted(p.filter, to: T.self),
                            b: converted(p.bias, to: T.self), dO: converted(p.outputGradient, to: T.self),
                            workspace: ConvWorkspace<T>())
-        return reference.check(r, geometry: g, context: CheckContext(geometry: g, plan: label, scalar: "\(T.self)"))
+        return reference.bounded(for: engine, geometry: g, scalar: T.self)
+            .check(r, geometry: g, context: CheckContext(geometry: g, plan: label, scalar: "\(T.self)"))
     }
 
     @Test("The transform bound is needed: Mag exceeds Σ|terms|, and the errors stay far inside the bound")
@@ -132,10 +139,14 @@ struct WinogradTests {
     @Test("Numerics: strict never plans Winograd, default plans F(2×2), fast F(4×4); forcing works in any mode")
     func numericsModes() throws {
         pinBLASThreadsOnce()
+        let res3 = try ConvGeometry(batch: 8, inputChannels: 128, inputHeight: 28, inputWidth: 28, outputChannels: 128,
+                                    kernelHeight: 3, kernelWidth: 3, padding: 1)
         let res2 = try ConvGeometry(batch: 8, inputChannels: 64, inputHeight: 56, inputWidth: 56, outputChannels: 64,
                                     kernelHeight: 3, kernelWidth: 3, padding: 1)
-        #expect(try ConvolutionEngine(workers: 1, numerics: .strict).plan(for: res2).algorithm.numerics == .strict)
-        #expect(try ConvolutionEngine(workers: 1).plan(for: res2).algorithm == .winograd2x2)
+        #expect(try ConvolutionEngine(workers: 1, numerics: .strict).plan(for: res3).algorithm.numerics == .strict)
+        #expect(try ConvolutionEngine(workers: 1).plan(for: res3).algorithm == .winograd2x2)
+        #expect(try ConvolutionEngine(workers: 1).plan(for: res2).algorithm == .kernelRowGEMM)  // F(2×2) measured no faster
+        #expect(try ConvolutionEngine(workers: 1, numerics: .fast).plan(for: res3).algorithm == .winograd4x4)
         #expect(try ConvolutionEngine(workers: 1, numerics: .fast).plan(for: res2).algorithm == .winograd4x4)
         let small = try ConvGeometry(n: 1, c: 2, h: 6, w: 6, k: 2, r: 3, s: 3, pad: (1, 1, 1, 1))
         let forced = try ConvolutionEngine(workers: 1, algorithm: .winograd4x4, numerics: .strict)

@@ -35,15 +35,23 @@ struct WinogradKernel<F: WinogradTransform> {
         Self.positions * problem.groups * problem.outputChannels * problem.inputChannels
     }
 
-    /// Elements of one worker's V and M: `α²·(Ci + Co)·blockTiles`.
-    var perWorker: Int { Self.positions * (problem.inputChannels + problem.outputChannels) * blockTiles }
+    /// Elements of one worker's V and M: `α²·((Ci + Co)·blockTiles + 2·planeSkew)`.
+    var perWorker: Int {
+        Self.positions * ((problem.inputChannels + problem.outputChannels) * blockTiles + 2 * Self.planeSkew)
+    }
+
+    /// Elements between the end of one ξν matrix of V (or M) and the start of the next. Without it the α²
+    /// matrices of a block start a multiple of 4 KiB apart (`Ci·ld` elements), so the transforms' α² streams
+    /// map to the same L1 sets and evict each other.
+    static var planeSkew: Int { 16 }
 
     /// `(transformedFilterCount, perWorker)`, overflow-checked (and the GEMM dimensions within BLAS's `Int32`).
     static func checkedSizes(_ p: WinogradProblem, blockTiles: Int) throws(ConvError) -> (filter: Int, perWorker: Int) {
         let filter = try checkedProduct(positions, p.groups, p.outputChannels, p.inputChannels,
                                         quantity: "Winograd transformed filter")
         let channels = try checkedSum(p.inputChannels, p.outputChannels, quantity: "Winograd channels")
-        let block = try checkedProduct(positions, channels, blockTiles, quantity: "Winograd block")
+        let block = try checkedSum(checkedProduct(positions, channels, blockTiles, quantity: "Winograd block"),
+                                   2 * positions * planeSkew, quantity: "Winograd block")
         for (q, v) in [("Winograd GEMM rows", p.outputChannels), ("Winograd GEMM depth", p.inputChannels)]
             where v > Int(Int32.max) {
             throw .blasDimensionTooLarge(quantity: q, value: v)
@@ -97,24 +105,24 @@ struct WinogradKernel<F: WinogradTransform> {
         let perWorker = self.perWorker
         parallelItems(workers, count: p.groups * blocks) { w, item in
             let grp = item / blocks, first = (item % blocks) * block
-            let v = scratch + w * perWorker
-            let m = v + Self.positions * p.inputChannels * block
+            let v = BlockMatrices(start: scratch + w * perWorker, rows: p.inputChannels, ld: block, count: Self.positions)
+            let m = BlockMatrices(start: v.end, rows: p.outputChannels, ld: block, count: Self.positions)
             let count = min(block, total - first)
-            transformInput(source, group: grp, tiles: first..<(first + count), into: v, ld: block)
-            multiply(u, group: grp, v, m, count: count, ld: block)
-            transformOutput(m, ld: block, group: grp, tiles: first..<(first + count), bias: bias, into: result)
+            transformInput(source, group: grp, tiles: first..<(first + count), into: v)
+            multiply(u, group: grp, v, m, count: count)
+            transformOutput(m, group: grp, tiles: first..<(first + count), bias: bias, into: result)
         }
     }
 
     /// The α² GEMMs of one block: `M[ξν] = U[ξν]·V[ξν]`.
     @inline(__always)
-    func multiply<T: ConvScalar>(_ u: UnsafePointer<T>, group grp: Int, _ v: UnsafeMutablePointer<T>,
-                                 _ m: UnsafeMutablePointer<T>, count: Int, ld: Int) {
+    func multiply<T: ConvScalar>(_ u: UnsafePointer<T>, group grp: Int,
+                                 _ v: BlockMatrices<T>, _ m: BlockMatrices<T>, count: Int) {
         let Co = problem.outputChannels, Ci = problem.inputChannels, a2 = Self.positions
         for xi in 0..<a2 {
             BLAS.uncheckedGEMM(transposeA: .none, transposeB: .none, m: Co, n: count, k: Ci, alpha: 1,
-                               a: u + (grp * a2 + xi) * Co * Ci, lda: Ci, b: v + xi * Ci * ld, ldb: ld,
-                               beta: 0, c: m + xi * Co * ld, ldc: ld)
+                               a: u + (grp * a2 + xi) * Co * Ci, lda: Ci, b: v.matrix(xi), ldb: v.ld,
+                               beta: 0, c: m.matrix(xi), ldc: m.ld)
         }
     }
 
@@ -125,6 +133,22 @@ struct WinogradKernel<F: WinogradTransform> {
         let n = t / perImage, r = t % perImage
         return TileOrigin(image: n, row: (r / tileColumns) * F.m, column: (r % tileColumns) * F.m)
     }
+}
+
+/// The α² matrices of one block (V: `Ci × ld`, or M: `Co × ld`), each ``WinogradKernel/planeSkew`` elements
+/// after the end of the one before.
+struct BlockMatrices<T> {
+    let start: UnsafeMutablePointer<T>
+    /// Rows of each matrix, its leading dimension, and the number of matrices (α²).
+    let rows: Int, ld: Int, count: Int
+
+    /// Elements from one matrix's start to the next's.
+    var stride: Int { rows * ld + WinogradKernel<WinogradF2>.planeSkew }
+    /// Matrix ξν.
+    @inline(__always)
+    func matrix(_ xi: Int) -> UnsafeMutablePointer<T> { start + xi * stride }
+    /// Just past the last matrix, with its skew.
+    var end: UnsafeMutablePointer<T> { start + count * stride }
 }
 
 /// Where a result tile is: its image and its first result row and column.

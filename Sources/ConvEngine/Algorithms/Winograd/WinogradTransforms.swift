@@ -16,6 +16,9 @@ protocol WinogradTransform {
     /// One column or row of `G·g·Gᵀ`: 3 lanes at `src[0], src[srcStride], …` to α at `dst[0], dst[dstStride], …`.
     static func filter1D<T: ConvScalar>(_ src: UnsafePointer<SIMD8<T>>, _ srcStride: Int,
                                         _ dst: UnsafeMutablePointer<SIMD8<T>>, _ dstStride: Int)
+    /// `row[x + m·l]` for the 8 lanes l: element x of 8 consecutive tiles of one tile row, by one wide load and
+    /// a deinterleave. Reads `row[(x rounded down to a multiple of m) …+ 8m − 1]`.
+    static func rowLanes<T: ConvScalar>(_ row: UnsafePointer<T>, _ x: Int) -> SIMD8<T>
     /// One column or row of `Aᵀ·M·A`: α lanes at `src[0], src[srcStride], …` to m at `dst[0], dst[dstStride], …`.
     static func output1D<T: ConvScalar>(_ src: UnsafePointer<SIMD8<T>>, _ srcStride: Int,
                                         _ dst: UnsafeMutablePointer<SIMD8<T>>, _ dstStride: Int)
@@ -66,6 +69,12 @@ enum WinogradF2: WinogradTransform {
         p[3 * stride] = d1 - d3
     }
 
+    @inline(__always)
+    static func rowLanes<T: ConvScalar>(_ row: UnsafePointer<T>, _ x: Int) -> SIMD8<T> {
+        let v = UnsafeRawPointer(row + (x & ~1)).loadUnaligned(as: SIMD16<T>.self)
+        return x & 1 == 0 ? v.evenHalf : v.oddHalf
+    }
+
     // G = [1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1]
     @inline(__always)
     static func filter1D<T: ConvScalar>(_ src: UnsafePointer<SIMD8<T>>, _ ss: Int,
@@ -108,6 +117,17 @@ enum WinogradF4: WinogradTransform {
         p[3 * s] = c + e
         p[4 * s] = c - e
         p[5 * s] = four * d1 - five * d3 + d5
+    }
+
+    @inline(__always)
+    static func rowLanes<T: ConvScalar>(_ row: UnsafePointer<T>, _ x: Int) -> SIMD8<T> {
+        let v = UnsafeRawPointer(row + (x & ~3)).loadUnaligned(as: SIMD32<T>.self)
+        switch x & 3 {
+        case 0: return v.evenHalf.evenHalf
+        case 1: return v.oddHalf.evenHalf
+        case 2: return v.evenHalf.oddHalf
+        default: return v.oddHalf.oddHalf
+        }
     }
 
     // G = [¼ 0 0; −⅙ −⅙ −⅙; −⅙ ⅙ −⅙; 1/24 1/12 ⅙; 1/24 −1/12 ⅙; 0 0 1]
