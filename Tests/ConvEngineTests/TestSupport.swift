@@ -149,7 +149,7 @@ struct ReferenceResults: Sendable {
     /// These results with the bound a run of `algorithm` and `route` is checked with: unchanged for the
     /// algorithms that sum the exact products; for a Winograd algorithm, the transform bound's Mag (computed
     /// by the reference, in Double) and `Cs + 4α + 8` for O, and for dX when `route` is ``InputGradientAlgorithm/col2im``
-    /// (the full-convolution route sums products). `nil` algorithm: an automatic plan, read from `engine`.
+    /// (the full-convolution route sums products).
     func bounded(for algorithm: ConvAlgorithm, route: InputGradientAlgorithm, geometry g: ConvGeometry) -> ReferenceResults {
         guard let m = algorithm.winogradTileSize else { return self }
         var r = self

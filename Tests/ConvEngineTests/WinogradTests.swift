@@ -38,7 +38,7 @@ struct WinogradTests {
         pinBLASThreadsOnce()
         var rng = SeededGenerator(seed: 0x3143_0014)
         var geometries = Self.fixed
-        let count = TestScale.pick(normal: 30, small: 6, full: 400)
+        let count = TestScale.pick(normal: 24, small: 6, full: 400)
         while geometries.count < Self.fixed.count + count {
             if let g = Self.geometry(&rng) { geometries.append(g) }
         }
