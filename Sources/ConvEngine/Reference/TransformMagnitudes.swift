@@ -220,7 +220,7 @@ extension ErrorBound {
     ///
     /// - Parameters:
     ///   - channelsSummed: Cs, the channels summed per element: C/G forward, K/G for the input gradient.
-    ///   - outputTileSize: m (``ConvAlgorithm/winogradTileSize``).
+    ///   - m: the output tile size (``ConvAlgorithm/winogradTileSize``).
     public static func transformTermCount(channelsSummed: Int, outputTileSize m: Int) -> Int {
         channelsSummed + 4 * (m + 2) + 8
     }
