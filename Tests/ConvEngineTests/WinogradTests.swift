@@ -145,7 +145,9 @@ struct WinogradTests {
                                     kernelHeight: 3, kernelWidth: 3, padding: 1)
         #expect(try ConvolutionEngine(workers: 1, numerics: .strict).plan(for: res3).algorithm.numerics == .strict)
         #expect(try ConvolutionEngine(workers: 1).plan(for: res3).algorithm == .winograd2x2)
-        #expect(try ConvolutionEngine(workers: 1).plan(for: res2).algorithm == .kernelRowGEMM)  // F(2×2) measured no faster
+        #expect(try ConvolutionEngine(workers: 1).plan(for: res2).algorithm == .winograd2x2)
+        let narrow = try ConvGeometry(n: 2, c: 16, h: 28, w: 28, k: 16, r: 3, s: 3, pad: (1, 1, 1, 1))
+        #expect(try ConvolutionEngine(workers: 1, numerics: .fast).plan(for: narrow).algorithm.numerics == .strict)
         #expect(try ConvolutionEngine(workers: 1, numerics: .fast).plan(for: res3).algorithm == .winograd4x4)
         #expect(try ConvolutionEngine(workers: 1, numerics: .fast).plan(for: res2).algorithm == .winograd4x4)
         let small = try ConvGeometry(n: 1, c: 2, h: 6, w: 6, k: 2, r: 3, s: 3, pad: (1, 1, 1, 1))

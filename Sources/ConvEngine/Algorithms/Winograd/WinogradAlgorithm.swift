@@ -49,15 +49,11 @@ struct WinogradAlgorithm<F: WinogradTransform>: ConvolutionAlgorithm {
 
     /// Where F(m×m) measured faster than the automatic sum-of-products plan (kernel-row GEMM; one thread,
     /// CHANGELOG 0.2.0): enough channels per group that the α² GEMMs run near BLAS's rate, and results of at
-    /// least two tiles each way. F(2×2)'s transforms cost about twice F(4×4)'s per output, so on 64-channel
-    /// layers it only wins on large images (VGG's 224×224: 145 ms against about 200; ResNet's res2, 56×56:
-    /// 18.7 ms against 18.3); F(4×4) won on every ResNet and VGG 3×3 layer measured.
+    /// least two tiles each way. Both won on every ResNet-50 and VGG 3×3 stride-1 layer measured (F(2×2) by the
+    /// least on res2: 16.6 ms against 18.4).
     static func isAutomaticChoice(for g: ConvGeometry) -> Bool {
-        let Cg = g.inputChannelsPerGroup, Kg = g.outputChannelsPerGroup
-        guard Cg >= 32 && Kg >= 32 && g.outputHeight >= 2 * F.m && g.outputWidth >= 2 * F.m else { return false }
-        if F.m == 4 { return true }
-        let (plane, overflow) = g.outputHeight.multipliedReportingOverflow(by: g.outputWidth)
-        return (Cg >= 128 && Kg >= 128) || overflow || plane >= 112 * 112
+        g.inputChannelsPerGroup >= 32 && g.outputChannelsPerGroup >= 32
+            && g.outputHeight >= 2 * F.m && g.outputWidth >= 2 * F.m
     }
 
     /// `8·⌊clamp(B / (α²·(C/G + K/G)·size), 32, 256) / 8⌋` tiles per block, B the tile budget: a block's V and M

@@ -105,12 +105,24 @@ extension WinogradKernel {
             for l0 in stride(from: 0, to: tiles.count, by: L) {
                 let lanes = min(L, tiles.count - l0)
                 for l in 0..<lanes { origins[l] = origin(of: tiles.lowerBound + l0 + l) }
+                // Eight consecutive whole tiles of one tile row: each of their m result rows is one wide store.
+                let o0 = origins[0]
+                var oneRow = lanes == L && o0.row + m <= P && o0.column + L * m <= Q
+                if oneRow {
+                    for l in 1..<L where origins[l].image != o0.image || origins[l].row != o0.row
+                        || origins[l].column != o0.column + l * m { oneRow = false }
+                }
                 for k in 0..<Co {
                     for xi in 0..<a2 { t[xi] = loadLanes(mm.matrix(xi) + k * mm.ld + l0) }
                     F.output(UnsafePointer(t), into: y, scratch: scratch)
                     if let bias {
                         let b = bias[grp * Co + k]
                         for i in 0..<(m * m) { y[i] += SIMD8(repeating: b) }
+                    }
+                    if oneRow {
+                        let dst = result + ((o0.image * p.groups + grp) * Co + k) * plane + o0.row * Q + o0.column
+                        for i in 0..<m { F.storeRow(UnsafePointer(y + i &* m), dst + i &* Q) }
+                        continue
                     }
                     for l in 0..<lanes {
                         let o = origins[l]

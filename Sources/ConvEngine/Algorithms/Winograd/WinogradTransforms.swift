@@ -19,6 +19,9 @@ protocol WinogradTransform {
     /// `row[x + m·l]` for the 8 lanes l: element x of 8 consecutive tiles of one tile row, by one wide load and
     /// a deinterleave. Reads `row[(x rounded down to a multiple of m) …+ 8m − 1]`.
     static func rowLanes<T: ConvScalar>(_ row: UnsafePointer<T>, _ x: Int) -> SIMD8<T>
+    /// Row i of 8 consecutive result tiles of one tile row, from the m lanes `y[i·m …]`: `out[l·m + j] = y[i·m + j][l]`
+    /// for the 8m consecutive results at `out`, by interleaving the lanes and one wide store.
+    static func storeRow<T: ConvScalar>(_ y: UnsafePointer<SIMD8<T>>, _ out: UnsafeMutablePointer<T>)
     /// One column or row of `Aᵀ·M·A`: α lanes at `src[0], src[srcStride], …` to m at `dst[0], dst[dstStride], …`.
     static func output1D<T: ConvScalar>(_ src: UnsafePointer<SIMD8<T>>, _ srcStride: Int,
                                         _ dst: UnsafeMutablePointer<SIMD8<T>>, _ dstStride: Int)
@@ -75,6 +78,17 @@ enum WinogradF2: WinogradTransform {
         return x & 1 == 0 ? v.evenHalf : v.oddHalf
     }
 
+    @inline(__always)
+    static func storeRow<T: ConvScalar>(_ y: UnsafePointer<SIMD8<T>>, _ out: UnsafeMutablePointer<T>) {
+        let a = y[0], b = y[1]
+        var v = SIMD16<T>()
+        for l in 0..<8 {
+            v[2 &* l] = a[l]
+            v[2 &* l &+ 1] = b[l]
+        }
+        UnsafeMutableRawPointer(out).storeBytes(of: v, as: SIMD16<T>.self)
+    }
+
     // G = [1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1]
     @inline(__always)
     static func filter1D<T: ConvScalar>(_ src: UnsafePointer<SIMD8<T>>, _ ss: Int,
@@ -128,6 +142,19 @@ enum WinogradF4: WinogradTransform {
         case 2: return v.evenHalf.oddHalf
         default: return v.oddHalf.oddHalf
         }
+    }
+
+    @inline(__always)
+    static func storeRow<T: ConvScalar>(_ y: UnsafePointer<SIMD8<T>>, _ out: UnsafeMutablePointer<T>) {
+        let a = y[0], b = y[1], c = y[2], d = y[3]
+        var v = SIMD32<T>()
+        for l in 0..<8 {
+            v[4 &* l] = a[l]
+            v[4 &* l &+ 1] = b[l]
+            v[4 &* l &+ 2] = c[l]
+            v[4 &* l &+ 3] = d[l]
+        }
+        UnsafeMutableRawPointer(out).storeBytes(of: v, as: SIMD32<T>.self)
     }
 
     // G = [¼ 0 0; −⅙ −⅙ −⅙; −⅙ ⅙ −⅙; 1/24 1/12 ⅙; 1/24 −1/12 ⅙; 0 0 1]
