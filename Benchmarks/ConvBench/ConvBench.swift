@@ -52,6 +52,12 @@ struct ConvBench: ParsableCommand {
     @Flag(help: "Small shapes: the whole run takes seconds (what `make test` runs).")
     var quick = false
 
+    @Option(help: "Force an algorithm on every layer (e.g. winograd4x4, kernelRowGEMM); layers it cannot run are skipped.")
+    var algorithm: String?
+
+    @Option(help: "The engines' numerics mode for the automatic plan: strict, default or fast.")
+    var numerics: String = ConvNumerics.default.rawValue
+
     @Flag(help: "Skip the one-image comparison with ReferenceConvolution.")
     var noReference = false
 
@@ -67,6 +73,12 @@ struct ConvBench: ParsableCommand {
         if generated < 0 { throw ValidationError("--generated must not be negative") }
         if samples < 1 { throw ValidationError("--samples must be at least 1") }
         _ = try threadCounts()
+        if let algorithm, ConvAlgorithm(rawValue: algorithm) == nil {
+            throw ValidationError("--algorithm takes " + ConvAlgorithm.allCases.map(\.rawValue).joined(separator: ", "))
+        }
+        if ConvNumerics(rawValue: numerics) == nil {
+            throw ValidationError("--numerics takes " + ConvNumerics.allCases.map(\.rawValue).joined(separator: ", "))
+        }
         if let injectFault, InjectedFault(rawValue: injectFault) == nil {
             throw ValidationError("--inject-fault takes " + InjectedFault.allCases.map(\.rawValue).joined(separator: ", "))
         }
@@ -97,7 +109,9 @@ struct ConvBench: ParsableCommand {
 
         var all = try quick ? LayerSuite.quick(batch: batch) : LayerSuite.full(batch: batch)
         all += try GeometryGenerator(seed: seed, quick: quick).layers(count: generated, batch: batch)
-        let selected = filters.isEmpty ? all : all.filter { l in filters.contains { l.name.lowercased().contains($0) } }
+        let forced = algorithm.flatMap(ConvAlgorithm.init(rawValue:))
+        let selected = (filters.isEmpty ? all : all.filter { l in filters.contains { l.name.lowercased().contains($0) } })
+            .filter { forced?.supports($0.geometry) ?? true }
         guard !selected.isEmpty else {
             throw BenchError.usage("no layer matches --layer \(filters.joined(separator: ",")); layers: "
                                    + all.map(\.name).joined(separator: ", "))
@@ -133,7 +147,8 @@ struct ConvBench: ParsableCommand {
 
         let runner = LayerRunner<T>(
             settings: .init(threads: threadList, passes: passes, repetitions: repetitionPolicy, samples: samples,
-                            seed: seed, reference: !noReference, fault: injectFault.flatMap(InjectedFault.init)),
+                            seed: seed, reference: !noReference, fault: injectFault.flatMap(InjectedFault.init),
+                            algorithm: forced, numerics: ConvNumerics(rawValue: numerics) ?? .default),
             gemmRates: Dictionary(uniqueKeysWithValues: rates.map { ($0.threads, $0) }))
         var layerInfos: [LayerInfo] = []
         var rows: [ResultRow] = []

@@ -23,6 +23,10 @@ struct LayerRunner<T: ConvScalar> {
         var reference: Bool
         /// A deliberate error applied to the outputs before verification (the benchmark's own self-test).
         var fault: InjectedFault?
+        /// A forced algorithm (`--algorithm`), or `nil` for the automatic plan.
+        var algorithm: ConvAlgorithm? = nil
+        /// The engines' numerics mode (`--numerics`).
+        var numerics: ConvNumerics = .default
     }
 
     let settings: Settings
@@ -54,11 +58,15 @@ struct LayerRunner<T: ConvScalar> {
         // The one-worker engine also runs inside every repetition of the multi-thread cells, right before the
         // multi-worker one, so their speed-up is a ratio of medians over the same repetitions (on a shared machine
         // the load changes between cells measured seconds apart).
-        let oneWorker = try ConvolutionEngine(workers: 1, managesBLASThreads: false)
+        let oneWorker = try ConvolutionEngine(workers: 1, algorithm: settings.algorithm, numerics: settings.numerics,
+                                              managesBLASThreads: false)
         let oneWorkerSpace = try ConvWorkspace<T>(reserving: oneWorker.workspaceElementCount(for: g, scalar: T.self))
         for threads in settings.threads {
             BLAS.setThreadCount(1)
-            let engine = threads == 1 ? oneWorker : try ConvolutionEngine(workers: threads)
+            let engine = threads == 1 ? oneWorker
+                : try ConvolutionEngine(workers: threads, algorithm: settings.algorithm, numerics: settings.numerics)
+            // Winograd rows are checked with the transform bound (Mag of the sampled elements, for this plan).
+            let bounds = try references.bounded(for: engine.plan(for: g, scalar: T.self), exact)
             let workspace = threads == 1
                 ? oneWorkerSpace : try ConvWorkspace<T>(reserving: engine.workspaceElementCount(for: g, scalar: T.self))
             for pass in settings.passes {
@@ -68,7 +76,7 @@ struct LayerRunner<T: ConvScalar> {
                 // The timed run's own outputs, then the same plan once in Double on the same inputs.
                 let fields = pass == .forward ? Field.forward : Field.backward
                 try settings.fault?.apply(to: data, pass: pass, engine: engine)
-                let timed = references.check(data, fields: fields)
+                let timed = bounds.check(data, fields: fields)
                 var doubleChecks: [FieldCheck]?
                 if let doubleData {
                     doubleData.clearOutputs()
@@ -76,7 +84,8 @@ struct LayerRunner<T: ConvScalar> {
                         reserving: engine.workspaceElementCount(for: g, scalar: Double.self))
                     try run(engine, pass, doubleData, doubleWorkspace)
                     try settings.fault?.apply(to: doubleData, pass: pass, engine: engine)
-                    doubleChecks = references.check(doubleData, fields: fields)
+                    doubleChecks = try references.bounded(for: engine.plan(for: g, scalar: Double.self), exact)
+                        .check(doubleData, fields: fields)
                 }
                 let worst = (timed + (doubleChecks ?? [])).map(\.worstFraction).max() ?? 0
                 row.verification = VerificationInfo(timedRun: timed, doubleRun: doubleChecks, worstFraction: worst,

@@ -69,6 +69,29 @@ struct ReferenceSamples: Sendable {
         return chosen.sorted()
     }
 
+    /// These samples with the bound `plan` is checked with: unchanged for the algorithms that sum the exact
+    /// products; for a Winograd algorithm, O (and dX on the col2im route) get the transform bound's Mag
+    /// (``ReferenceConvolution/winogradForwardMagnitudes(_:tileSize:input:filter:bias:at:)``) and its
+    /// `L = Cs + 4α + 8` (``ErrorBound/termCounts(_:algorithm:)``).
+    func bounded(for plan: ConvPlan, _ t: LayerTensors<Double>) throws -> ReferenceSamples {
+        guard let m = plan.algorithm.winogradTileSize else { return self }
+        let g = t.geometry, L = ErrorBound.termCounts(g, algorithm: plan.algorithm)
+        var copy = self
+        var o = self[.output]
+        o.magnitudes = try ReferenceConvolution().winogradForwardMagnitudes(
+            g, tileSize: m, input: t.input.readOnly, filter: t.filter.readOnly, bias: t.bias.readOnly, at: o.indices)
+        o.terms = L.output
+        copy.byField[.output] = o
+        if plan.inputGradientAlgorithm == .col2im {
+            var dX = self[.inputGradient]
+            dX.magnitudes = try ReferenceConvolution().winogradInputGradientMagnitudes(
+                g, tileSize: m, filter: t.filter.readOnly, outputGradient: t.outputGradient.readOnly, at: dX.indices)
+            dX.terms = L.inputGradient
+            copy.byField[.inputGradient] = dX
+        }
+        return copy
+    }
+
     /// Checks the sampled elements of `fields` in `t`'s outputs against MATH.md's bound for `T`.
     func check<T: ConvScalar>(_ t: LayerTensors<T>, fields: [Field]) -> [FieldCheck] {
         fields.map { field in

@@ -564,7 +564,8 @@ struct HostileInputTests {
             do {
                 if reference == nil { reference = try ReferenceResults(g, input: x, filter: f, bias: b, outputGradient: dO) }
                 let results = try runAll(engine, g, x: x, f: f, b: b, dO: dO, workspace: ConvWorkspace<Double>())
-                if reference!.check(results, geometry: g, context: "seed \(Self.seed) case \(i) \(g) \(label)") > 1 {
+                if reference!.bounded(for: engine, geometry: g, scalar: Double.self)
+                    .check(results, geometry: g, context: "seed \(Self.seed) case \(i) \(g) \(label)") > 1 {
                     tally.issues += 1
                 }
                 tally.outcome(automatic ? "valid, automatic plan ran and matched reference" : "valid, forced plan ran and matched reference")
@@ -751,7 +752,8 @@ struct HostileInputTests {
                 tally.expectSuccess(i, "shared workspace \(other) \(p)") {
                     let results = try runAll(try p.engine(), other, x: x, f: f, b: b, dO: dO, workspace: shared)
                     let reference = try ReferenceResults(other, input: x, filter: f, bias: b, outputGradient: dO)
-                    worst = reference.check(results, geometry: other, context: "seed \(Self.seed) case \(i) shared workspace \(other) \(p)")
+                    worst = reference.bounded(for: p.algorithm, route: p.inputGradient, geometry: other)
+                        .check(results, geometry: other, context: "seed \(Self.seed) case \(i) shared workspace \(other) \(p)")
                 }
                 if worst > 1 { tally.issues += 1 }
             }
@@ -848,7 +850,8 @@ struct HostileInputTests {
                 }
             }
             let results = ConvResults(output: o, inputGradient: dX, filterGradient: dF, biasGradient: dB)
-            worst = reference.check(results, geometry: g, context: "seed \(Self.seed) case \(i) aliased inputs \(g) \(plan)")
+            worst = reference.bounded(for: backend, geometry: g, scalar: Double.self)
+                .check(results, geometry: g, context: "seed \(Self.seed) case \(i) aliased inputs \(g) \(plan)")
         }
         if worst > 1 { tally.issues += 1 }
     }
@@ -863,9 +866,10 @@ struct HostileInputTests {
             got = try backend.backward(g, input: set.contains(.filter) ? x : nil, filter: set.contains(.input) ? f : nil,
                                        outputGradient: dO, gradients: set)
             reference = try ReferenceResults(g, input: x, filter: f, bias: nil, outputGradient: dO)
+                .bounded(for: backend, geometry: g, scalar: Double.self)
         }
         if let reference {
-            let terms = termCountsInOrder(g)
+            let terms = reference.termCounts(g)
             let pairs: [(GradientSet, [Double]?, Int)] = [(.input, got.input, 1), (.filter, got.filter, 2), (.bias, got.bias, 3)]
             for (which, values, index) in pairs {
                 if set.contains(which) != (values != nil) {
@@ -892,7 +896,8 @@ struct HostileInputTests {
                 tally.fail(i, "\(g) \(plan): workspace peak \(ws.peakElementCount * 8) bytes above the cap \(limit)")
             }
             let reference = try ReferenceResults(g, input: x, filter: f, bias: b, outputGradient: dO)
-            if reference.check(results, geometry: g, context: "seed \(Self.seed) case \(i) capped \(limit) \(g) \(plan)") > 1 {
+            if reference.bounded(for: engine, geometry: g, scalar: Double.self)
+                .check(results, geometry: g, context: "seed \(Self.seed) case \(i) capped \(limit) \(g) \(plan)") > 1 {
                 tally.issues += 1
             }
             tally.outcome("capped workspace ran")

@@ -16,7 +16,8 @@ struct ReliabilityReproducerTests {
         let w = { (v: [Float]) in v.map { Double($0) } }
         let reference = try ReferenceResults(g, input: w(x), filter: w(f), bias: w(b), outputGradient: w(dO))
         let results = try runAll(engine, g, x: x, f: f, b: b, dO: dO, workspace: ConvWorkspace<Float>())
-        reference.check(results, geometry: g, context: "\(label) \(g)", sourceLocation: sourceLocation)
+        reference.bounded(for: engine, geometry: g, scalar: Float.self)
+            .check(results, geometry: g, context: "\(label) \(g)", sourceLocation: sourceLocation)
     }
 
     // MARK: Depthwise kernel with huge strides and dilations

@@ -130,8 +130,14 @@ struct ReferenceResults: Sendable {
     var filterGradient: [Double], filterGradientMagnitudes: [Double]
     var biasGradient: [Double], biasGradientMagnitudes: [Double]
 
+    /// The operands the results were computed from (``bounded(for:route:geometry:)`` needs them for Mag).
+    var operands: (input: [Double], filter: [Double], bias: [Double]?, outputGradient: [Double])
+    /// L of each result in the order of ``ConvResults/named``, when not ``termCountsInOrder(_:)`` (a transform plan).
+    var terms: [Int]? = nil
+
     /// Runs ``ReferenceConvolution`` in Double on `x`, `f`, `b`, `dO`.
     init(_ g: ConvGeometry, input x: [Double], filter f: [Double], bias b: [Double]?, outputGradient dO: [Double]) throws {
+        operands = (x, f, b, dO)
         let reference = ReferenceConvolution()
         (output, outputMagnitudes) = try reference.forwardWithMagnitudes(g, input: x, filter: f, bias: b)
         let (grads, mags) = try reference.backwardWithMagnitudes(g, input: x, filter: f, outputGradient: dO)
@@ -139,6 +145,39 @@ struct ReferenceResults: Sendable {
         filterGradient = grads.filter!; filterGradientMagnitudes = mags.filter!
         biasGradient = grads.bias!; biasGradientMagnitudes = mags.bias!
     }
+
+    /// These results with the bound a run of `algorithm` and `route` is checked with: unchanged for the
+    /// algorithms that sum the exact products; for a Winograd algorithm, the transform bound's Mag (computed
+    /// by the reference, in Double) and `Cs + 4α + 8` for O, and for dX when `route` is ``InputGradientAlgorithm/col2im``
+    /// (the full-convolution route sums products).
+    func bounded(for algorithm: ConvAlgorithm, route: InputGradientAlgorithm, geometry g: ConvGeometry) -> ReferenceResults {
+        guard let m = algorithm.winogradTileSize else { return self }
+        var r = self
+        let reference = ReferenceConvolution()
+        let t = ErrorBound.termCounts(g, algorithm: algorithm), sums = ErrorBound.termCounts(g)
+        do {
+            r.outputMagnitudes = try reference.winogradForwardMagnitudes(g, tileSize: m, input: operands.input,
+                                                                       filter: operands.filter, bias: operands.bias)
+            if route == .col2im {
+                r.inputGradientMagnitudes = try reference.winogradInputGradientMagnitudes(
+                    g, tileSize: m, filter: operands.filter, outputGradient: operands.outputGradient)
+            }
+        } catch {
+            Issue.record("transform magnitudes of \(algorithm) on \(g): \(error)")
+        }
+        r.terms = [t.output, route == .col2im ? t.inputGradient : sums.inputGradient, t.filterGradient, t.biasGradient]
+        return r
+    }
+
+    /// ``bounded(for:route:geometry:)`` for the plan `backend` runs `g` with in `scalar` (unchanged for the
+    /// reference, which sums the exact products).
+    func bounded<T: ConvScalar>(for backend: any ConvolutionBackend, geometry g: ConvGeometry, scalar: T.Type) -> ReferenceResults {
+        guard let engine = backend as? ConvolutionEngine, let plan = try? engine.plan(for: g, scalar: scalar) else { return self }
+        return bounded(for: plan.algorithm, route: plan.inputGradientAlgorithm, geometry: g)
+    }
+
+    /// L of each result in the order of ``ConvResults/named``.
+    func termCounts(_ g: ConvGeometry) -> [Int] { terms ?? termCountsInOrder(g) }
 
     /// The four results.
     var values: ConvResults<Double> {
@@ -266,7 +305,7 @@ extension ReferenceResults {
     @discardableResult
     func check<T: ConvScalar>(_ results: ConvResults<T>, geometry g: ConvGeometry, context: some CustomStringConvertible,
                               skip: Set<String> = [], sourceLocation: SourceLocation = #_sourceLocation) -> Double {
-        let terms = termCountsInOrder(g), shapes = resultShapesInOrder(g)
+        let terms = termCounts(g), shapes = resultShapesInOrder(g)
         let refs = values.named, mags = magnitudes.named
         var worst = 0.0
         for (i, (name, actual)) in results.named.enumerated() where !skip.contains(name) {

@@ -2,7 +2,8 @@
 /// gradient) are computed. <doc:TheMathAndTheLowering> describes each one and the rule that picks it.
 ///
 /// The cases are listed in the order the automatic plan tries them: it takes the first whose rule accepts
-/// the geometry (``im2col`` and ``shiftedGEMM`` run only when forced).
+/// the geometry and that the engine's ``ConvNumerics`` allows (``im2col`` and ``shiftedGEMM`` run only when
+/// forced; the Winograd cases only in ``ConvNumerics/default`` or ``ConvNumerics/fast`` mode, or forced).
 public enum ConvAlgorithm: String, Sendable, CaseIterable, CustomStringConvertible {
     /// A direct kernel for depthwise convolution (`groups == inputChannels`, any channel multiplier, stride,
     /// padding and dilation): no lowering and no GEMM. Automatic for depthwise geometries with more than one
@@ -11,6 +12,17 @@ public enum ConvAlgorithm: String, Sendable, CaseIterable, CustomStringConvertib
     /// For 1×1 kernels at stride 1 without padding: the image is its own column matrix, so no im2col;
     /// one GEMM per image and group. Automatic for such geometries.
     case pointwise
+    /// Winograd's minimal filtering F(4×4, 3×3) (<doc:TheAlgorithms>): 3×3 kernels at stride 1 and dilation 1,
+    /// any padding, image size, groups and batch. The forward pass and the input gradient run as 36 GEMMs over
+    /// blocks of transformed 6×6 input tiles (a quarter of the direct products); the filter gradient as
+    /// ``tiledIm2col``. Not a sum of the exact products: its results are within the transform bound of
+    /// ``ErrorBound/transformTermCount(channelsSummed:outputTileSize:)``, and a NaN or ±∞ spreads within a
+    /// tile. Automatic only in ``ConvNumerics/fast`` mode.
+    case winograd4x4
+    /// Winograd's minimal filtering F(2×2, 3×3): as ``winograd4x4`` with 4×4 input tiles and 16 GEMMs
+    /// (4/9 of the direct products), rounding closer to the exact result. Automatic in
+    /// ``ConvNumerics/default`` and ``ConvNumerics/fast`` mode.
+    case winograd2x2
     /// The forward pass lowered along the kernel's width only (one lowered copy per kernel column, about
     /// `1/R` of an im2col) and one GEMM per kernel row reading it at a shifted offset; tiled like
     /// ``tiledIm2col``. Runs every geometry; automatic for kernels of several rows with `C/G·S ≥ 64` whose
@@ -31,6 +43,25 @@ public enum ConvAlgorithm: String, Sendable, CaseIterable, CustomStringConvertib
     /// Whether this algorithm can run `geometry`.
     public func supports(_ geometry: ConvGeometry) -> Bool {
         AlgorithmRegistry.inapplicability(of: self, to: geometry) == nil
+    }
+
+    /// The output tile size m of a Winograd algorithm (2 or 4), `nil` for the algorithms that sum the exact
+    /// products (their results are within the `Σ|terms|` bound of ``ErrorBound``).
+    public var winogradTileSize: Int? {
+        switch self {
+        case .winograd2x2: return 2
+        case .winograd4x4: return 4
+        default: return nil
+        }
+    }
+
+    /// The least ``ConvNumerics`` mode in which the automatic plan may choose this algorithm.
+    public var numerics: ConvNumerics {
+        switch self {
+        case .winograd2x2: return .default
+        case .winograd4x4: return .fast
+        default: return .strict
+        }
     }
 
     /// The algorithm's name, its raw value (for example `im2col`).

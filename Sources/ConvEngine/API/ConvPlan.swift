@@ -5,12 +5,18 @@ public enum ConvTile: Hashable, Sendable, CustomStringConvertible {
     case images(Int)
     /// Bands of at most `count` output rows of one image (`count` below the output height).
     case rows(Int)
+    /// The Winograd algorithms' tile: blocks of at most `count` transform tiles (a multiple of 8), taken in
+    /// order over the batch, so that one block's transformed input and GEMM results stay in cache; and the
+    /// tile of the lowering that computes their filter gradient.
+    indirect case transformTiles(Int, gradients: ConvTile)
 
-    /// The tile's output rows counted over the batch: `count·P` for whole images, `count` for a band.
+    /// The tile's output rows counted over the batch: `count·P` for whole images, `count` for a band (a
+    /// transform block counts as one image).
     func outputRows(imageHeight: Int) -> Int {
         switch self {
         case .images(let n): return n * imageHeight
         case .rows(let r): return r
+        case .transformTiles(_, let gradients): return gradients.outputRows(imageHeight: imageHeight)
         }
     }
 
@@ -19,6 +25,7 @@ public enum ConvTile: Hashable, Sendable, CustomStringConvertible {
         switch self {
         case .images(let n): return n == 1 ? "1 image" : "\(n) images"
         case .rows(let r): return r == 1 ? "1 row" : "\(r) rows"
+        case .transformTiles(let t, let gradients): return "\(t) transform tiles, gradients \(gradients)"
         }
     }
 }

@@ -10,6 +10,8 @@ enum AlgorithmRegistry {
         switch algorithm {
         case .depthwiseDirect: return try visitor.visit(DepthwiseDirectAlgorithm.self)
         case .pointwise: return try visitor.visit(PointwiseAlgorithm.self)
+        case .winograd4x4: return try visitor.visit(WinogradAlgorithm<WinogradF4>.self)
+        case .winograd2x2: return try visitor.visit(WinogradAlgorithm<WinogradF2>.self)
         case .kernelRowGEMM: return try visitor.visit(KernelRowGEMMAlgorithm.self)
         case .tiledIm2col: return try visitor.visit(TiledIm2colAlgorithm.self)
         case .im2col: return try visitor.visit(Im2colAlgorithm.self)

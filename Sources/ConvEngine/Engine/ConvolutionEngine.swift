@@ -31,12 +31,19 @@ import Foundation
 /// are multiplied like any other tap, so an infinite filter value gives NaN (0·∞) in outputs whose window
 /// covers padding, and NaN or ∞ anywhere in X, F, B or dO propagates to every result that sums it.
 /// ``ReferenceConvolution`` follows the same rule. The ``InputGradientAlgorithm/fullConvolution`` route is
-/// the exception (it multiplies further inserted zeros) and is meant for finite data.
+/// an exception (it multiplies further inserted zeros) and is meant for finite data. The Winograd algorithms
+/// (allowed automatically in the ``ConvNumerics/default`` and ``ConvNumerics/fast`` modes) are the other: their
+/// transforms mix the inputs of a tile, so a NaN or ±∞ in X or dO reaches every output of the tiles that read
+/// it, and ∞ − ∞ inside a transform gives NaN. Use ``ConvNumerics/strict`` for the literal rule.
 public struct ConvolutionEngine: ConvolutionBackend, Sendable {
     /// Worker threads per call.
     public let workers: Int
     /// The forced forward/filter-gradient algorithm, or `nil` to let ``plan(for:scalar:)`` choose.
     public let algorithm: ConvAlgorithm?
+    /// Which algorithms the automatic plan may choose (``ConvNumerics``): ``ConvNumerics/strict`` keeps to the
+    /// algorithms that sum the exact products; the default also allows ``ConvAlgorithm/winograd2x2``, ``ConvNumerics/fast``
+    /// also ``ConvAlgorithm/winograd4x4``. A forced ``algorithm`` runs whatever this says.
+    public let numerics: ConvNumerics
     /// The forced input-gradient route, or `nil` to let ``plan(for:scalar:)`` choose (``InputGradientAlgorithm/col2im``).
     public let inputGradientAlgorithm: InputGradientAlgorithm?
     /// Whether this engine pins OpenBLAS to one thread when `workers > 1` (see the type's documentation).
@@ -61,6 +68,7 @@ public struct ConvolutionEngine: ConvolutionBackend, Sendable {
     /// - Parameters:
     ///   - workers: threads per call, 1…``maximumWorkers``; by default the number of active processors.
     ///   - algorithm: force a forward/filter-gradient algorithm (`nil`: automatic).
+    ///   - numerics: the algorithms the automatic plan may choose (``ConvNumerics``; a forced `algorithm` runs in any mode).
     ///   - inputGradientAlgorithm: force an input-gradient route (`nil`: automatic).
     ///   - workspaceLimit: the most workspace bytes a call may use (`nil`: no limit).
     ///   - tileBudgetBytes: column-matrix bytes per tile for the tiled algorithm.
@@ -70,6 +78,7 @@ public struct ConvolutionEngine: ConvolutionBackend, Sendable {
     public init(
         workers: Int = ProcessInfo.processInfo.activeProcessorCount,
         algorithm: ConvAlgorithm? = nil,
+        numerics: ConvNumerics = .default,
         inputGradientAlgorithm: InputGradientAlgorithm? = nil,
         workspaceLimit: Int? = nil,
         tileBudgetBytes: Int = ConvolutionEngine.defaultTileBudgetBytes,
@@ -87,6 +96,7 @@ public struct ConvolutionEngine: ConvolutionBackend, Sendable {
         }
         self.workers = workers
         self.algorithm = algorithm
+        self.numerics = numerics
         self.inputGradientAlgorithm = inputGradientAlgorithm
         self.workspaceLimit = workspaceLimit
         self.tileBudgetBytes = tileBudgetBytes

@@ -4,8 +4,10 @@
 extension ConvolutionEngine {
     /// The plan a call on `geometry` in `scalar` will use.
     ///
-    /// Automatic choice: the first ``ConvAlgorithm`` case, in declaration order, whose rule accepts the
-    /// geometry (``ConvAlgorithm/depthwiseDirect``, ``ConvAlgorithm/pointwise``, ``ConvAlgorithm/kernelRowGEMM``,
+    /// Automatic choice: the first ``ConvAlgorithm`` case, in declaration order, that the engine's
+    /// ``numerics`` allows and whose rule accepts the geometry (``ConvAlgorithm/depthwiseDirect``,
+    /// ``ConvAlgorithm/pointwise``, ``ConvAlgorithm/winograd4x4`` in ``ConvNumerics/fast`` mode,
+    /// ``ConvAlgorithm/winograd2x2`` in ``ConvNumerics/default`` and fast mode, ``ConvAlgorithm/kernelRowGEMM``,
     /// then ``ConvAlgorithm/tiledIm2col`` for everything else; ``ConvAlgorithm/im2col`` and
     /// ``ConvAlgorithm/shiftedGEMM`` run only when forced), and the ``InputGradientAlgorithm/col2im`` route.
     /// Under a ``workspaceLimit`` the tile is halved (whole images first, then bands of rows) until the
@@ -27,6 +29,7 @@ extension ConvolutionEngine {
             chosen = forced
         } else {
             chosen = Self.automaticOrder.first { candidate in
+                guard candidate.numerics <= numerics else { return false }
                 let facts = AlgorithmRegistry.visit(candidate, AlgorithmRegistry.Describe(geometry: g))
                 return facts.inapplicability == nil && facts.isAutomaticChoice
             } ?? .tiledIm2col
@@ -67,7 +70,12 @@ extension ConvolutionEngine {
     /// - ``ConvAlgorithm/shiftedGEMM``: forward, `|F|` for the filter repacked per tap and, per worker, the
     ///   padded images of one GEMM and its result; backward, as ``ConvAlgorithm/tiledIm2col``;
     /// - ``ConvAlgorithm/depthwiseDirect``: `W·2·(H+top+bottom)·(W+left+right)` for its padded planes, and no
-    ///   filter-gradient partial sums (it splits by channel).
+    ///   filter-gradient partial sums (it splits by channel);
+    /// - ``ConvAlgorithm/winograd2x2``, ``ConvAlgorithm/winograd4x4`` (α = 4 or 6): forward and input gradient,
+    ///   `α²·K·C/G` for the transformed filter and `W·α²·(C/G + K/G)·b` for the transformed tiles and GEMM results
+    ///   of one block per worker, with `b = 8·⌊clamp(B/(α²·(C/G + K/G)·size), 32, 256)/8⌋` tiles per block
+    ///   (B the tile budget; halved, down to 8, under a workspace limit); the filter and bias gradients as
+    ///   ``ConvAlgorithm/tiledIm2col``, in the same memory (the backward pass needs the larger).
     ///
     /// Every lowering also needs `W·K/G·T` when a tile holds several images, and `(W−1)·|F|` for the per-worker
     /// filter-gradient sums (`W·|F|` for the kernel-row lowering, which sums every share packed). The

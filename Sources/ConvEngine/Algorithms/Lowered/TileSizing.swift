@@ -40,6 +40,7 @@ enum TileSizing {
         case .images(let n) where n > 1: return .images(n / 2)
         case .images: return g.outputHeight > 1 ? .rows(g.outputHeight / 2) : nil
         case .rows(let r): return r > 1 ? .rows(r / 2) : nil
+        case .transformTiles(_, let gradients): return smaller(than: gradients, for: g)
         }
     }
 }

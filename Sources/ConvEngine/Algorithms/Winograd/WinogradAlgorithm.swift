@@ -1,0 +1,126 @@
+/// ``ConvAlgorithm/winograd2x2`` and ``ConvAlgorithm/winograd4x4``: the forward pass and the input gradient
+/// by ``WinogradKernel`` (F(m×m, 3×3), `F` its transforms), the filter and bias gradients by
+/// ``TiledIm2colAlgorithm`` with the plan's gradient tile (a Winograd filter gradient is not implemented).
+///
+/// The input gradient is the stride-1 full convolution of dO with the rotated filter (``WinogradProblem``),
+/// so it runs through the same kernel with the roles of K/G and C/G swapped.
+struct WinogradAlgorithm<F: WinogradTransform>: ConvolutionAlgorithm {
+    static var algorithm: ConvAlgorithm { F.algorithm }
+
+    /// U (shared) and the blocks' V and M (per worker) of the Winograd pass; the lowering's layout for the
+    /// filter and bias gradients. A backward pass runs the lowering first and the Winograd input gradient
+    /// after it in the same memory, so it needs the larger of the two.
+    struct Layout: WorkspaceLayout {
+        var transformedFilter = WorkspaceRegion(), blocks = WorkspaceRegion()
+        var gradients = LoweredLayout()
+        var runsWinograd = false, runsLowering = false
+        var total = 0
+    }
+
+    /// Blocks hold at least this many tiles (GEMMs narrower than this run well below BLAS's rate; on res5's
+    /// 512 channels a narrower block is dominated by packing U) and at most this many.
+    static var minimumBlockTiles: Int { 128 }
+    static var maximumBlockTiles: Int { 256 }
+
+    let geometry: ConvGeometry
+    let workers: Int
+    let blockTiles: Int
+    let gradients: TiledIm2colAlgorithm
+
+    init(_ geometry: ConvGeometry, plan: ConvPlan) {
+        self.geometry = geometry
+        workers = plan.workers
+        var lowering = plan
+        if case .transformTiles(let tiles, let gradientTile) = plan.tile {
+            blockTiles = tiles
+            lowering.tile = gradientTile
+        } else {
+            blockTiles = Self.minimumBlockTiles
+        }
+        gradients = TiledIm2colAlgorithm(geometry, plan: lowering)
+    }
+
+    static func inapplicability(to g: ConvGeometry) -> String? {
+        guard g.kernelHeight == 3 && g.kernelWidth == 3 else { return "needs a 3×3 kernel; got \(g)" }
+        guard g.strideHeight == 1 && g.strideWidth == 1 else { return "needs stride 1; got \(g)" }
+        guard g.dilationHeight == 1 && g.dilationWidth == 1 else { return "needs dilation 1; got \(g)" }
+        return nil
+    }
+
+    /// Where F(m×m) measured faster than the automatic sum-of-products plan (kernel-row GEMM; one thread,
+    /// CHANGELOG 0.2.0): enough channels per group that the α² GEMMs run near BLAS's rate, and results of at
+    /// least two tiles each way. Both won on every ResNet-50 and VGG 3×3 stride-1 layer measured (F(2×2) by the
+    /// least on res2: 16.6 ms against 18.4).
+    static func isAutomaticChoice(for g: ConvGeometry) -> Bool {
+        g.inputChannelsPerGroup >= 32 && g.outputChannelsPerGroup >= 32
+            && g.outputHeight >= 2 * F.m && g.outputWidth >= 2 * F.m
+    }
+
+    /// `8·⌊clamp(B / (α²·(C/G + K/G)·size), 32, 256) / 8⌋` tiles per block, B the tile budget: a block's V and M
+    /// fill the budget. The gradients' tile is the tiled im2col's.
+    static func initialTile(for g: ConvGeometry, policy: TilePolicy) -> ConvTile {
+        let perTile = F.alpha * F.alpha * (g.inputChannelsPerGroup + g.outputChannelsPerGroup) * policy.scalarBytes
+        let fit = policy.budgetBytes / max(1, perTile)
+        let tiles = min(maximumBlockTiles, max(minimumBlockTiles, fit)) / 8 * 8
+        return .transformTiles(tiles, gradients: TiledIm2colAlgorithm.initialTile(for: g, policy: policy))
+    }
+
+    /// Under a workspace limit: half the block (down to 8 tiles) and the next smaller gradient tile.
+    static func smallerTile(than tile: ConvTile, for g: ConvGeometry) -> ConvTile? {
+        guard case .transformTiles(let tiles, let gradientTile) = tile else { return nil }
+        let smallerGradients = TiledIm2colAlgorithm.smallerTile(than: gradientTile, for: g)
+        if tiles <= 8 && smallerGradients == nil { return nil }
+        return .transformTiles(max(8, tiles / 2 / 8 * 8), gradients: smallerGradients ?? gradientTile)
+    }
+
+    var forwardKernel: WinogradKernel<F> { WinogradKernel(.forward(geometry), blockTiles: blockTiles) }
+    var inputGradientKernel: WinogradKernel<F> { WinogradKernel(.inputGradient(geometry), blockTiles: blockTiles) }
+
+    func layout(for pass: ConvPass) throws(ConvError) -> Layout {
+        var l = Layout()
+        let winograd: WinogradKernel<F>?
+        switch pass {
+        case .forward: winograd = forwardKernel
+        case .backward(let set): winograd = set.contains(.input) ? inputGradientKernel : nil
+        }
+        if let winograd {
+            let sizes = try WinogradKernel<F>.checkedSizes(winograd.problem, blockTiles: blockTiles)
+            var b = WorkspaceLayoutBuilder(workers: workers)
+            l.transformedFilter = try b.shared(sizes.filter, "Winograd transformed filter")
+            l.blocks = try b.perWorker(sizes.perWorker, "Winograd blocks")
+            l.total = b.total
+            l.runsWinograd = true
+        }
+        let lowered = pass.gradients.subtracting(.input)
+        if !lowered.isEmpty {
+            l.gradients = try gradients.layout(for: .backward(lowered))
+            l.total = max(l.total, l.gradients.total)
+            l.runsLowering = true
+        }
+        return l
+    }
+
+    func forward<T: ConvScalar>(_ call: ForwardCall<T>, _ layout: Layout) {
+        let kernel = forwardKernel
+        let u = layout.transformedFilter.at(call.workspace)
+        kernel.transformFilter(call.filter, .forward(geometry), into: u, workers: call.workers)
+        kernel.run(source: call.input, transformedFilter: u, bias: call.bias, result: call.output,
+                   scratch: layout.blocks.at(call.workspace), workers: call.workers)
+    }
+
+    func backward<T: ConvScalar>(_ call: BackwardCall<T>, _ layout: Layout) {
+        if layout.runsLowering {
+            var lowered = call
+            lowered.inputGradient = nil
+            gradients.backward(lowered, layout.gradients)
+        }
+        // After the lowering has finished with the workspace, in the same memory.
+        if layout.runsWinograd, let dX = call.inputGradient, let f = call.filter {
+            let kernel = inputGradientKernel
+            let u = layout.transformedFilter.at(call.workspace)
+            kernel.transformFilter(f, .inputGradient(geometry), into: u, workers: call.workers)
+            kernel.run(source: call.outputGradient, transformedFilter: u, bias: nil, result: dX,
+                       scratch: layout.blocks.at(call.workspace), workers: call.workers)
+        }
+    }
+}

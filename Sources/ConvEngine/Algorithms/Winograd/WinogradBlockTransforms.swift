@@ -1,0 +1,156 @@
+// The input and output transforms of one block of tiles (see ``WinogradKernel``), eight tiles at a time.
+
+extension WinogradKernel {
+    /// V of the block's `tiles`: row c, column t of matrix ξν for tile `t` of the block (lanes past the
+    /// block's last tile, up to a multiple of 8 within `ld`, hold zeros and are never multiplied).
+    ///
+    /// Each lane reads its tile through a row pointer: the image itself for an interior tile, or a zero-padded
+    /// α×α copy for an edge tile (or zeros for a missing lane), so that every input vector is built from eight
+    /// scalar loads in registers rather than lane by lane in memory.
+    func transformInput<T: ConvScalar>(_ source: UnsafePointer<T>, group grp: Int, tiles: Range<Int>,
+                                       into v: BlockMatrices<T>) {
+        let p = problem, L = Self.lanes, a = F.alpha, a2 = Self.positions, Ci = p.inputChannels
+        let H = p.inputHeight, W = p.inputWidth, plane = H * W
+        withUnsafeTemporaryAllocation(of: SIMD8<T>.self, capacity: a2) { buffer in
+          withUnsafeTemporaryAllocation(of: T.self, capacity: L * a2) { edgeBuffer in
+            withUnsafeTemporaryAllocation(of: LaneSource<T>.self, capacity: L) { laneBuffer in
+              // Safe: every capacity is positive.
+              let d = buffer.baseAddress!, edges = edgeBuffer.baseAddress!, lanes = laneBuffer.baseAddress!
+              for l0 in stride(from: 0, to: tiles.count, by: L) {
+                let count = min(L, tiles.count - l0)
+                var edgeLanes = 0
+                for l in 0..<L {
+                    guard l < count else {
+                        (edges + l * a2).update(repeating: 0, count: a2)
+                        lanes[l] = LaneSource(base: UnsafePointer(edges + l * a2), rowStride: a, channelStride: 0,
+                                              image: 0, y0: 0, x0: 0, interior: true)
+                        continue
+                    }
+                    let o = origin(of: tiles.lowerBound + l0 + l)
+                    let y0 = o.row - p.padTop, x0 = o.column - p.padLeft
+                    let first = source + (o.image * p.groups + grp) * Ci * plane
+                    if y0 >= 0 && y0 + a <= H && x0 >= 0 && x0 + a <= W {
+                        lanes[l] = LaneSource(base: first + y0 * W + x0, rowStride: W, channelStride: plane,
+                                              image: 0, y0: y0, x0: x0, interior: true)
+                    } else {
+                        lanes[l] = LaneSource(base: first, rowStride: a, channelStride: plane,
+                                              image: 0, y0: y0, x0: x0, interior: false)
+                        edgeLanes += 1
+                    }
+                }
+                // Eight consecutive interior tiles of one tile row: each input vector is one wide load.
+                let first = lanes[0], span = ((a - 1) & ~(F.m - 1)) + L * F.m
+                var oneRow = count == L && edgeLanes == 0 && first.x0 + span <= W
+                if oneRow {
+                    for l in 1..<L where lanes[l].base != first.base + l * F.m { oneRow = false }
+                }
+                if oneRow {
+                    for c in 0..<Ci {
+                        let tile = first.base + c * plane
+                        for y in 0..<a {
+                            let row = tile + y &* W
+                            for x in 0..<a { d[y &* a &+ x] = F.rowLanes(row, x) }
+                        }
+                        F.input(d)
+                        for xi in 0..<a2 { storeLanes(d[xi], v.matrix(xi) + c * v.ld + l0) }
+                    }
+                    continue
+                }
+                for c in 0..<Ci {
+                    if edgeLanes > 0 {
+                        // Edge tiles: padding (and rows past the image, for tiles cropped later) reads 0.
+                        for l in 0..<count where !lanes[l].interior {
+                            let e = edges + l * a2, src = lanes[l].base + c * plane
+                            e.update(repeating: 0, count: a2)
+                            let y0 = lanes[l].y0, x0 = lanes[l].x0
+                            let ys = Axis.validRange(offset: y0, stride: 1, extent: H, count: a)
+                            let xs = Axis.validRange(offset: x0, stride: 1, extent: W, count: a)
+                            for y in ys { for x in xs { e[y * a + x] = src[(y0 + y) * W + x0 + x] } }
+                        }
+                    }
+                    let p0 = lanes[0].at(c, edges, 0, a2), p1 = lanes[1].at(c, edges, 1, a2)
+                    let p2 = lanes[2].at(c, edges, 2, a2), p3 = lanes[3].at(c, edges, 3, a2)
+                    let p4 = lanes[4].at(c, edges, 4, a2), p5 = lanes[5].at(c, edges, 5, a2)
+                    let p6 = lanes[6].at(c, edges, 6, a2), p7 = lanes[7].at(c, edges, 7, a2)
+                    let s0 = lanes[0].rowStride, s1 = lanes[1].rowStride, s2 = lanes[2].rowStride
+                    let s3 = lanes[3].rowStride, s4 = lanes[4].rowStride, s5 = lanes[5].rowStride
+                    let s6 = lanes[6].rowStride, s7 = lanes[7].rowStride
+                    // Wrapping arithmetic: every offset is inside a tile the lane's pointer addresses.
+                    for y in 0..<a {
+                        let o0 = y &* s0, o1 = y &* s1, o2 = y &* s2, o3 = y &* s3
+                        let o4 = y &* s4, o5 = y &* s5, o6 = y &* s6, o7 = y &* s7
+                        for x in 0..<a {
+                            d[y &* a &+ x] = SIMD8(p0[o0 &+ x], p1[o1 &+ x], p2[o2 &+ x], p3[o3 &+ x],
+                                                   p4[o4 &+ x], p5[o5 &+ x], p6[o6 &+ x], p7[o7 &+ x])
+                        }
+                    }
+                    F.input(d)
+                    for xi in 0..<a2 { storeLanes(d[xi], v.matrix(xi) + c * v.ld + l0) }
+                }
+              }
+            }
+          }
+        }
+    }
+
+    /// The block's result tiles from M (row k, column t of matrix ξν), plus the bias, cropped to the result.
+    func transformOutput<T: ConvScalar>(_ mm: BlockMatrices<T>, group grp: Int, tiles: Range<Int>,
+                                        bias: UnsafePointer<T>?, into result: UnsafeMutablePointer<T>) {
+        let p = problem, L = Self.lanes, a = F.alpha, a2 = Self.positions, m = F.m, Co = p.outputChannels
+        let P = p.outputHeight, Q = p.outputWidth, plane = P * Q
+        withUnsafeTemporaryAllocation(of: SIMD8<T>.self, capacity: a2 + m * m + m * a) { buffer in
+          withUnsafeTemporaryAllocation(of: TileOrigin.self, capacity: L) { originBuffer in
+            let t = buffer.baseAddress!, y = t + a2, scratch = y + m * m  // Safe: capacities > 0.
+            let origins = originBuffer.baseAddress!
+            for l0 in stride(from: 0, to: tiles.count, by: L) {
+                let lanes = min(L, tiles.count - l0)
+                for l in 0..<lanes { origins[l] = origin(of: tiles.lowerBound + l0 + l) }
+                // Eight consecutive whole tiles of one tile row: each of their m result rows is one wide store.
+                let o0 = origins[0]
+                var oneRow = lanes == L && o0.row + m <= P && o0.column + L * m <= Q
+                if oneRow {
+                    for l in 1..<L where origins[l].image != o0.image || origins[l].row != o0.row
+                        || origins[l].column != o0.column + l * m { oneRow = false }
+                }
+                for k in 0..<Co {
+                    for xi in 0..<a2 { t[xi] = loadLanes(mm.matrix(xi) + k * mm.ld + l0) }
+                    F.output(UnsafePointer(t), into: y, scratch: scratch)
+                    if let bias {
+                        let b = bias[grp * Co + k]
+                        for i in 0..<(m * m) { y[i] += SIMD8(repeating: b) }
+                    }
+                    if oneRow {
+                        let dst = result + ((o0.image * p.groups + grp) * Co + k) * plane + o0.row * Q + o0.column
+                        for i in 0..<m { F.storeRow(UnsafePointer(y + i &* m), dst + i &* Q) }
+                        continue
+                    }
+                    for l in 0..<lanes {
+                        let o = origins[l]
+                        let dst = result + ((o.image * p.groups + grp) * Co + k) * plane
+                        let rows = min(m, P - o.row), columns = min(m, Q - o.column)
+                        for i in 0..<rows {
+                            let out = dst + ((o.row &+ i) &* Q &+ o.column)
+                            for j in 0..<columns { out[j] = y[i &* m &+ j][l] }
+                        }
+                    }
+                }
+            }
+          }
+        }
+    }
+}
+
+/// Where one lane of an input transform reads its α×α tile: rows `rowStride` apart from `base` (plus
+/// `channelStride` per channel) for an interior tile; its zero-padded copy in the edge buffer otherwise.
+struct LaneSource<T> {
+    var base: UnsafePointer<T>
+    var rowStride: Int, channelStride: Int
+    var image: Int, y0: Int, x0: Int
+    var interior: Bool
+
+    /// The tile's first element for channel `c` (lane `l`'s copy in `edges` for an edge tile).
+    @inline(__always)
+    func at(_ c: Int, _ edges: UnsafeMutablePointer<T>, _ l: Int, _ a2: Int) -> UnsafePointer<T> {
+        interior ? base + c * channelStride : UnsafePointer(edges + l * a2)
+    }
+}
