@@ -17,30 +17,18 @@ struct DepthwiseDirectAlgorithm: ConvolutionAlgorithm {
         workers = plan.workers
     }
 
-    /// The kernel keeps two padded planes per worker; it applies while they are at most this many times the
-    /// input and output planes (plus a small constant for tiny images), so a padding far larger than the image
-    /// cannot make a forced call allocate gigabytes of zeros for a few outputs (the lowered algorithms then
-    /// run such geometries in a few kilobytes).
-    static let paddedPlaneFactor = 16
-
     static func inapplicability(to g: ConvGeometry) -> String? {
         guard g.isDepthwise else { return "needs groups == input channels; got \(g)" }
-        // Safe: H·W and P·Q are at most Int32.max (the geometry checked both).
-        let bound = paddedPlaneFactor * (g.inputHeight * g.inputWidth + g.columnColumns) + 4096
-        guard let planes = try? DepthwiseKernel.scratchPerWorker(g), planes <= bound else {
-            return "needs padded planes of at most \(bound) elements (\(paddedPlaneFactor)× the input and output "
-                + "planes plus 4096) per worker; got \(g)"
-        }
-        return nil
+        // Its two padded planes per worker grow with the padding (see ScratchBound). Safe: H·W and P·Q are at
+        // most Int32.max (the geometry checked both).
+        return ScratchBound.violation("padded planes per worker", size: try? DepthwiseKernel.scratchPerWorker(g),
+                                      canonical: g.inputHeight * g.inputWidth + g.columnColumns)
+            .map { "\($0); got \(g)" }
     }
 
-    /// Depthwise geometries with more than one group, unless the padding is far larger than the image (the
-    /// kernel's padded planes grow with it: hostile geometries, valid with tiny buffers, whose planes would not
-    /// fit in memory or in `Int`).
-    static func isAutomaticChoice(for g: ConvGeometry) -> Bool {
-        guard g.isDepthwise && g.groups > 1, let planes = try? DepthwiseKernel.scratchPerWorker(g) else { return false }
-        return planes <= 8 * g.inputHeight * g.inputWidth + 4096
-    }
+    /// Depthwise geometries with more than one group (the planner asks only when the algorithm applies, so a
+    /// padding far larger than the image is already refused by ``inapplicability(to:)``).
+    static func isAutomaticChoice(for g: ConvGeometry) -> Bool { g.isDepthwise && g.groups > 1 }
 
     func layout(for pass: ConvPass) throws(ConvError) -> Layout {
         var b = WorkspaceLayoutBuilder(workers: workers)

@@ -25,23 +25,15 @@ struct KernelRowGEMMAlgorithm: LoweredAlgorithm {
         rows = KernelRowLowering(geometry)
     }
 
-    /// The lowering stores, per stride phase, the tile's rows plus the dilated kernel's extra rows; it applies
-    /// while that is at most this many times im2col's `R` rows per output row (plus a constant for tiny
-    /// images), so a dilation far larger than the image cannot make a forced call lower gigabytes of padding
-    /// rows for a few outputs.
-    static let loweredRowFactor = 16
-
     static func inapplicability(to g: ConvGeometry) -> String? {
+        // The lowering stores, per stride phase, the tile's rows plus the dilated kernel's extra rows, against
+        // im2col's R rows per output row (see ScratchBound).
         let rows = KernelRowLowering(g), P = g.outputHeight, R = g.kernelHeight
         let (stored, o1) = P.addingReportingOverflow(rows.extraRows)
         let (lowered, o2) = rows.phaseCount.multipliedReportingOverflow(by: stored)
         let (im2col, o3) = R.multipliedReportingOverflow(by: P)
-        let (bound, o4) = im2col.multipliedReportingOverflow(by: loweredRowFactor)
-        if o1 || o2 || o3 || o4 || lowered > bound + 4096 {
-            return "needs lowered rows (\(rows.phaseCount) phases × (\(P) + \(rows.extraRows))) at most "
-                + "\(loweredRowFactor)× im2col's (\(R)·\(P)) plus 4096; got \(g)"
-        }
-        return nil
+        return ScratchBound.violation("lowered rows", size: o1 || o2 ? nil : lowered, canonical: o3 ? Int.max : im2col)
+            .map { "\($0); got \(g)" }
     }
 
     static func isAutomaticChoice(for g: ConvGeometry) -> Bool {

@@ -11,10 +11,6 @@ struct ShiftedGEMMAlgorithm: ConvolutionAlgorithm {
         var total = 0
     }
 
-    /// The kernel computes every padded column of every padded row: it applies while the padded plane is at
-    /// most this many times the output plane (plus a small constant for tiny images), so a padding far larger
-    /// than the image cannot turn one call into billions of wasted products.
-    static let paddedPlaneFactor = 16
 
     let geometry: ConvGeometry
     let workers: Int
@@ -30,12 +26,10 @@ struct ShiftedGEMMAlgorithm: ConvolutionAlgorithm {
 
     static func inapplicability(to g: ConvGeometry) -> String? {
         guard g.strideHeight == 1 && g.strideWidth == 1 else { return "needs stride 1; got \(g)" }
-        let h = g.heightAxis.paddedExtent, w = g.widthAxis.paddedExtent
-        let (plane, overflow) = h.multipliedReportingOverflow(by: w)
-        if overflow || plane > paddedPlaneFactor * g.columnColumns + 4096 {
-            return "needs a padded image (\(h)×\(w)) at most \(paddedPlaneFactor)× the output plane plus 4096; got \(g)"
-        }
-        return nil
+        // The kernel computes every padded column of every padded row (see ScratchBound).
+        let (plane, overflow) = g.heightAxis.paddedExtent.multipliedReportingOverflow(by: g.widthAxis.paddedExtent)
+        return ScratchBound.violation("a padded image", size: overflow ? nil : plane, canonical: g.columnColumns)
+            .map { "\($0); got \(g)" }
     }
 
     /// Tiles (for the gradients) as the tiled im2col's, without its input-run minimum.
