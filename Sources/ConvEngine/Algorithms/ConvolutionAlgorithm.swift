@@ -42,7 +42,8 @@ protocol ConvolutionAlgorithm {
     /// The workspace regions `pass` uses, overflow-checked.
     func layout(for pass: ConvPass) throws(ConvError) -> Layout
 
-    /// The forward pass: `O = conv(X, F) + B`, overwriting O.
+    /// The forward pass: `O = f(conv(X, F) + B)`, overwriting O, with f = `call.epilogue` applied to each output
+    /// region as soon as it is final.
     func forward<T: ConvScalar>(_ call: ForwardCall<T>, _ layout: Layout)
 
     /// The backward pass: whichever of dF, dX and dB `call` carries, each overwritten (dF and dB summed over
@@ -81,6 +82,8 @@ struct ForwardCall<T: ConvScalar> {
     let bias: UnsafePointer<T>?
     /// O, `N×K×P×Q`, overwritten.
     let output: UnsafeMutablePointer<T>
+    /// The activation each output region gets right after it is written (after the bias).
+    let epilogue: Epilogue<T>
     /// The start of the workspace, holding at least the layout's total (never dereferenced when that is 0).
     let workspace: UnsafeMutablePointer<T>
     /// Worker threads.

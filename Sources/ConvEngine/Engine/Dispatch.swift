@@ -24,12 +24,14 @@ struct ForwardRun<T: ConvScalar>: AlgorithmVisitor {
     let geometry: ConvGeometry, plan: ConvPlan
     let input: UnsafePointer<T>, filter: UnsafePointer<T>, bias: UnsafePointer<T>?
     let output: UnsafeMutablePointer<T>, workspace: UnsafeMutablePointer<T>
+    let activation: Activation
 
     func visit<A: ConvolutionAlgorithm>(_: A.Type) throws(ConvError) {
         let algorithm = A(geometry, plan: plan)
         let layout = try algorithm.layout(for: .forward)
-        algorithm.forward(ForwardCall(input: input, filter: filter, bias: bias, output: output, workspace: workspace,
-                                      workers: plan.workers), layout)
+        algorithm.forward(ForwardCall(input: input, filter: filter, bias: bias, output: output,
+                                      epilogue: Epilogue(activation), workspace: workspace, workers: plan.workers),
+                          layout)
     }
 }
 

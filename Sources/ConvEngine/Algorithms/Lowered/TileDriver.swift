@@ -28,6 +28,8 @@ extension LoweredAlgorithm {
                                           bias: call.bias.map { $0 + grp * Kg })
                 forwardGEMM(tile, group: grp, input: call.input, filter: call.filter, into: c, ldc: ldc, beta: beta,
                             scratch)
+                // The tile's rows are final and still in cache: activate them here, not in a later pass.
+                call.epilogue.apply(c, rows: Kg, width: single ? rows.count * Q : tile.columns, stride: ldc)
                 if single { continue }
                 for (i, n) in images.enumerated() {
                     for k in 0..<Kg {

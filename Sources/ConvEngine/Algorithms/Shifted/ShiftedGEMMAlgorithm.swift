@@ -56,7 +56,7 @@ struct ShiftedGEMMAlgorithm: ConvolutionAlgorithm {
     func forward<T: ConvScalar>(_ call: ForwardCall<T>, _ layout: Layout) {
         let packed = layout.packedFilter.at(call.workspace)
         kernel.repackFilter(call.filter, into: packed)
-        kernel.forward(call.input, packed, call.bias, call.output, scratch: layout.scratch.at(call.workspace),
+        kernel.forward(call.input, packed, call.bias, call.output, epilogue: call.epilogue, scratch: layout.scratch.at(call.workspace),
                        scratchPerWorker: layout.scratch.perWorker, workers: call.workers)
     }
 

@@ -104,7 +104,7 @@ struct WinogradAlgorithm<F: WinogradTransform>: ConvolutionAlgorithm {
         let kernel = forwardKernel
         let u = layout.transformedFilter.at(call.workspace)
         kernel.transformFilter(call.filter, .forward(geometry), into: u, workers: call.workers)
-        kernel.run(source: call.input, transformedFilter: u, bias: call.bias, result: call.output,
+        kernel.run(source: call.input, transformedFilter: u, bias: call.bias, epilogue: call.epilogue, result: call.output,
                    scratch: layout.blocks.at(call.workspace), workers: call.workers)
     }
 
@@ -119,7 +119,7 @@ struct WinogradAlgorithm<F: WinogradTransform>: ConvolutionAlgorithm {
             let kernel = inputGradientKernel
             let u = layout.transformedFilter.at(call.workspace)
             kernel.transformFilter(f, .inputGradient(geometry), into: u, workers: call.workers)
-            kernel.run(source: call.outputGradient, transformedFilter: u, bias: nil, result: dX,
+            kernel.run(source: call.outputGradient, transformedFilter: u, bias: nil, epilogue: .identity, result: dX,
                        scratch: layout.blocks.at(call.workspace), workers: call.workers)
         }
     }
