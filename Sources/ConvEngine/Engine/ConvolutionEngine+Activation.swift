@@ -2,6 +2,29 @@
 // dL/dO first, then the plain backward pass on the result.
 
 extension ConvolutionEngine {
+    /// ``forward(_:input:filter:bias:activation:output:workspace:)`` on arrays, returning a new output array
+    /// (`geometry.outputCount` elements, NCHW).
+    /// - Throws: as the buffer form, and ``ConvError/invalidArgument(name:reason:)`` when the output would not
+    ///   fit in physical memory.
+    public func forward<T: ConvScalar>(_ geometry: ConvGeometry, input: [T], filter: [T], bias: [T]? = nil,
+                                       activation: Activation,
+                                       workspace: ConvWorkspace<T>? = nil) throws(ConvError) -> [T] {
+        var output: [T] = []
+        try resizeResult(&output, "output", geometry.outputCount)
+        let ws = workspace ?? ConvWorkspace<T>()
+        try input.withUnsafeBufferPointer { x throws(ConvError) in
+            try filter.withUnsafeBufferPointer { f throws(ConvError) in
+                try withOptionalBuffer(bias) { b throws(ConvError) in
+                    try output.withUnsafeMutableBufferPointer { o throws(ConvError) in
+                        try forward(geometry, input: x, filter: f, bias: b, activation: activation, output: o,
+                                    workspace: ws)
+                    }
+                }
+            }
+        }
+        return output
+    }
+
     /// The backward pass of ``forward(_:input:filter:bias:activation:output:workspace:)``: with Z = conv(X, F) + B
     /// and `output` = f(Z), it writes dL/dZ = dL/dO ⊙ f′ into `preActivationGradient` (f′ read from `output`, see
     /// ``Activation``), then computes the requested gradients from dL/dZ exactly as
