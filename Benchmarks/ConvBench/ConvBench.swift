@@ -61,6 +61,9 @@ struct ConvBench: ParsableCommand {
     @Option(help: "Force the tiled algorithms' tile height in output rows (at or above P: whole images), for tuning.")
     var tileRows: Int?
 
+    @Flag(help: "Skip the table of the rule's plan beside measured planning's winner.")
+    var noPlanning = false
+
     @Flag(help: "Skip the one-image comparison with ReferenceConvolution.")
     var noReference = false
 
@@ -199,6 +202,13 @@ struct ConvBench: ParsableCommand {
         print(TableWriter.notes)
         print(TableWriter.summary(summary), terminator: "")
         flushStdout()
+        if !noPlanning && algorithm == nil {
+            let planning = try PlanningReport.measure(selected, threads: threadList,
+                                                      numerics: ConvNumerics(rawValue: numerics) ?? .default,
+                                                      scalar: T.self)
+            print("\n" + PlanningReport.table(planning), terminator: "")
+            flushStdout()
+        }
 
         if let json {
             let formatter = ISO8601DateFormatter()

@@ -44,6 +44,11 @@ public struct ConvolutionEngine: ConvolutionBackend, Sendable {
     /// algorithms that sum the exact products; the default also allows ``ConvAlgorithm/winograd2x2``, ``ConvNumerics/fast``
     /// also ``ConvAlgorithm/winograd4x4``. A forced ``algorithm`` runs whatever this says.
     public let numerics: ConvNumerics
+    /// How the algorithm is chosen when none is forced: by the rule of ``plan(for:scalar:)`` or by measuring
+    /// (``ConvPlanning``).
+    public let planning: ConvPlanning
+    /// Measured planning's winners, shared by the engine's copies.
+    let planCache = PlanCache()
     /// The forced input-gradient route, or `nil` to let ``plan(for:scalar:)`` choose (``InputGradientAlgorithm/col2im``).
     public let inputGradientAlgorithm: InputGradientAlgorithm?
     /// Whether this engine pins OpenBLAS to one thread when `workers > 1` (see the type's documentation).
@@ -69,6 +74,7 @@ public struct ConvolutionEngine: ConvolutionBackend, Sendable {
     ///   - workers: threads per call, 1…``maximumWorkers``; by default the number of active processors.
     ///   - algorithm: force a forward/filter-gradient algorithm (`nil`: automatic).
     ///   - numerics: the algorithms the automatic plan may choose (``ConvNumerics``; a forced `algorithm` runs in any mode).
+    ///   - planning: how the automatic plan chooses among them (``ConvPlanning``; the rule by default).
     ///   - inputGradientAlgorithm: force an input-gradient route (`nil`: automatic).
     ///   - workspaceLimit: the most workspace bytes a call may use (`nil`: no limit).
     ///   - tileBudgetBytes: column-matrix bytes per tile for the tiled algorithm.
@@ -79,6 +85,7 @@ public struct ConvolutionEngine: ConvolutionBackend, Sendable {
         workers: Int = ProcessInfo.processInfo.activeProcessorCount,
         algorithm: ConvAlgorithm? = nil,
         numerics: ConvNumerics = .default,
+        planning: ConvPlanning = .rule,
         inputGradientAlgorithm: InputGradientAlgorithm? = nil,
         workspaceLimit: Int? = nil,
         tileBudgetBytes: Int = ConvolutionEngine.defaultTileBudgetBytes,
@@ -97,6 +104,7 @@ public struct ConvolutionEngine: ConvolutionBackend, Sendable {
         self.workers = workers
         self.algorithm = algorithm
         self.numerics = numerics
+        self.planning = planning
         self.inputGradientAlgorithm = inputGradientAlgorithm
         self.workspaceLimit = workspaceLimit
         self.tileBudgetBytes = tileBudgetBytes

@@ -10,6 +10,8 @@ extension ConvolutionEngine {
     /// ``ConvAlgorithm/winograd2x2`` in ``ConvNumerics/default`` and fast mode, ``ConvAlgorithm/kernelRowGEMM``,
     /// then ``ConvAlgorithm/tiledIm2col`` for everything else; ``ConvAlgorithm/im2col`` and
     /// ``ConvAlgorithm/shiftedGEMM`` run only when forced), and the ``InputGradientAlgorithm/col2im`` route.
+    /// With measured ``planning``, the first call for a geometry times every applicable algorithm the numerics
+    /// mode allows (``ConvPlanning``) and the fastest replaces the rule's choice from then on.
     /// Under a ``workspaceLimit`` the tile is halved (whole images first, then bands of rows) until the
     /// workspace fits; an automatic plan whose algorithm cannot shrink switches to the tiled im2col first.
     ///
@@ -27,6 +29,8 @@ extension ConvolutionEngine {
                 throw .algorithmNotApplicable(algorithm: forced.rawValue, reason: reason)
             }
             chosen = forced
+        } else if planning != .rule, let measured = try measuredChoice(g, T.self) {
+            chosen = measured
         } else {
             chosen = Self.automaticOrder.first { candidate in
                 guard candidate.numerics <= numerics else { return false }
