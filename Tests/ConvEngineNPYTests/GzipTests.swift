@@ -42,7 +42,7 @@ struct GzipTests {
     static func littleEndian32(_ v: UInt32) -> [UInt8] { (0..<4).map { UInt8(truncatingIfNeeded: v >> (8 * $0)) } }
 
     /// "line 0\n" … "line 999\n", the content of text.gz.
-    static let lines = Array((0..<1000).map { "line \($0)\n" }.joined().utf8)
+    static var lines: [UInt8] { Array((0..<1000).map { "line \($0)\n" }.joined().utf8) }
 
     @Test("files Python's gzip wrote: a named member, two members, an IDX1 labels file")
     func pythonFiles() throws {

@@ -6,7 +6,8 @@ import ConvEngineNPY
 import Foundation
 import Testing
 
-/// The committed fixtures of Compressed/ and the arrays make_compressed.py wrote into them.
+/// The committed fixtures of Compressed/ and the arrays make_compressed.py wrote into them (computed on each use:
+/// stored ones would be reported by LeakSanitizer in `make sanitize`).
 enum CompressedFixtures {
     static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Compressed")
 
@@ -15,23 +16,24 @@ enum CompressedFixtures {
     static func bytes(_ name: String) throws -> [UInt8] { [UInt8](try Data(contentsOf: url(name))) }
 
     /// np.arange(24, dtype=np.float32).reshape(2, 3, 4)
-    static let x = try! NPYArray(shape: [2, 3, 4], floats: (0..<24).map(Float.init))
+    static var x: NPYArray { try! NPYArray(shape: [2, 3, 4], floats: (0..<24).map(Float.init)) }
     /// np.linspace(-1, 1, 5)
-    static let w = try! NPYArray(shape: [5], doubles: [-1, -0.5, 0, 0.5, 1])
+    static var w: NPYArray { try! NPYArray(shape: [5], doubles: [-1, -0.5, 0, 0.5, 1]) }
     /// np.array(2.5)
-    static let scalar = try! NPYArray(shape: [], doubles: [2.5])
+    static var scalar: NPYArray { try! NPYArray(shape: [], doubles: [2.5]) }
     /// np.zeros((0, 3), dtype=np.float32)
-    static let empty = try! NPYArray(shape: [0, 3], floats: [])
+    static var empty: NPYArray { try! NPYArray(shape: [0, 3], floats: []) }
     /// (np.arange(18, dtype=np.float32) / 8).reshape(2, 1, 3, 3)
-    static let convWeight = try! NPYArray(shape: [2, 1, 3, 3], floats: (0..<18).map { Float($0) / 8 })
+    static var convWeight: NPYArray { try! NPYArray(shape: [2, 1, 3, 3], floats: (0..<18).map { Float($0) / 8 }) }
     /// np.arange(3.0)
-    static let größe = try! NPYArray(shape: [3], doubles: [0, 1, 2])
+    static var größe: NPYArray { try! NPYArray(shape: [3], doubles: [0, 1, 2]) }
     /// np.repeat(np.arange(4, dtype=np.float32), 20000)
-    static let big = try! NPYArray(shape: [80_000], floats: (0..<80_000).map { Float($0 / 20_000) })
+    static var big: NPYArray { try! NPYArray(shape: [80_000], floats: (0..<80_000).map { Float($0 / 20_000) }) }
 
     /// stored.npz's arrays in order (compressed.npz has `big` after them).
-    static let stored: [(String, NPYArray)] = [("x", x), ("w", w), ("scalar", scalar), ("empty", empty),
-                                               ("conv1.weight", convWeight), ("größe", größe)]
+    static var stored: [(String, NPYArray)] {
+        [("x", x), ("w", w), ("scalar", scalar), ("empty", empty), ("conv1.weight", convWeight), ("größe", größe)]
+    }
 
     /// Expects `archive` to hold exactly `expected`, in order, bit for bit.
     static func expect(_ archive: NPZArchive, holds expected: [(String, NPYArray)], _ what: String,
