@@ -67,8 +67,9 @@ public enum NPYError: Error, Equatable, Sendable, CustomStringConvertible {
     /// message says when they are a `.npy` file's (read it with ``NPYArray``) or a gzip file's.
     case notZipArchive(found: [UInt8])
     /// A zip record (`part`, for example `"central directory entry 1"`, `"local header of 'x.npy'"` or
-    /// `"data of 'x.npy'"`) extends past the end of the archive (or of the central directory): it needs the
-    /// bytes up to offset `needed` but only `available` are there.
+    /// `"data of 'x.npy'"`) extends past the end of the archive, or for a directory entry past the end of the
+    /// central directory: it needs the bytes up to offset `needed` but the archive (or directory) ends at
+    /// `available`.
     case truncatedArchive(part: String, needed: Int, available: Int)
     /// The zip record `part` expected at `offset` does not start with its signature.
     case badSignature(part: String, offset: Int)
@@ -169,7 +170,9 @@ public enum NPYError: Error, Equatable, Sendable, CustomStringConvertible {
             return "not an .npz (zip) archive: it has no end of central directory record (PK\\x05\\x06) in its last "
                 + "65,557 bytes; it starts with \(NPYError.hex(found))"
         case let .truncatedArchive(part, needed, available):
-            return "the .npz archive ends inside the \(part): it needs \(needed) bytes but has \(available)"
+            let bound = part.hasPrefix("central directory") ? "central directory" : "archive"
+            return "the .npz archive's \(part) runs past its end: it needs the bytes up to offset \(needed), but the "
+                + "\(bound) ends at \(available)"
         case let .badSignature(part, offset):
             return "the .npz archive has no \(part) at offset \(offset) (its signature is missing)"
         case let .malformedArchive(reason):

@@ -37,9 +37,9 @@ enum Zlib {
         compressed <= (Int.max - 64) / 1032 ? compressed * 1032 + 64 : Int.max
     }
 
-    /// The CRC-32 of `bytes` (the zip and gzip checksum), continuing from `crc`.
-    static func crc32(_ bytes: UnsafeRawBufferPointer, continuing crc: UInt32 = 0) -> UInt32 {
-        var value = UInt(crc)
+    /// The CRC-32 of `bytes` (the zip and gzip checksum).
+    static func crc32(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
+        var value: UInt = 0
         var offset = 0
         while offset < bytes.count {
             let n = min(largestPiece, bytes.count - offset)

@@ -106,6 +106,16 @@ struct NPZTests {
         }
     }
 
+    @Test("numpy's archives given to NPYArray are still named as .npz archives, with their members")
+    func givenToNPYArray() throws {
+        for (name, members) in [("stored.npz", F.stored.map { $0.0 + ".npy" }), ("zip64.npz", ["x.npy", "w.npy"]),
+                                ("streamed.npz", ["x.npy", "w.npy"])] {
+            #expect(throws: NPYError.zipArchive(kind: .npz, members: members), "\(name)") {
+                try NPYArray(contentsOf: F.url(name))
+            }
+        }
+    }
+
     @Test("other compression, two members for one name, a member that is not .npy: the errors that name them")
     func unsupportedArchives() throws {
         #expect(throws: NPYError.unsupportedCompression(member: "x.npy", method: 12)) {
