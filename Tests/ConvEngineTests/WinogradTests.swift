@@ -146,6 +146,10 @@ struct WinogradTests {
         #expect(try ConvolutionEngine(workers: 1, numerics: .strict).plan(for: res3).algorithm.numerics == .strict)
         #expect(try ConvolutionEngine(workers: 1).plan(for: res3).algorithm == .winograd2x2)
         #expect(try ConvolutionEngine(workers: 1).plan(for: res2).algorithm == .winograd2x2)
+        // 32 input channels: too few for F(2×2)'s GEMMs (the rule's measurement), enough for F(4×4)'s.
+        let fashion = try ConvGeometry(n: 64, c: 32, h: 14, w: 14, k: 64, r: 3, s: 3, pad: (1, 1, 1, 1))
+        #expect(try ConvolutionEngine(workers: 1).plan(for: fashion).algorithm.numerics == .strict)
+        #expect(try ConvolutionEngine(workers: 1, numerics: .fast).plan(for: fashion).algorithm == .winograd4x4)
         let narrow = try ConvGeometry(n: 2, c: 16, h: 28, w: 28, k: 16, r: 3, s: 3, pad: (1, 1, 1, 1))
         #expect(try ConvolutionEngine(workers: 1, numerics: .fast).plan(for: narrow).algorithm.numerics == .strict)
         #expect(try ConvolutionEngine(workers: 1, numerics: .fast).plan(for: res3).algorithm == .winograd4x4)

@@ -52,7 +52,7 @@ struct WinogradAlgorithm<F: WinogradTransform>: ConvolutionAlgorithm {
     /// least two tiles each way. Both won on every ResNet-50 and VGG 3×3 stride-1 layer measured (F(2×2) by the
     /// least on res2: 16.6 ms against 18.4).
     static func isAutomaticChoice(for g: ConvGeometry) -> Bool {
-        g.inputChannelsPerGroup >= 32 && g.outputChannelsPerGroup >= 32
+        g.inputChannelsPerGroup >= F.automaticMinimumInputChannels && g.outputChannelsPerGroup >= 32
             && g.outputHeight >= 2 * F.m && g.outputWidth >= 2 * F.m
     }
 

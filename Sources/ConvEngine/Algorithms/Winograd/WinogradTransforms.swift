@@ -10,6 +10,9 @@ protocol WinogradTransform {
     static var algorithm: ConvAlgorithm { get }
     /// Output tile size m.
     static var m: Int { get }
+    /// The fewest input channels per group for which the automatic rule picks these transforms (their α²
+    /// GEMMs have C/G as inner dimension, and a short one runs well below BLAS's rate).
+    static var automaticMinimumInputChannels: Int { get }
 
     /// One column or row of `Bᵀ·d·B`, in place: the α lanes at `p[0], p[stride], …`.
     static func input1D<T: ConvScalar>(_ p: UnsafeMutablePointer<SIMD8<T>>, stride: Int)
@@ -61,6 +64,9 @@ extension WinogradTransform {
 enum WinogradF2: WinogradTransform {
     static var algorithm: ConvAlgorithm { .winograd2x2 }
     static var m: Int { 2 }
+    /// 64: at C/G = 32 (Fashion-MNIST's second layer, 32→64 on 14×14, batch 64) F(2×2) measured slower than
+    /// kernel-row GEMM (6.45 against 5.91 ms, one thread, CHANGELOG 0.2.0); F(4×4) still won there.
+    static var automaticMinimumInputChannels: Int { 64 }
 
     // Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1]
     @inline(__always)
@@ -116,6 +122,7 @@ enum WinogradF2: WinogradTransform {
 enum WinogradF4: WinogradTransform {
     static var algorithm: ConvAlgorithm { .winograd4x4 }
     static var m: Int { 4 }
+    static var automaticMinimumInputChannels: Int { 32 }
 
     // Bᵀ = [4 0 −5 0 1 0; 0 −4 −4 1 1 0; 0 4 −4 −1 1 0; 0 −2 −1 2 1 0; 0 2 −1 −2 1 0; 0 4 0 −5 0 1]
     @inline(__always)
