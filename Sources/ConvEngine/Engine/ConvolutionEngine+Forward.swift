@@ -31,9 +31,15 @@ extension ConvolutionEngine {
     /// second pass over the whole output. The result is the plain pass's, then f, element by element (f is
     /// exact: a comparison and at most one multiplication, the leaky slope's).
     ///
-    /// - Parameters: as ``forward(_:input:filter:bias:output:workspace:)``, and
+    /// - Parameters:
+    ///   - geometry: the convolution.
+    ///   - input: X, `geometry.inputCount` elements, NCHW. Read only.
+    ///   - filter: F, `geometry.filterCount` elements, `K×(C/G)×R×S`. Read only.
+    ///   - bias: B, `geometry.outputChannels` elements, or `nil` for none. Read only.
     ///   - activation: f (``Activation``); its derivative is applied by
     ///     ``backward(_:input:filter:activation:output:outputGradient:preActivationGradient:inputGradient:filterGradient:biasGradient:workspace:)``.
+    ///   - output: f(O), `geometry.outputCount` elements, NCHW; overwritten. It must not overlap any other buffer.
+    ///   - workspace: scratch memory, as in ``forward(_:input:filter:bias:output:workspace:)``.
     /// - Throws: as ``forward(_:input:filter:bias:output:workspace:)``, and
     ///   ``ConvError/invalidArgument(name:reason:)`` for an activation whose parameters
     ///   ``Activation/validate()`` rejects.

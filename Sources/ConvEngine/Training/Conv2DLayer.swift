@@ -155,7 +155,7 @@ public final class Conv2DLayer<T: ConvScalar>: ParameterContainer {
     ///   - output: `N×K×P×Q` (``outputCount(batch:)``), overwritten.
     /// - Throws: ``ConvError/bufferLength(name:expected:actual:)`` for an input that is not a whole number of
     ///   images (the expected count is the nearest whole number) or an output of the wrong length, and the
-    ///   engine's errors (``ConvolutionEngine/forward(_:input:filter:bias:activation:output:workspace:)``).
+    ///   engine's errors (``ConvolutionEngine/forward(_:input:filter:bias:activation:output:workspace:)-(_,_,UnsafeBufferPointer<T>,_,_,_,_)``).
     public func forward(_ input: UnsafeBufferPointer<T>, output: UnsafeMutableBufferPointer<T>) throws(ConvError) {
         let g = try geometry(inputCount: input.count)
         try weight.value.withUnsafeBufferPointer { f throws(ConvError) in
