@@ -1,5 +1,3 @@
-import Foundation
-
 /// Weight initialisers drawing from a ``SeededGenerator``: Kaiming/He and Xavier/Glorot (normal and uniform)
 /// and PyTorch's default `Conv2d` / `Linear` initialisation, with PyTorch's `torch.nn.init` formulas.
 ///
