@@ -152,7 +152,12 @@ struct ParameterTests {
         }
         p.optimizerState = OptimizerState()
         try Adam().step(&p)
-        #expect(throws: ConvError.self) { try SGD(learningRate: 0.1).step(&p) }
+        #expect(throws: ConvError.self) { try SGD(learningRate: 0.1, momentum: 0.5).step(&p) }
+        // Plain SGD keeps no state, so it steps the parameter and leaves Adam's state as it was.
+        let moments = (p.optimizerState.firstMoment, p.optimizerState.secondMoment)
+        try SGD(learningRate: 0.5).step(&p)
+        #expect(p.optimizerState.stepCount == 1)
+        #expect(p.optimizerState.firstMoment == moments.0 && p.optimizerState.secondMoment == moments.1)
 
         // A state taken from a parameter of another size.
         var small = try Parameter<Float>(name: "s", shape: [2], value: [1, 2])

@@ -86,6 +86,8 @@ public struct SGD: Optimizer, Sendable {
 
     /// One SGD step of `parameter`: the update above, with the momentum buffer kept in its
     /// ``Parameter/optimizerState`` (created from the first gradient on the first step with momentum).
+    /// Without momentum SGD keeps no state: it neither reads nor changes the optimiser state, step count
+    /// included.
     ///
     /// - Throws: ``ConvError/gradientLength(gradient:parameters:expected:actual:)`` (named
     ///   `"\(name).gradient"` and `"\(name).value"`) if the gradient's length differs from the parameter's;
@@ -93,8 +95,13 @@ public struct SGD: Optimizer, Sendable {
     ///   the state holds another optimiser's buffers. Nothing is changed then.
     public func step<T: ConvScalar>(_ parameter: inout Parameter<T>) throws(ConvError) {
         try parameter.checkStepLengths()
+        guard momentum != 0 else {
+            var noBuffer: [T]? = nil
+            apply(&parameter.value, gradient: parameter.gradient, buffer: &noBuffer, firstStep: false)
+            return
+        }
         try parameter.optimizerState.claim(for: .sgd, count: parameter.count, name: parameter.name)
-        let firstStep = momentum != 0 && parameter.optimizerState.momentumBuffer == nil
+        let firstStep = parameter.optimizerState.momentumBuffer == nil
         if firstStep {
             // The kernel overwrites it with the (decayed) gradient: PyTorch's `buf = clone(grad)`.
             parameter.optimizerState.momentumBuffer = [T](repeating: 0, count: parameter.count)
