@@ -46,7 +46,7 @@ public struct OptimizerState<T: ConvScalar>: Sendable {
     /// An empty state: no buffers, no steps taken.
     public init() {}
 
-    /// Whether no optimiser has stepped this state yet.
+    /// Whether no optimiser keeps anything in this state yet (SGD without momentum never does).
     public var isEmpty: Bool { family == nil }
 
     /// Claims the state for `family` and checks that every buffer present has `count` elements, before a
