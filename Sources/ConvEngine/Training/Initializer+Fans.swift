@@ -5,6 +5,12 @@ extension Initializer {
         public let fanIn: Int
         /// `out · k…`: the outputs each input reaches (for a convolution `K · R · S`).
         public let fanOut: Int
+
+        /// Fans given directly (for example those of a layer whose weight has another layout).
+        public init(fanIn: Int, fanOut: Int) {
+            self.fanIn = fanIn
+            self.fanOut = fanOut
+        }
     }
 
     /// The fans of a weight of shape `[out, in, k…]`: with `receptive = k₁·k₂·…` (1 for `[out, in]`),

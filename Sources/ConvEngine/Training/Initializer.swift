@@ -1,12 +1,10 @@
-import Foundation
-
 /// Weight initialisers drawing from a ``SeededGenerator``: Kaiming/He and Xavier/Glorot (normal and uniform)
 /// and PyTorch's default `Conv2d` / `Linear` initialisation, with PyTorch's `torch.nn.init` formulas.
 ///
 /// Every initialiser returns a new row-major array for `shape` and draws its values **in that flat order**,
 /// one value after another from `generator`, so the same seed gives the same weights on every platform
-/// (not PyTorch's weights: its generator is a different one). Values are drawn in `Double` and rounded to
-/// `T`, so a `Float` and a `Double` run from the same seed agree to `Float` rounding.
+/// (not PyTorch's weights: its generator is a different one). Values are computed in `Double` and rounded to
+/// `T` last, so the `Float` values from a seed are exactly its `Double` values rounded to `Float`.
 ///
 /// - Uniform values: `u = (next() >> 11)·2⁻⁵³` in [0, 1), then `lower + (upper − lower)·u`, one 64-bit draw
 ///   per value (as `torch.Tensor.uniform_(lower, upper)`: in [lower, upper) before the rounding to `T`, so

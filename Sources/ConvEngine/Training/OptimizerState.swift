@@ -9,11 +9,12 @@
 /// | ``firstMoment`` | `exp_avg` | ``Adam``, ``AdamW`` |
 /// | ``secondMoment`` | `exp_avg_sq` | ``Adam``, ``AdamW`` |
 /// | ``maxSecondMoment`` | `max_exp_avg_sq` | ``Adam``, ``AdamW`` with `amsgrad` |
-/// | ``stepCount`` | `step` | every optimiser |
+/// | ``stepCount`` | `step` | ``Adam``, ``AdamW``, ``SGD`` with momentum |
 ///
-/// A state belongs to one optimiser family (SGD, or Adam/AdamW, which share the same buffers): stepping it
-/// with the other family throws, since the buffers would mean something else. To switch optimisers or start
-/// again, assign an empty state: `parameter.optimizerState = OptimizerState()`.
+/// A state belongs to one optimiser family (SGD with momentum, or Adam/AdamW, which share the same
+/// buffers): stepping it with the other family throws, since the buffers would mean something else. (SGD
+/// without momentum keeps no state and leaves any state alone.) To switch optimisers or start again, assign
+/// an empty state: `parameter.optimizerState = OptimizerState()`.
 public struct OptimizerState<T: ConvScalar>: Sendable {
     /// Which optimiser family created the buffers, `nil` for an empty state.
     internal enum Family: Sendable {
@@ -28,7 +29,8 @@ public struct OptimizerState<T: ConvScalar>: Sendable {
     }
 
     internal private(set) var family: Family?
-    /// The number of steps taken with this state (PyTorch's `state["step"]` for Adam; counted for SGD too).
+    /// The number of steps taken with this state (PyTorch's `state["step"]` for Adam; counted for SGD with
+    /// momentum too).
     public internal(set) var stepCount: Int = 0
     /// SGD's velocity `b` (PyTorch's `momentum_buffer`), laid out as the parameter's value; `nil` until the
     /// first step with momentum.
@@ -44,7 +46,7 @@ public struct OptimizerState<T: ConvScalar>: Sendable {
     /// An empty state: no buffers, no steps taken.
     public init() {}
 
-    /// Whether no optimiser has stepped this state yet.
+    /// Whether no optimiser keeps anything in this state yet (SGD without momentum never does).
     public var isEmpty: Bool { family == nil }
 
     /// Claims the state for `family` and checks that every buffer present has `count` elements, before a
