@@ -9,8 +9,11 @@ import ConvEngine
 func activate<T: BinaryFloatingPoint>(_ z: T, _ a: Activation) -> T {
     switch a {
     case .identity: return z
-    case .relu: return z < 0 ? 0 : z
-    case .clamp(let lo, let hi): return z.isNaN ? z : Swift.min(Swift.max(z, T(lo)), T(hi))
+    case .relu: return z < 0 ? 0 : z + 0  // a zero result is +0
+    case .clamp(let lo, let hi):
+        if z.isNaN { return z }
+        let low = z < T(lo) ? T(lo) : z + 0
+        return low > T(hi) ? T(hi) : low
     case .leakyReLU(let slope): return z > 0 || z.isNaN ? z : T(slope) * z
     }
 }

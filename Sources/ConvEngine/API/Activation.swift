@@ -2,7 +2,8 @@
 /// (each output tile is activated while it is still in cache), and whose derivative the matching backward pass
 /// applies to dL/dO before the gradients (<doc:LayersAndTraining>).
 ///
-/// The functions keep a NaN a NaN (as PyTorch's do). Their derivatives are read off the *activated* output
+/// The functions keep a NaN a NaN (as PyTorch's do); ReLU and clamp give +0 for a zero result (as max(z, 0)),
+/// the leaky ReLU keeps the sign of z. Their derivatives are read off the *activated* output
 /// `Y = f(Z)`, so a backward pass needs only what the forward pass wrote:
 ///
 /// | activation | f(z) | f′ from the output y |

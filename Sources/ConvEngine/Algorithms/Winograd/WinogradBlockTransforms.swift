@@ -120,10 +120,14 @@ extension WinogradKernel {
                         let b = bias[grp * Co + k]
                         for i in 0..<(m * m) { y[i] += SIMD8(repeating: b) }
                     }
-                    if !epilogue.isIdentity { for i in 0..<(m * m) { y[i] = epilogue.apply(y[i]) } }
                     if oneRow {
                         let dst = result + ((o0.image * p.groups + grp) * Co + k) * plane + o0.row * Q + o0.column
-                        for i in 0..<m { F.storeRow(UnsafePointer(y + i &* m), dst + i &* Q) }
+                        for i in 0..<m {
+                            F.storeRow(UnsafePointer(y + i &* m), dst + i &* Q)
+                            // The row of 8 tiles just stored, still in L1 (the epilogue's loop vectorises;
+                            // a select on these registers went lane by lane through memory).
+                            epilogue.apply(dst + i &* Q, count: L &* m)
+                        }
                         continue
                     }
                     for l in 0..<lanes {
@@ -133,6 +137,7 @@ extension WinogradKernel {
                         for i in 0..<rows {
                             let out = dst + ((o.row &+ i) &* Q &+ o.column)
                             for j in 0..<columns { out[j] = y[i &* m &+ j][l] }
+                            epilogue.apply(out, count: columns)
                         }
                     }
                 }
