@@ -219,10 +219,16 @@ public final class Conv2DLayer<T: ConvScalar>: ParameterContainer {
 
     private func accumulate(_ delta: [T], into gradient: inout [T]) {
         delta.withUnsafeBufferPointer { d in
-            gradient.withUnsafeMutableBufferPointer { g in
-                for i in 0..<g.count { g[i] += d[i] }
-            }
+            gradient.withUnsafeMutableBufferPointer { g in Self.add(d, into: g) }
         }
+    }
+
+    /// `g[i] += d[i]`, specialised for Float and Double: the layer's own methods run as unspecialised generic
+    /// code when called from another module, where this loop cost witness-table calls per element.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
+    static func add(_ d: UnsafeBufferPointer<T>, into g: UnsafeMutableBufferPointer<T>) {
+        for i in 0..<min(d.count, g.count) { g[i] += d[i] }
     }
 
     // MARK: Array forms
