@@ -29,6 +29,8 @@ struct FashionMNIST: ParsableCommand {
     @Option(help: "Use only the first N training images.") var trainLimit: Int?
     @Option(help: "Use only the first N test images.") var testLimit: Int?
     @Flag(help: "Skip the test-set evaluation.") var noEvaluation = false
+    @Flag(help: "Print the training steps' time per phase (convolutions, pooling, linear, loss, optimiser) at the end.")
+    var profile = false
     @Option(help: "Folder holding the four .gz IDX files.") var data = FashionMNISTDataset.defaultDirectory.path
     @Option(help: "Folder for the weights, batch order, losses and chart.") var output = "train-results"
 
@@ -49,6 +51,7 @@ struct FashionMNIST: ParsableCommand {
         c.numerics = numerics
         c.maximumSteps = steps
         c.evaluates = !noEvaluation
+        c.profiles = profile
         say("fashion-mnist: \(train.count) training and \(test?.count ?? 0) test images, \(epochs) epochs of batch \(batchSize), "
               + "SGD lr \(learningRate) momentum \(momentum), seed \(seed), \(threads) threads, \(numerics) numerics")
 
@@ -71,6 +74,7 @@ struct FashionMNIST: ParsableCommand {
                     + String(format: "mean loss %.4f, %.1f s (%.0f images/s)", e.meanLoss, e.seconds, e.imagesPerSecond))
             })
 
+        if let p = result.profile { say("time per phase over \(p.steps) steps:\n" + p.report) }
         try result.initialWeights.write(to: out.appendingPathComponent("initial-weights.npz"))
         try result.finalWeights.write(to: out.appendingPathComponent("weights.npz"))
         try result.batchOrder.write(to: out.appendingPathComponent("batch-order.txt"))

@@ -1,5 +1,6 @@
 import ConvEngine
 import ConvEngineNPY
+import Foundation
 
 /// The example's convolutional network, PyTorch's equivalent being
 ///
@@ -31,6 +32,9 @@ public final class FashionMNISTNetwork: ParameterContainer {
     public let fc: Linear<Float>
     /// The most images one call takes.
     public let maximumBatch: Int
+    /// When set, each training step adds its phases' wall times here (``StepProfile``); `nil` (the default)
+    /// reads no clock.
+    public var profile: StepProfile?
     private let buffers: ActivationBuffers
 
     /// A network with PyTorch's default initialisation, drawn from `generator` in `state_dict` order
@@ -111,11 +115,17 @@ public final class FashionMNISTNetwork: ParameterContainer {
         let a1 = b.prefix(b.a1, images: n), p1 = b.prefix(b.p1, images: n)
         let a2 = b.prefix(b.a2, images: n), p2 = b.prefix(b.p2, images: n)
         let logits = b.prefix(b.logits, images: n)
+        var mark = ContinuousClock.now
         try convCall { () throws(ConvError) in try conv1.forward(images, output: a1) }
+        record(.conv1Forward, &mark)
         try pool1.forward(UnsafeBufferPointer(a1), output: p1, indices: b.prefix(b.indices1, images: n))
+        record(.pool1Forward, &mark)
         try convCall { () throws(ConvError) in try conv2.forward(UnsafeBufferPointer(p1), output: a2) }
+        record(.conv2Forward, &mark)
         try pool2.forward(UnsafeBufferPointer(a2), output: p2, indices: b.prefix(b.indices2, images: n))
+        record(.pool2Forward, &mark)
         try fc.forward(UnsafeBufferPointer(p2), output: logits)
+        record(.fcForward, &mark)
         return UnsafeBufferPointer(logits)
     }
 
@@ -134,26 +144,42 @@ public final class FashionMNISTNetwork: ParameterContainer {
         let n = logits.count / FashionMNISTDataset.classes
         let b = buffers
         let dLogits = b.prefix(b.dLogits, images: n)
+        var mark = ContinuousClock.now
         let loss = try SoftmaxCrossEntropy.loss(logits: logits, labels: labels, classes: FashionMNISTDataset.classes,
                                                 gradient: dLogits)
+        record(.loss, &mark)
         zeroGradients()
+        record(.zeroGradients, &mark)
         let a1 = UnsafeBufferPointer(b.prefix(b.a1, images: n)), p1 = UnsafeBufferPointer(b.prefix(b.p1, images: n))
         let a2 = UnsafeBufferPointer(b.prefix(b.a2, images: n)), p2 = UnsafeBufferPointer(b.prefix(b.p2, images: n))
         let da1 = b.prefix(b.da1, images: n), dp1 = b.prefix(b.dp1, images: n)
         let da2 = b.prefix(b.da2, images: n), dp2 = b.prefix(b.dp2, images: n)
         try fc.backward(input: p2, outputGradient: UnsafeBufferPointer(dLogits), inputGradient: dp2)
+        record(.fcBackward, &mark)
         try pool2.backward(outputGradient: UnsafeBufferPointer(dp2),
                            indices: UnsafeBufferPointer(b.prefix(b.indices2, images: n)), inputGradient: da2)
+        record(.pool2Backward, &mark)
         try convCall { () throws(ConvError) in
             try conv2.backward(input: p1, output: a2, outputGradient: UnsafeBufferPointer(da2), inputGradient: dp1)
         }
+        record(.conv2Backward, &mark)
         try pool1.backward(outputGradient: UnsafeBufferPointer(dp1),
                            indices: UnsafeBufferPointer(b.prefix(b.indices1, images: n)), inputGradient: da1)
+        record(.pool1Backward, &mark)
         try convCall { () throws(ConvError) in
             try conv1.backward(input: images, output: a1, outputGradient: UnsafeBufferPointer(da1), inputGradient: nil)
-            try optimizer.step(self)
         }
+        record(.conv1Backward, &mark)
+        try convCall { () throws(ConvError) in try optimizer.step(self) }
+        record(.optimizer, &mark)
+        profile?.steps += 1
         return loss
+    }
+
+    /// Adds the time since `mark` to `phase` of ``profile`` (when profiling) and moves `mark` on.
+    @inline(__always)
+    private func record(_ phase: StepProfile.Phase, _ mark: inout ContinuousClock.Instant) {
+        if profile != nil { profile!.record(phase, since: &mark) }
     }
 
     /// The weights as PyTorch's `state_dict` (``parameterNames``, float32, PyTorch's shapes), ready for `.npz`.

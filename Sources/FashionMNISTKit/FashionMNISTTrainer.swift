@@ -30,6 +30,8 @@ public struct FashionMNISTTrainer: Sendable {
         public var maximumSteps: Int?
         /// Whether to measure the test accuracy (after each epoch, or at the stop).
         public var evaluates = true
+        /// Whether to time each phase of the training steps (``Result/profile``).
+        public var profiles = false
 
         /// The defaults: 3 epochs of batch 64, SGD lr 0.01 momentum 0.9, seed 2026, all processors, default numerics.
         public init() {}
@@ -77,6 +79,8 @@ public struct FashionMNISTTrainer: Sendable {
         public var finalWeights: NPZArchive
         /// The batches the run visited (its file is what the PyTorch script reads).
         public var batchOrder: BatchOrder
+        /// The training steps' time per phase, when ``Configuration/profiles`` is set.
+        public var profile: StepProfile?
     }
 
     /// The configuration.
@@ -113,6 +117,7 @@ public struct FashionMNISTTrainer: Sendable {
         let network = try FashionMNISTNetwork(engine: engine, generator: &generator, maximumBatch: c.batchSize)
         let order = try BatchOrder(seed: c.seed &+ 1, imageCount: train.count, batchSize: c.batchSize, epochs: c.epochs)
         let initialWeights = try network.stateDict()
+        if c.profiles { network.profile = StepProfile() }
 
         let pixels = FashionMNISTDataset.pixels
         var images = [Float](repeating: 0, count: c.batchSize * pixels)
@@ -131,11 +136,13 @@ public struct FashionMNISTTrainer: Sendable {
                 try train.images.withUnsafeBufferPointer { (source) throws(FashionMNISTError) in
                     try images.withUnsafeMutableBufferPointer { (x) throws(FashionMNISTError) in
                         try labels.withUnsafeMutableBufferPointer { (y) throws(FashionMNISTError) in
+                            var mark = ContinuousClock.now
                             for (slot, index) in indices.enumerated() {
                                 let i = Int(index)
                                 (x.baseAddress! + slot * pixels).update(from: source.baseAddress! + i * pixels, count: pixels)
                                 y[slot] = train.labels[i]
                             }
+                            if network.profile != nil { network.profile!.record(.gather, since: &mark) }
                             let loss = try network.trainingStep(
                                 images: UnsafeBufferPointer(rebasing: x[0..<(n * pixels)]),
                                 labels: UnsafeBufferPointer(rebasing: y[0..<n]), optimizer: sgd)
@@ -159,7 +166,7 @@ public struct FashionMNISTTrainer: Sendable {
             epochEnded(summary)
         }
         return Result(stepLosses: stepLosses, epochs: summaries, initialWeights: initialWeights,
-                      finalWeights: try network.stateDict(), batchOrder: order)
+                      finalWeights: try network.stateDict(), batchOrder: order, profile: network.profile)
     }
 
     private static func seconds(since start: ContinuousClock.Instant) -> Double {

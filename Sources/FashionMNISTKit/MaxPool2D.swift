@@ -5,8 +5,8 @@ import ConvEngine
 ///
 /// Layouts are NCHW row-major: the input is `N × C × H × W`, the output `N × C × ⌊H/2⌋ × ⌊W/2⌋`, and `N`
 /// follows from the input's length. The forward pass records, for each output element, the offset in the
-/// input of the maximum it took (the first one in row-major window order when several are equal, as
-/// PyTorch does; a NaN wins over any number), and the backward pass sends each output gradient to that offset.
+/// input of the maximum it took (the first one in row-major window order when several are equal, and
+/// the last NaN when there is one, as PyTorch's kernel does), and the backward pass sends each output gradient to that offset.
 public struct MaxPool2D: Sendable, Equatable {
     /// Channels per image.
     public let channels: Int
@@ -59,6 +59,7 @@ public struct MaxPool2D: Sendable, Equatable {
     ///   - indices: as many elements as `output`, overwritten with each maximum's offset within its image
     ///     (`c·H·W + y·W + x`).
     /// - Throws: ``FashionMNISTError/invalidArgument(name:reason:)`` when a length does not match.
+    @_specialize(where T == Float)
     public func forward<T: ConvScalar>(_ input: UnsafeBufferPointer<T>, output: UnsafeMutableBufferPointer<T>,
                                        indices: UnsafeMutableBufferPointer<Int32>) throws(FashionMNISTError) {
         let n = try batch(ofInput: input.count, name: "pool input")
@@ -68,33 +69,103 @@ public struct MaxPool2D: Sendable, Equatable {
         }
         let (p, q) = (outputHeight, outputWidth)
         guard let x = input.baseAddress, let y = output.baseAddress, let ix = indices.baseAddress else { return }
-        var o = 0
-        for image in 0..<n {
-            let imageBase = image * inputCountPerImage
-            for c in 0..<channels {
-                let plane = c * height * width
-                for oy in 0..<p {
-                    // Safe: oy < ⌊H/2⌋ and ox < ⌊W/2⌋, so rows 2oy, 2oy+1 and columns 2ox, 2ox+1 are inside the plane.
-                    let row0 = plane + 2 * oy * width
-                    for ox in 0..<q {
-                        let a = row0 + 2 * ox
-                        var best = a, value = x[imageBase + a]
-                        Self.keepLarger(x[imageBase + a + 1], at: a + 1, value: &value, offset: &best)
-                        Self.keepLarger(x[imageBase + a + width], at: a + width, value: &value, offset: &best)
-                        Self.keepLarger(x[imageBase + a + width + 1], at: a + width + 1, value: &value, offset: &best)
-                        y[o] = value
-                        ix[o] = Int32(truncatingIfNeeded: best)
-                        o += 1
-                    }
-                }
+        let planeSize = height * width, w = width
+        // Safe: every plane has H×W inputs and ⌊H/2⌋×⌊W/2⌋ outputs, so rows 2oy, 2oy+1 and columns 2ox, 2ox+1
+        // of a window are inside its plane; offsets fit Int32 (checked in init).
+        for plane in 0..<(n * channels) {
+            let source = UnsafePointer(x + plane * planeSize), target = y + plane * p * q, argmax = ix + plane * p * q
+            let planeOffset = (plane % channels) * planeSize
+            for oy in 0..<p {
+                let row0 = source + 2 * oy * w
+                Self.poolRow(row0, row0 + w, count: q, width: w,
+                             rowOffset: Int32(truncatingIfNeeded: planeOffset + 2 * oy * w),
+                             into: target + oy * q, argmax: argmax + oy * q)
             }
         }
     }
 
-    /// PyTorch's rule: a later tap replaces the running maximum only when strictly larger, or when it is NaN.
+    /// One output row from input rows `top` and `bottom`, one window at a time (the generic path, for Double).
     @inline(__always)
-    private static func keepLarger<T: ConvScalar>(_ v: T, at tap: Int, value: inout T, offset: inout Int) {
-        if v > value || (v.isNaN && !value.isNaN) { value = v; offset = tap }
+    private static func poolRow<T: ConvScalar>(_ top: UnsafePointer<T>, _ bottom: UnsafePointer<T>, count q: Int,
+                                               width w: Int, rowOffset: Int32, into out: UnsafeMutablePointer<T>,
+                                               argmax: UnsafeMutablePointer<Int32>) {
+        if T.self == Float.self {
+            // Safe: T is Float, so this only re-types the pointers.
+            poolRowFloat(UnsafeRawPointer(top).assumingMemoryBound(to: Float.self),
+                         UnsafeRawPointer(bottom).assumingMemoryBound(to: Float.self), count: q, width: w,
+                         rowOffset: rowOffset, into: UnsafeMutableRawPointer(out).assumingMemoryBound(to: Float.self),
+                         argmax: argmax)
+            return
+        }
+        poolWindows(top, bottom, from: 0, to: q, width: w, rowOffset: rowOffset, into: out, argmax: argmax)
+    }
+
+    /// Windows `start..<end` of one output row, one by one.
+    @inline(__always)
+    private static func poolWindows<T: ConvScalar>(_ top: UnsafePointer<T>, _ bottom: UnsafePointer<T>, from start: Int,
+                                                   to end: Int, width w: Int, rowOffset: Int32,
+                                                   into out: UnsafeMutablePointer<T>, argmax: UnsafeMutablePointer<Int32>) {
+        for ox in start..<end {
+            var value = top[2 * ox], tap = 0
+            keepLarger(top[2 * ox + 1], tap: 1, value: &value, offset: &tap)
+            keepLarger(bottom[2 * ox], tap: w, value: &value, offset: &tap)
+            keepLarger(bottom[2 * ox + 1], tap: w + 1, value: &value, offset: &tap)
+            out[ox] = value
+            argmax[ox] = rowOffset + Int32(truncatingIfNeeded: 2 * ox + tap)
+        }
+    }
+
+    /// The Float row: four windows at a time in SIMD lanes (the even and odd columns of eight inputs); rows
+    /// shorter than four windows one by one. Branch-free: which tap wins is random, and mispredicted branches would cost more than
+    /// the rest of the pooling.
+    private static func poolRowFloat(_ top: UnsafePointer<Float>, _ bottom: UnsafePointer<Float>, count q: Int,
+                                     width w: Int, rowOffset: Int32, into out: UnsafeMutablePointer<Float>,
+                                     argmax: UnsafeMutablePointer<Int32>) {
+        let w32 = Int32(truncatingIfNeeded: w)
+        let right = SIMD4<Int32>(repeating: 1), down = SIMD4<Int32>(repeating: w32), diagonal = down &+ 1
+        let lanes = SIMD4<Int32>(0, 2, 4, 6)
+        guard q >= 4 else {
+            poolWindows(top, bottom, from: 0, to: q, width: w, rowOffset: rowOffset, into: out, argmax: argmax)
+            return
+        }
+        // Runs of four from 0, the last one moved back to end at q (overlapping the one before, which only
+        // writes the same values twice): every window goes through the SIMD path.
+        var start = 0
+        while start < q {
+            let ox = min(start, q - 4)
+            // Safe: columns 2ox … 2ox+7 are inside the row, as ox + 4 ≤ ⌊W/2⌋.
+            let t = UnsafeRawPointer(top + 2 * ox).loadUnaligned(as: SIMD8<Float>.self)
+            let b = UnsafeRawPointer(bottom + 2 * ox).loadUnaligned(as: SIMD8<Float>.self)
+            var value = t.evenHalf, tap = SIMD4<Int32>(repeating: 0)
+            keepLarger(t.oddHalf, tap: right, value: &value, offset: &tap)
+            keepLarger(b.evenHalf, tap: down, value: &value, offset: &tap)
+            keepLarger(b.oddHalf, tap: diagonal, value: &value, offset: &tap)
+            UnsafeMutableRawPointer(out + ox).storeBytes(of: value, as: SIMD4<Float>.self)
+            let offsets = tap &+ lanes &+ (rowOffset &+ Int32(truncatingIfNeeded: 2 * ox))
+            UnsafeMutableRawPointer(argmax + ox).storeBytes(of: offsets, as: SIMD4<Int32>.self)
+            start += 4
+        }
+    }
+
+    /// The scalar `keepLarger` lane by lane.
+    @inline(__always)
+    private static func keepLarger(_ v: SIMD4<Float>, tap: SIMD4<Int32>, value: inout SIMD4<Float>,
+                                   offset: inout SIMD4<Int32>) {
+        let replace = (v .> value) .| (v .!= v)
+        value.replace(with: v, where: replace)
+        // As bits (a Float lane's mask is an all-ones or all-zeros Int32): `replace(with:where:)` on the Int32
+        // lanes compiles to a branch per lane.
+        let bits = unsafeBitCast(replace, to: SIMD4<Int32>.self)
+        offset = (offset & ~bits) | (tap & bits)
+    }
+
+    /// PyTorch's rule: a later tap replaces the running maximum only when strictly larger, or when it is NaN
+    /// (`v != v`), as two selects on one condition.
+    @inline(__always)
+    private static func keepLarger<T: ConvScalar>(_ v: T, tap: Int, value: inout T, offset: inout Int) {
+        let replace = v > value || v != v
+        value = replace ? v : value
+        offset = replace ? tap : offset
     }
 
     /// Backward pass: sets `inputGradient` to zero, then adds each output gradient at its maximum's offset.
@@ -105,6 +176,7 @@ public struct MaxPool2D: Sendable, Equatable {
     ///   - inputGradient: `N × C × H × W`, overwritten.
     /// - Throws: ``FashionMNISTError/invalidArgument(name:reason:)`` when a length does not match or an index
     ///   is outside its image.
+    @_specialize(where T == Float)
     public func backward<T: ConvScalar>(outputGradient: UnsafeBufferPointer<T>, indices: UnsafeBufferPointer<Int32>,
                                         inputGradient: UnsafeMutableBufferPointer<T>) throws(FashionMNISTError) {
         let n = try batch(ofInput: inputGradient.count, name: "pool input gradient")

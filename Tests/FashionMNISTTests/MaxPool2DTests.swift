@@ -12,7 +12,8 @@ func distinctValues(_ count: Int, seed: UInt64) -> [Double] {
 
 @Suite("Max pooling 2×2")
 struct MaxPool2DTests {
-    let n = 2, c = 3, h = 5, w = 6  // odd height: the last row is dropped, as in PyTorch
+    // Odd height: the last row is dropped, as in PyTorch. Width 10: one run of four SIMD windows, then one alone.
+    let n = 2, c = 3, h = 5, w = 10
 
     /// The definition, written directly: output (i, ch, y, x) is the max over rows 2y, 2y+1 and columns 2x, 2x+1.
     func reference(_ input: [Double]) -> [Double] {
@@ -57,13 +58,23 @@ struct MaxPool2DTests {
         }
     }
 
-    @Test("ties go to the first tap in row-major order; NaN wins")
+    @Test("ties go to the first tap in row-major order; a NaN wins (the last one), in the SIMD and scalar paths")
     func ties() throws {
-        let pool = try MaxPool2D(channels: 1, height: 2, width: 4)
-        let (y, ix) = try run(pool, [1, 1, 0, .nan,
-                                     1, 0, 2, 2])
-        #expect(ix == [0, 3])
-        #expect(y[0] == 1 && y[1].isNaN)
+        // Windows: [1 1; 1 0] → tap 0; [0 NaN; 2 2] → the NaN; [3 3; 3 3] → tap 0; [NaN NaN; 1 1] → the second NaN;
+        // the fifth window (scalar path) repeats the second.
+        let input: [Double] = [1, 1, 0, .nan, 3, 3, .nan, .nan, 0, .nan,
+                               1, 0, 2, 2, 3, 3, 1, 1, 2, 2]
+        let pool = try MaxPool2D(channels: 1, height: 2, width: 10)
+        let (y, ix) = try run(pool, input)
+        #expect(ix == [0, 3, 4, 7, 9])
+        #expect(y[0] == 1 && y[1].isNaN && y[2] == 3 && y[3].isNaN && y[4].isNaN)
+        var floatOutput = [Float](repeating: 0, count: 5), floatIndices = [Int32](repeating: -1, count: 5)
+        try input.map { Float($0) }.withUnsafeBufferPointer { x in
+            try floatOutput.withUnsafeMutableBufferPointer { o in
+                try floatIndices.withUnsafeMutableBufferPointer { try pool.forward(x, output: o, indices: $0) }
+            }
+        }
+        #expect(floatIndices == [0, 3, 4, 7, 9])
     }
 
     @Test("backward scatters each output gradient to its maximum and zeros the rest")
