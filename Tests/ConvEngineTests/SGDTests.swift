@@ -59,9 +59,9 @@ struct SGDTests {
         #expect(throws: ConvError.gradientLength(gradient: "gradients.filter", parameters: "filter", expected: 2, actual: 1)) {
             try sgd.update(filter: &filter, bias: &bias, with: Gradients(filter: [1], bias: nil))
         }
-        // The message names both and says what a step needs (no "geometry": an SGD step has none).
+        // The message names both and says what a step needs (no "geometry": an optimiser step has none).
         let message = "\(ConvError.gradientLength(gradient: "gradients.filter", parameters: "filter", expected: 9, actual: 4))"
-        #expect(message == "gradients.filter has 4 elements but filter has 9: an SGD step needs one gradient element per parameter")
+        #expect(message == "gradients.filter has 4 elements but filter has 9: an optimiser step needs one gradient element per parameter")
     }
 
     @Test("Overlapping parameter and gradient buffers throw; a non-finite learning rate is rejected")

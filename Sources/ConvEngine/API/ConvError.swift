@@ -22,9 +22,10 @@ public enum ConvError: Error, Equatable, Sendable, CustomStringConvertible {
     case bufferLength(name: String, expected: Int, actual: Int)
     /// The output buffer `output` shares memory with `other` (an input, another output or the workspace).
     case overlappingBuffers(output: String, other: String)
-    /// An ``SGD`` step was given a gradient (`gradient`, for example `"gradients.filter"`) with `actual`
-    /// elements for parameters (`parameters`, for example `"filter"`) with `expected` elements: a step
-    /// needs one gradient element per parameter.
+    /// An optimiser step (``SGD``, ``Adam``, ``AdamW``) was given a gradient (`gradient`, for example
+    /// `"gradients.filter"` or `"weight.gradient"`) with `actual` elements for parameters (`parameters`, for
+    /// example `"filter"` or `"weight.value"`) with `expected` elements: a step needs one gradient element per
+    /// parameter.
     case gradientLength(gradient: String, parameters: String, expected: Int, actual: Int)
     /// A computation needs the buffer `name`, which was not given (for example the input for the filter gradient).
     case missingBuffer(name: String)
@@ -59,7 +60,7 @@ public enum ConvError: Error, Equatable, Sendable, CustomStringConvertible {
         case let .overlappingBuffers(output, other):
             return "\(output) shares memory with \(other): an output buffer must not overlap any other buffer"
         case let .gradientLength(gradient, parameters, expected, actual):
-            return "\(gradient) has \(actual) elements but \(parameters) has \(expected): an SGD step needs one gradient element per parameter"
+            return "\(gradient) has \(actual) elements but \(parameters) has \(expected): an optimiser step needs one gradient element per parameter"
         case let .missingBuffer(name):
             return "\(name) is required for the requested computation but was not given"
         case let .algorithmNotApplicable(algorithm, reason):
