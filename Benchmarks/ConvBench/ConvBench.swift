@@ -58,6 +58,9 @@ struct ConvBench: ParsableCommand {
     @Option(help: "The engines' numerics mode for the automatic plan: strict, default or fast.")
     var numerics: String = ConvNumerics.default.rawValue
 
+    @Option(help: "Force the tiled algorithms' tile height in output rows (at or above P: whole images), for tuning.")
+    var tileRows: Int?
+
     @Flag(help: "Skip the one-image comparison with ReferenceConvolution.")
     var noReference = false
 
@@ -148,7 +151,8 @@ struct ConvBench: ParsableCommand {
         let runner = LayerRunner<T>(
             settings: .init(threads: threadList, passes: passes, repetitions: repetitionPolicy, samples: samples,
                             seed: seed, reference: !noReference, fault: injectFault.flatMap(InjectedFault.init),
-                            algorithm: forced, numerics: ConvNumerics(rawValue: numerics) ?? .default),
+                            algorithm: forced, numerics: ConvNumerics(rawValue: numerics) ?? .default,
+                            tileRows: tileRows),
             gemmRates: Dictionary(uniqueKeysWithValues: rates.map { ($0.threads, $0) }))
         var layerInfos: [LayerInfo] = []
         var rows: [ResultRow] = []

@@ -27,6 +27,8 @@ struct LayerRunner<T: ConvScalar> {
         var algorithm: ConvAlgorithm? = nil
         /// The engines' numerics mode (`--numerics`).
         var numerics: ConvNumerics = .default
+        /// A forced tile height in output rows (`--tile-rows`, for tuning), or `nil` for the engine's own.
+        var tileRows: Int? = nil
     }
 
     let settings: Settings
@@ -59,12 +61,13 @@ struct LayerRunner<T: ConvScalar> {
         // multi-worker one, so their speed-up is a ratio of medians over the same repetitions (on a shared machine
         // the load changes between cells measured seconds apart).
         let oneWorker = try ConvolutionEngine(workers: 1, algorithm: settings.algorithm, numerics: settings.numerics,
-                                              managesBLASThreads: false)
+                                              tileRows: settings.tileRows, managesBLASThreads: false)
         let oneWorkerSpace = try ConvWorkspace<T>(reserving: oneWorker.workspaceElementCount(for: g, scalar: T.self))
         for threads in settings.threads {
             BLAS.setThreadCount(1)
             let engine = threads == 1 ? oneWorker
-                : try ConvolutionEngine(workers: threads, algorithm: settings.algorithm, numerics: settings.numerics)
+                : try ConvolutionEngine(workers: threads, algorithm: settings.algorithm, numerics: settings.numerics,
+                                       tileRows: settings.tileRows)
             // Winograd rows are checked with the transform bound (Mag of the sampled elements, for this plan).
             let bounds = try references.bounded(for: engine.plan(for: g, scalar: T.self), exact)
             let workspace = threads == 1
@@ -123,7 +126,8 @@ struct LayerRunner<T: ConvScalar> {
         let policies: [(policy: GEMMCeiling<T>.Policy, blasThreads: Int, workers: Int)] = threads == 1
             ? [(.serial, 1, 1)]
             : [(.imageParallel, 1, threads), (.serial, threads, 1)]
-        var engineSamples = Samples(), pairedSamples = Samples()
+        var engineSamples = Samples(), pairedSamples = Samples(), preparedSamples = Samples()
+        let prepared = pass == .forward ? try engine.prepareFilter(g, filter: data.filter.readOnly) : nil
         var ceilingSamples = [Samples](repeating: Samples(), count: policies.count)
         var lastEngineMs = 0.0
 
@@ -161,6 +165,10 @@ struct LayerRunner<T: ConvScalar> {
             let e = try Clock.milliseconds { try run(engine, pass, data, workspace) }
             lastEngineMs = e
             if record { engineSamples.append(e) }
+            if let prepared {
+                let p = try Clock.milliseconds { try engine.runForward(data, prepared: prepared, workspace: workspace) }
+                if record { preparedSamples.append(p) }
+            }
             if let paired {
                 // After the timed run, not before: while one worker runs, the other core idles, and on a virtual
                 // machine an idle core wakes 1–2 ms late, which the next multi-worker run would then pay.
@@ -213,7 +221,8 @@ struct LayerRunner<T: ConvScalar> {
                                           bytesAtDoubleBatch: try engine.workspaceBytes(for: doubled, scalar: T.self)),
             reference: nil,
             oneWorker: paired == nil ? nil : TimingInfo(pairedSamples),
-            speedup: paired == nil ? nil : pairedSamples.median / engineTiming.medianMs)
+            speedup: paired == nil ? nil : pairedSamples.median / engineTiming.medianMs,
+            prepared: prepared == nil ? nil : TimingInfo(preparedSamples))
     }
 
     private func run<U: ConvScalar>(_ engine: ConvolutionEngine, _ pass: Pass, _ t: LayerTensors<U>,

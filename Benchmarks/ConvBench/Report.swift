@@ -103,6 +103,9 @@ struct ResultRow: Codable {
     var oneWorker: TimingInfo?
     /// Multi-thread rows: `oneWorker` median over `engine` median, the speed-up over one worker.
     var speedup: Double?
+    /// Forward rows: the same engine with a filter prepared once (``PreparedFilter``), timed right after the
+    /// engine in every repetition; nil for backward rows.
+    var prepared: TimingInfo? = nil
 }
 
 struct CeilingInfo: Codable {
@@ -201,6 +204,7 @@ enum TableWriter {
         head += " " + lpad("ceiling", 9) + " " + pad("policy", 8) + " " + lpad("eng/ceil", 8)
         head += " " + lpad("err/bound \(timedName)", 14) + " " + lpad("f64", 6) + " " + pad("ok", 4)
         head += " " + lpad("ws@N", 8) + " " + lpad("ws@2N", 8) + " " + lpad("ref×", 7) + " " + lpad("×1w", 5)
+        head += " " + lpad("prep", 9)
         var lines = [head, String(repeating: "-", count: head.count)]
         for r in rows {
             var l = pad(r.layer, lw) + " " + pad(r.pass.short, 4) + " " + lpad("\(r.threads)", 3) + " " + pad(r.plan, pw)
@@ -215,6 +219,7 @@ enum TableWriter {
             l += " " + lpad(bytes(r.workspaceBytes.bytes), 8) + " " + lpad(bytes(r.workspaceBytes.bytesAtDoubleBatch), 8)
             l += " " + lpad(r.reference.map { String(format: "%.0f", $0.speedup) } ?? "-", 7)
             l += " " + lpad(r.speedup.map { String(format: "%.2f", $0) } ?? "-", 5)
+            l += " " + lpad(r.prepared.map { ms($0.medianMs) } ?? "-", 9)
             lines.append(l)
         }
         return lines.joined(separator: "\n") + "\n"
@@ -248,6 +253,8 @@ enum TableWriter {
         in the timed run and (f64) in the same plan run once in Double; FAIL above 1. ws@N, ws@2N: workspace
         bytes at the batch and at twice it. ref×: speedup over ReferenceConvolution on one image. ×1w (rows
         above one thread): the one-worker engine's median over this row's, both timed in the same repetitions.
+        prep (forward rows): the median with the filter prepared once (PreparedFilter: Winograd's U or the
+        repacked filter made before the calls), timed right after the engine in the same repetitions.
 
         """
 

@@ -100,6 +100,12 @@ extension ConvolutionEngine {
                     output: t.output.buffer, workspace: workspace)
     }
 
+    /// The forward pass with `prepared` in place of the tensors' filter (the same output buffer).
+    func runForward<T: ConvScalar>(_ t: LayerTensors<T>, prepared: PreparedFilter<T>, workspace: ConvWorkspace<T>) throws {
+        try forward(t.geometry, input: t.input.readOnly, filter: prepared, bias: t.bias.readOnly,
+                    output: t.output.buffer, workspace: workspace)
+    }
+
     func runBackward<T: ConvScalar>(_ t: LayerTensors<T>, workspace: ConvWorkspace<T>) throws {
         try backward(t.geometry, input: t.input.readOnly, filter: t.filter.readOnly,
                      outputGradient: t.outputGradient.readOnly, inputGradient: t.inputGradient.buffer,

@@ -42,7 +42,16 @@ protocol ConvolutionAlgorithm {
     /// The workspace regions `pass` uses, overflow-checked.
     func layout(for pass: ConvPass) throws(ConvError) -> Layout
 
-    /// The forward pass: `O = conv(X, F) + B`, overwriting O.
+    /// Elements of the filter in the form this algorithm's forward pass computes with, when that is not F as
+    /// given (Winograd's U, a filter repacked per tap or kernel row): a ``PreparedFilter`` holds it, so forward
+    /// calls skip the transform. `nil`: the forward pass reads F itself.
+    func preparedFilterCount() throws(ConvError) -> Int?
+
+    /// Writes that form of `filter` (``preparedFilterCount()`` elements) into `prepared`.
+    func prepareFilter<T: ConvScalar>(_ filter: UnsafePointer<T>, into prepared: UnsafeMutablePointer<T>, workers: Int)
+
+    /// The forward pass: `O = f(conv(X, F) + B)`, overwriting O, with f = `call.epilogue` applied to each output
+    /// region as soon as it is final.
     func forward<T: ConvScalar>(_ call: ForwardCall<T>, _ layout: Layout)
 
     /// The backward pass: whichever of dF, dX and dB `call` carries, each overwritten (dF and dB summed over
@@ -55,6 +64,8 @@ extension ConvolutionAlgorithm {
     static var workspaceFallback: ConvAlgorithm? { nil }
     static func isAutomaticChoice(for geometry: ConvGeometry) -> Bool { false }
     static func initialTile(for geometry: ConvGeometry, policy: TilePolicy) -> ConvTile { .images(1) }
+    func preparedFilterCount() throws(ConvError) -> Int? { nil }
+    func prepareFilter<T: ConvScalar>(_ filter: UnsafePointer<T>, into prepared: UnsafeMutablePointer<T>, workers: Int) {}
 }
 
 /// Which pass a workspace layout is for.
@@ -81,6 +92,11 @@ struct ForwardCall<T: ConvScalar> {
     let bias: UnsafePointer<T>?
     /// O, `N×K×P×Q`, overwritten.
     let output: UnsafeMutablePointer<T>
+    /// The activation each output region gets right after it is written (after the bias).
+    let epilogue: Epilogue<T>
+    /// The algorithm's prepared form of F (``ConvolutionAlgorithm/prepareFilter(_:into:workers:)``), or `nil`:
+    /// the pass then prepares it itself, in the workspace.
+    let preparedFilter: UnsafePointer<T>?
     /// The start of the workspace, holding at least the layout's total (never dereferenced when that is 0).
     let workspace: UnsafeMutablePointer<T>
     /// Worker threads.

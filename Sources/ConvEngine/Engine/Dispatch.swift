@@ -24,12 +24,33 @@ struct ForwardRun<T: ConvScalar>: AlgorithmVisitor {
     let geometry: ConvGeometry, plan: ConvPlan
     let input: UnsafePointer<T>, filter: UnsafePointer<T>, bias: UnsafePointer<T>?
     let output: UnsafeMutablePointer<T>, workspace: UnsafeMutablePointer<T>
+    let activation: Activation
+    var preparedFilter: UnsafePointer<T>? = nil
 
     func visit<A: ConvolutionAlgorithm>(_: A.Type) throws(ConvError) {
         let algorithm = A(geometry, plan: plan)
         let layout = try algorithm.layout(for: .forward)
-        algorithm.forward(ForwardCall(input: input, filter: filter, bias: bias, output: output, workspace: workspace,
-                                      workers: plan.workers), layout)
+        algorithm.forward(ForwardCall(input: input, filter: filter, bias: bias, output: output,
+                                      epilogue: Epilogue(activation), preparedFilter: preparedFilter,
+                                      workspace: workspace, workers: plan.workers),
+                          layout)
+    }
+}
+
+/// The element count of the plan's prepared filter (`nil`: the algorithm reads F as given).
+struct PreparedFilterCount: AlgorithmVisitor {
+    let geometry: ConvGeometry, plan: ConvPlan
+    func visit<A: ConvolutionAlgorithm>(_: A.Type) throws(ConvError) -> Int? {
+        try A(geometry, plan: plan).preparedFilterCount()
+    }
+}
+
+/// Writes the plan's prepared filter.
+struct PrepareFilterRun<T: ConvScalar>: AlgorithmVisitor {
+    let geometry: ConvGeometry, plan: ConvPlan
+    let filter: UnsafePointer<T>, prepared: UnsafeMutablePointer<T>
+    func visit<A: ConvolutionAlgorithm>(_: A.Type) {
+        A(geometry, plan: plan).prepareFilter(filter, into: prepared, workers: plan.workers)
     }
 }
 

@@ -39,7 +39,7 @@ struct DepthwiseDirectAlgorithm: ConvolutionAlgorithm {
     }
 
     func forward<T: ConvScalar>(_ call: ForwardCall<T>, _ layout: Layout) {
-        DepthwiseKernel(geometry).forward(call.input, call.filter, call.bias, call.output,
+        DepthwiseKernel(geometry).forward(call.input, call.filter, call.bias, call.output, epilogue: call.epilogue,
                                           scratch: layout.planes.at(call.workspace),
                                           scratchPerWorker: layout.planes.perWorker, workers: call.workers)
     }

@@ -8,7 +8,8 @@ extension DepthwiseKernel {
     /// (``padPhases(_:into:)``; one element at a time only for a stride so wide that the phases would not fit
     /// the scratch). Every element sums the bias, then the taps in `(r, s)` order, at any worker count.
     func forward<T: ConvScalar>(_ x: UnsafePointer<T>, _ f: UnsafePointer<T>, _ b: UnsafePointer<T>?,
-                                _ o: UnsafeMutablePointer<T>, scratch: UnsafeMutablePointer<T>, scratchPerWorker: Int,
+                                _ o: UnsafeMutablePointer<T>, epilogue: Epilogue<T>,
+                                scratch: UnsafeMutablePointer<T>, scratchPerWorker: Int,
                                 workers: Int) {
         let K = g.outputChannels, m = g.outputChannelsPerGroup, C = g.inputChannels
         let H = g.inputHeight, W = g.inputWidth, P = g.outputHeight, Q = g.outputWidth
@@ -38,6 +39,8 @@ extension DepthwiseKernel {
                 if phaseCount != nil { padPhases(x + plane * H * W, into: padded) } else { pad(x + plane * H * W, into: padded) }
                 for k in c * m..<(c + 1) * m {
                     let out = o + (n * K + k) * P * Q
+                    // The plane is final (and in cache) when this iteration ends, by whichever branch.
+                    defer { epilogue.apply(out, count: P * Q) }
                     let taps = f + k * R * S
                     let bias: T = b?[k] ?? 0
                     if phaseCount != nil {

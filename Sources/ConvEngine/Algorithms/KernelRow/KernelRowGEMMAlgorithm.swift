@@ -67,6 +67,13 @@ struct KernelRowGEMMAlgorithm: LoweredAlgorithm {
         rows.repackFilter(filter, into: layout.packedFilter.at(workspace), workers: workers)
     }
 
+    /// The filter repacked per kernel row (`|F|` elements).
+    func preparedFilterCount() throws(ConvError) -> Int? { geometry.filterCount }
+
+    func prepareFilter<T: ConvScalar>(_ filter: UnsafePointer<T>, into prepared: UnsafeMutablePointer<T>, workers: Int) {
+        rows.repackFilter(filter, into: prepared, workers: workers)
+    }
+
     /// Kernel row `r`'s view of the tile's `L`, and that view's leading dimension.
     @inline(__always)
     private func operand<T>(_ l: UnsafeMutablePointer<T>, _ tile: Tile, row r: Int) -> (UnsafeMutablePointer<T>, Int) {

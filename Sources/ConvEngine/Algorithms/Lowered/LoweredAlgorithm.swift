@@ -110,11 +110,14 @@ struct TileScratch<T: ConvScalar> {
     let gradientStaging: UnsafeMutablePointer<T>?
     let packedFilter: UnsafeMutablePointer<T>
 
-    init(_ workspace: UnsafeMutablePointer<T>, _ layout: LoweredLayout, worker w: Int) {
+    /// `prepared`, when given, replaces the layout's packed filter (a ``PreparedFilter``'s, read only).
+    init(_ workspace: UnsafeMutablePointer<T>, _ layout: LoweredLayout, worker w: Int,
+         prepared: UnsafePointer<T>? = nil) {
         lowered = layout.lowered.at(workspace, worker: w)
         inputStaging = layout.inputStaging.isEmpty ? nil : layout.inputStaging.at(workspace, worker: w)
         gradientStaging = layout.gradientStaging.isEmpty ? nil : layout.gradientStaging.at(workspace, worker: w)
-        packedFilter = layout.packedFilter.at(workspace)
+        // Safe: the forward GEMMs only read the packed filter.
+        packedFilter = prepared.map { UnsafeMutablePointer(mutating: $0) } ?? layout.packedFilter.at(workspace)
     }
 }
 

@@ -10,14 +10,16 @@ extension LoweredAlgorithm {
         let g = geometry
         let G = g.groups, K = g.outputChannels, Kg = g.outputChannelsPerGroup
         let PQ = g.columnColumns, Q = g.outputWidth
-        prepare(filter: call.filter, workspace: call.workspace, layout, workers: call.workers)
+        if call.preparedFilter == nil {
+            prepare(filter: call.filter, workspace: call.workspace, layout, workers: call.workers)
+        }
         let schedule = TileSchedule(outputHeight: g.outputHeight, tileRows: tileRows, batch: g.batch,
                                     workers: call.workers)
         let o = call.output
         parallelItems(call.workers, count: schedule.tileCount(images: 0..<g.batch)) { w, t in
             let (images, rows) = schedule.tile(t, images: 0..<g.batch)
             let tile = Tile(images: images, rows: rows, width: Q, order: Self.columnOrder)
-            let scratch = TileScratch(call.workspace, layout, worker: w)
+            let scratch = TileScratch(call.workspace, layout, worker: w, prepared: call.preparedFilter)
             let result = layout.tileResult.at(call.workspace, worker: w)
             for grp in 0..<G {
                 let direct = o + (images.lowerBound * K + grp * Kg) * PQ + rows.lowerBound * Q
@@ -28,6 +30,8 @@ extension LoweredAlgorithm {
                                           bias: call.bias.map { $0 + grp * Kg })
                 forwardGEMM(tile, group: grp, input: call.input, filter: call.filter, into: c, ldc: ldc, beta: beta,
                             scratch)
+                // The tile's rows are final and still in cache: activate them here, not in a later pass.
+                call.epilogue.apply(c, rows: Kg, width: single ? rows.count * Q : tile.columns, stride: ldc)
                 if single { continue }
                 for (i, n) in images.enumerated() {
                     for k in 0..<Kg {

@@ -53,10 +53,23 @@ struct ShiftedGEMMAlgorithm: ConvolutionAlgorithm {
         return l
     }
 
+    /// The filter repacked per tap.
+    func preparedFilterCount() throws(ConvError) -> Int? { try ShiftedGEMMKernel.checkedSizes(geometry).filter }
+
+    func prepareFilter<T: ConvScalar>(_ filter: UnsafePointer<T>, into prepared: UnsafeMutablePointer<T>, workers: Int) {
+        kernel.repackFilter(filter, into: prepared)
+    }
+
     func forward<T: ConvScalar>(_ call: ForwardCall<T>, _ layout: Layout) {
-        let packed = layout.packedFilter.at(call.workspace)
-        kernel.repackFilter(call.filter, into: packed)
-        kernel.forward(call.input, packed, call.bias, call.output, scratch: layout.scratch.at(call.workspace),
+        let packed: UnsafePointer<T>
+        if let prepared = call.preparedFilter {
+            packed = prepared
+        } else {
+            let own = layout.packedFilter.at(call.workspace)
+            kernel.repackFilter(call.filter, into: own)
+            packed = UnsafePointer(own)
+        }
+        kernel.forward(call.input, packed, call.bias, call.output, epilogue: call.epilogue, scratch: layout.scratch.at(call.workspace),
                        scratchPerWorker: layout.scratch.perWorker, workers: call.workers)
     }
 

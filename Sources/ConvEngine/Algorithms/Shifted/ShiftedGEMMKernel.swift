@@ -68,7 +68,7 @@ struct ShiftedGEMMKernel {
     }
 
     func forward<T: ConvScalar>(_ x: UnsafePointer<T>, _ packedFilter: UnsafePointer<T>, _ b: UnsafePointer<T>?,
-                                _ o: UnsafeMutablePointer<T>, scratch: UnsafeMutablePointer<T>, scratchPerWorker: Int,
+                                _ o: UnsafeMutablePointer<T>, epilogue: Epilogue<T>, scratch: UnsafeMutablePointer<T>, scratchPerWorker: Int,
                                 workers: Int) {
         let G = g.groups, C = g.inputChannels, K = g.outputChannels
         let Cg = g.inputChannelsPerGroup, Kg = g.outputChannelsPerGroup
@@ -115,8 +115,10 @@ struct ShiftedGEMMKernel {
                         }
                         for (i, image) in images.enumerated() {
                             for k in 0..<Kg {
-                                copyRows(o + (image * K + grp * Kg + k) * PQ + p0 * Q, dstStride: Q,
+                                let dst = o + (image * K + grp * Kg + k) * PQ + p0 * Q
+                                copyRows(dst, dstStride: Q,
                                          UnsafePointer(result + k * n + i * plane), srcStride: Wp, rows: rows, width: Q)
+                                epilogue.apply(dst, count: rows * Q)
                             }
                         }
                         p0 += rows

@@ -100,11 +100,26 @@ struct WinogradAlgorithm<F: WinogradTransform>: ConvolutionAlgorithm {
         return l
     }
 
+    /// U, the forward pass's transformed filter.
+    func preparedFilterCount() throws(ConvError) -> Int? {
+        try WinogradKernel<F>.checkedSizes(forwardKernel.problem, blockTiles: blockTiles).filter
+    }
+
+    func prepareFilter<T: ConvScalar>(_ filter: UnsafePointer<T>, into prepared: UnsafeMutablePointer<T>, workers: Int) {
+        forwardKernel.transformFilter(filter, .forward(geometry), into: prepared, workers: workers)
+    }
+
     func forward<T: ConvScalar>(_ call: ForwardCall<T>, _ layout: Layout) {
         let kernel = forwardKernel
-        let u = layout.transformedFilter.at(call.workspace)
-        kernel.transformFilter(call.filter, .forward(geometry), into: u, workers: call.workers)
-        kernel.run(source: call.input, transformedFilter: u, bias: call.bias, result: call.output,
+        let u: UnsafePointer<T>
+        if let prepared = call.preparedFilter {
+            u = prepared
+        } else {
+            let own = layout.transformedFilter.at(call.workspace)
+            kernel.transformFilter(call.filter, .forward(geometry), into: own, workers: call.workers)
+            u = UnsafePointer(own)
+        }
+        kernel.run(source: call.input, transformedFilter: u, bias: call.bias, epilogue: call.epilogue, result: call.output,
                    scratch: layout.blocks.at(call.workspace), workers: call.workers)
     }
 
@@ -119,7 +134,7 @@ struct WinogradAlgorithm<F: WinogradTransform>: ConvolutionAlgorithm {
             let kernel = inputGradientKernel
             let u = layout.transformedFilter.at(call.workspace)
             kernel.transformFilter(f, .inputGradient(geometry), into: u, workers: call.workers)
-            kernel.run(source: call.outputGradient, transformedFilter: u, bias: nil, result: dX,
+            kernel.run(source: call.outputGradient, transformedFilter: u, bias: nil, epilogue: .identity, result: dX,
                        scratch: layout.blocks.at(call.workspace), workers: call.workers)
         }
     }

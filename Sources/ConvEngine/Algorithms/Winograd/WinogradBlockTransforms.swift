@@ -95,7 +95,8 @@ extension WinogradKernel {
 
     /// The block's result tiles from M (row k, column t of matrix ξν), plus the bias, cropped to the result.
     func transformOutput<T: ConvScalar>(_ mm: BlockMatrices<T>, group grp: Int, tiles: Range<Int>,
-                                        bias: UnsafePointer<T>?, into result: UnsafeMutablePointer<T>) {
+                                        bias: UnsafePointer<T>?, epilogue: Epilogue<T>,
+                                        into result: UnsafeMutablePointer<T>) {
         let p = problem, L = Self.lanes, a = F.alpha, a2 = Self.positions, m = F.m, Co = p.outputChannels
         let P = p.outputHeight, Q = p.outputWidth, plane = P * Q
         withUnsafeTemporaryAllocation(of: SIMD8<T>.self, capacity: a2 + m * m + m * a) { buffer in
@@ -119,6 +120,7 @@ extension WinogradKernel {
                         let b = bias[grp * Co + k]
                         for i in 0..<(m * m) { y[i] += SIMD8(repeating: b) }
                     }
+                    if !epilogue.isIdentity { for i in 0..<(m * m) { y[i] = epilogue.apply(y[i]) } }
                     if oneRow {
                         let dst = result + ((o0.image * p.groups + grp) * Co + k) * plane + o0.row * Q + o0.column
                         for i in 0..<m { F.storeRow(UnsafePointer(y + i &* m), dst + i &* Q) }

@@ -92,9 +92,9 @@ struct WinogradKernel<F: WinogradTransform> {
     // MARK: The blocks
 
     /// The result of every image: `source` and `result` as in ``WinogradProblem``, U from ``transformFilter``,
-    /// `bias` (Co per group, or `nil`) added to every result. `scratch` holds ``perWorker`` elements per worker.
+    /// `bias` (Co per group, or `nil`) added to every result, then `epilogue` applied. `scratch` holds ``perWorker`` elements per worker.
     func run<T: ConvScalar>(source: UnsafePointer<T>, transformedFilter u: UnsafePointer<T>, bias: UnsafePointer<T>?,
-                            result: UnsafeMutablePointer<T>, scratch: UnsafeMutablePointer<T>, workers: Int) {
+                            epilogue: Epilogue<T>, result: UnsafeMutablePointer<T>, scratch: UnsafeMutablePointer<T>, workers: Int) {
         let p = problem, L = Self.lanes
         let total = p.batch * tileRows * tileColumns
         guard total > 0 else { return }
@@ -110,7 +110,7 @@ struct WinogradKernel<F: WinogradTransform> {
             let count = min(block, total - first)
             transformInput(source, group: grp, tiles: first..<(first + count), into: v)
             multiply(u, group: grp, v, m, count: count)
-            transformOutput(m, group: grp, tiles: first..<(first + count), bias: bias, into: result)
+            transformOutput(m, group: grp, tiles: first..<(first + count), bias: bias, epilogue: epilogue, into: result)
         }
     }
 

@@ -1,0 +1,268 @@
+/// A trainable 2-D convolution layer, as PyTorch's `nn.Conv2d` with a fused activation: it owns its weight,
+/// its optional bias, their accumulated gradients, its engine's workspace and the scratch its backward pass
+/// needs (<doc:LayersAndTraining>).
+///
+/// Layouts are NCHW for activations and `K×(C/G)×R×S` for the weight (``ConvGeometry``). The layer's
+/// ``geometry`` fixes everything but the batch: each call's batch is the input's element count divided by
+/// one image's, `C·H·W`.
+///
+/// ```swift
+/// var rng = SeededGenerator(seed: 1)
+/// let conv = try Conv2DLayer<Float>(
+///     geometry: ConvGeometry(batch: 1, inputChannels: 1, inputHeight: 28, inputWidth: 28,
+///                            outputChannels: 32, kernelHeight: 3, kernelWidth: 3, padding: 1),
+///     activation: .relu, generator: &rng)
+/// let y = try conv.forward(images)             // N×32×28×28, ReLU applied
+/// let dX = try conv.backward(dY)               // adds into conv.weight.gradient and conv.bias!.gradient
+/// try SGD(learningRate: 0.01).step(conv)       // then conv.zeroGradients() before the next batch
+/// ```
+///
+/// **Gradients accumulate** (PyTorch's semantics): every backward call *adds* its dL/dF and dL/dB to
+/// ``Parameter/gradient`` until ``zeroGradients()``, so micro-batches add up.
+///
+/// **Allocation.** The buffer forms allocate nothing once the workspace and scratch have grown to the
+/// largest batch seen. The array forms keep the forward call's input and output arrays for ``backward(_:computeInputGradient:)``
+/// (copy-on-write: no copy) and allocate the arrays they return.
+///
+/// **Threads.** A layer is a reference type with mutable state (its gradients, workspace and saved
+/// activations): use one layer from one thread at a time. The engine inside still runs each call on its
+/// ``ConvolutionEngine/workers`` threads.
+public final class Conv2DLayer<T: ConvScalar>: ParameterContainer {
+    public typealias Scalar = T
+
+    /// The layer's convolution at batch 1.
+    public let geometry: ConvGeometry
+    /// The activation fused into the forward pass (and its derivative into the backward pass).
+    public let activation: Activation
+    /// The engine that runs the passes (its worker count, numerics and workspace limit apply).
+    public let engine: ConvolutionEngine
+    /// The filter F, named `"weight"`, shape `[K, C/G, R, S]`.
+    public var weight: Parameter<T>
+    /// The bias B, named `"bias"`, shape `[K]`, or `nil` for a layer without one.
+    public var bias: Parameter<T>?
+
+    private let workspace = ConvWorkspace<T>()
+    /// One call's dL/dF and dL/dB before they are added to the parameters' gradients.
+    private var filterGradientScratch: [T]
+    private var biasGradientScratch: [T]
+    /// dL/dZ, the gradient before the activation, for the largest batch seen.
+    private var preActivationScratch: [T] = []
+    /// The geometry of the last batch size used (rebuilding it validates every field again).
+    private var batchGeometry: ConvGeometry
+    /// What the array form of ``forward(_:)`` keeps for ``backward(_:computeInputGradient:)``.
+    private var savedInput: [T]?
+    private var savedOutput: [T]?
+
+    /// A layer with PyTorch's default `Conv2d` initialisation: the weight from
+    /// ``Initializer/pytorchDefaultWeight(shape:using:)`` (Kaiming uniform with a = √5, so U(±1/√fan_in)) and the
+    /// bias from ``Initializer/pytorchDefaultBias(count:fanIn:using:)`` (U(±1/√fan_in)), fan_in = `C/G·R·S`, drawn
+    /// in that order from `generator`.
+    ///
+    /// - Parameters:
+    ///   - geometry: the convolution; its batch is ignored.
+    ///   - bias: whether the layer has a bias.
+    ///   - activation: f in `f(conv(X, F) + B)` (``Activation``).
+    ///   - engine: the engine for the passes (`nil`: `ConvolutionEngine()`, all processors, default numerics).
+    ///   - generator: the source of the initial values.
+    /// - Throws: ``ConvError/invalidArgument(name:reason:)`` for an activation that ``Activation/validate()``
+    ///   rejects; the engine's errors when `engine` is `nil` and the default cannot be made.
+    public convenience init(geometry: ConvGeometry, bias: Bool = true, activation: Activation = .identity,
+                            engine: ConvolutionEngine? = nil, generator: inout SeededGenerator) throws(ConvError) {
+        let shape = [geometry.outputChannels, geometry.inputChannelsPerGroup, geometry.kernelHeight, geometry.kernelWidth]
+        let weight: [T] = try Initializer.pytorchDefaultWeight(shape: shape, using: &generator)
+        let b: [T]? = bias
+            ? try Initializer.pytorchDefaultBias(count: geometry.outputChannels, fanIn: geometry.columnRows, using: &generator)
+            : nil
+        try self.init(geometry: geometry, weight: weight, bias: b, activation: activation, engine: engine)
+    }
+
+    /// A layer with the given weight and bias.
+    ///
+    /// - Parameters:
+    ///   - geometry: the convolution; its batch is ignored.
+    ///   - weight: F, `geometry.filterCount` elements, `K×(C/G)×R×S`.
+    ///   - bias: B, `K` elements, or `nil` for a layer without a bias.
+    ///   - activation: f (``Activation``).
+    ///   - engine: as in ``init(geometry:bias:activation:engine:generator:)``.
+    /// - Throws: ``ConvError/bufferLength(name:expected:actual:)`` for a weight or bias of the wrong length,
+    ///   ``ConvError/invalidArgument(name:reason:)`` for a rejected activation.
+    public init(geometry: ConvGeometry, weight: [T], bias: [T]?, activation: Activation = .identity,
+                engine: ConvolutionEngine? = nil) throws(ConvError) {
+        try activation.validate()
+        let g = try geometry.withBatch(1)
+        try checkLength("weight", weight.count, g.filterCount)
+        if let bias { try checkLength("bias", bias.count, g.outputChannels) }
+        self.geometry = g
+        self.batchGeometry = g
+        self.activation = activation
+        if let engine { self.engine = engine } else { self.engine = try ConvolutionEngine() }
+        self.weight = try Parameter(name: "weight",
+                                    shape: [g.outputChannels, g.inputChannelsPerGroup, g.kernelHeight, g.kernelWidth],
+                                    value: weight)
+        self.bias = try bias.map { b throws(ConvError) in try Parameter(name: "bias", shape: [g.outputChannels], value: b) }
+        filterGradientScratch = [T](repeating: 0, count: g.filterCount)
+        biasGradientScratch = [T](repeating: 0, count: bias == nil ? 0 : g.outputChannels)
+    }
+
+    // MARK: Parameters
+
+    /// `["weight", "bias"]`, or `["weight"]` without a bias.
+    public var parameterNames: [String] { bias == nil ? ["weight"] : ["weight", "bias"] }
+
+    /// Calls `body` on the weight, then on the bias if there is one, in place.
+    public func updateParameters(_ body: (inout Parameter<T>) throws(ConvError) -> Void) throws(ConvError) {
+        try body(&weight)
+        if bias != nil { try body(&bias!) }
+    }
+
+    /// Sets every parameter's gradient to zero (before accumulating the next batch's).
+    public func zeroGradients() {
+        weight.zeroGradient()
+        bias?.zeroGradient()
+    }
+
+    // MARK: Sizes
+
+    /// The geometry of a batch of `batch` images.
+    /// - Throws: ``ConvError/nonPositive(field:value:)`` for a batch below 1, ``ConvError/sizeOverflow(quantity:)``.
+    public func geometry(batch: Int) throws(ConvError) -> ConvGeometry {
+        if batch == batchGeometry.batch { return batchGeometry }
+        return try geometry.withBatch(batch)
+    }
+
+    /// Output elements for `batch` images, `batch·K·P·Q`.
+    /// - Throws: as ``geometry(batch:)``.
+    public func outputCount(batch: Int) throws(ConvError) -> Int { try geometry(batch: batch).outputCount }
+
+    /// The geometry of an input of `count` elements, kept for the next call with the same batch.
+    private func geometry(inputCount count: Int) throws(ConvError) -> ConvGeometry {
+        let perImage = geometry.inputCount
+        guard count > 0, count % perImage == 0 else {
+            throw .bufferLength(name: "input", expected: max(1, (count + perImage / 2) / perImage) * perImage,
+                                actual: count)
+        }
+        let g = try geometry(batch: count / perImage)
+        batchGeometry = g
+        return g
+    }
+
+    // MARK: Buffer forms
+
+    /// `output = f(conv(input, weight) + bias)` for `N = input.count / (C·H·W)` images.
+    ///
+    /// - Parameters:
+    ///   - input: X, `N×C×H×W`. Read only.
+    ///   - output: `N×K×P×Q` (``outputCount(batch:)``), overwritten.
+    /// - Throws: ``ConvError/bufferLength(name:expected:actual:)`` for an input that is not a whole number of
+    ///   images (the expected count is the nearest whole number) or an output of the wrong length, and the
+    ///   engine's errors (``ConvolutionEngine/forward(_:input:filter:bias:activation:output:workspace:)``).
+    public func forward(_ input: UnsafeBufferPointer<T>, output: UnsafeMutableBufferPointer<T>) throws(ConvError) {
+        let g = try geometry(inputCount: input.count)
+        try weight.value.withUnsafeBufferPointer { f throws(ConvError) in
+            if let b = bias?.value {
+                try b.withUnsafeBufferPointer { b throws(ConvError) in
+                    try engine.forward(g, input: input, filter: f, bias: b, activation: activation, output: output,
+                                       workspace: workspace)
+                }
+            } else {
+                try engine.forward(g, input: input, filter: f, bias: nil, activation: activation, output: output,
+                                   workspace: workspace)
+            }
+        }
+    }
+
+    /// The backward pass of a ``forward(_:output:)`` call: adds dL/dF to `weight.gradient` and dL/dB to
+    /// `bias.gradient`, and writes dL/dX when `inputGradient` is given.
+    ///
+    /// - Parameters:
+    ///   - input: the forward call's X (needed for dL/dF).
+    ///   - output: the forward call's result f(Z) (the activation's derivative is read from it; not read for
+    ///     ``Activation/identity``).
+    ///   - outputGradient: dL/dO, `N×K×P×Q`.
+    ///   - inputGradient: dL/dX, `N×C×H×W`, overwritten; `nil` when not needed (a first layer).
+    /// - Throws: ``ConvError/bufferLength(name:expected:actual:)`` for a buffer of the wrong length,
+    ///   ``ConvError/overlappingBuffers(output:other:)``, and the engine's errors.
+    public func backward(input: UnsafeBufferPointer<T>, output: UnsafeBufferPointer<T>,
+                         outputGradient: UnsafeBufferPointer<T>,
+                         inputGradient: UnsafeMutableBufferPointer<T>?) throws(ConvError) {
+        let g = try geometry(inputCount: input.count)
+        try checkLength("output", output.count, g.outputCount)
+        try checkLength("outputGradient", outputGradient.count, g.outputCount)
+        if preActivationScratch.count < g.outputCount, activation != .identity {
+            preActivationScratch = [T](repeating: 0, count: g.outputCount)
+        }
+        let hasBias = bias != nil
+        try weight.value.withUnsafeBufferPointer { f throws(ConvError) in
+            try filterGradientScratch.withUnsafeMutableBufferPointer { dF throws(ConvError) in
+                try biasGradientScratch.withUnsafeMutableBufferPointer { dB throws(ConvError) in
+                    let dBOrNil = hasBias ? dB : nil
+                    if activation == .identity {
+                        try engine.backward(g, input: input, filter: f, outputGradient: outputGradient,
+                                            inputGradient: inputGradient, filterGradient: dF, biasGradient: dBOrNil,
+                                            workspace: workspace)
+                        return
+                    }
+                    try preActivationScratch.withUnsafeMutableBufferPointer { all throws(ConvError) in
+                        // Safe: the scratch holds at least g.outputCount elements (grown above).
+                        let dZ = UnsafeMutableBufferPointer(rebasing: all[0..<g.outputCount])
+                        try engine.backward(g, input: input, filter: f, activation: activation, output: output,
+                                            outputGradient: outputGradient, preActivationGradient: dZ,
+                                            inputGradient: inputGradient, filterGradient: dF,
+                                            biasGradient: dBOrNil, workspace: workspace)
+                    }
+                }
+            }
+        }
+        accumulate(filterGradientScratch, into: &weight.gradient)
+        if hasBias { accumulate(biasGradientScratch, into: &bias!.gradient) }
+    }
+
+    private func accumulate(_ delta: [T], into gradient: inout [T]) {
+        delta.withUnsafeBufferPointer { d in
+            gradient.withUnsafeMutableBufferPointer { g in
+                for i in 0..<g.count { g[i] += d[i] }
+            }
+        }
+    }
+
+    // MARK: Array forms
+
+    /// `f(conv(input, weight) + bias)` as a new array, keeping `input` and the result for
+    /// ``backward(_:computeInputGradient:)``.
+    /// - Throws: as ``forward(_:output:)``.
+    public func forward(_ input: [T]) throws(ConvError) -> [T] {
+        let g = try geometry(inputCount: input.count)
+        var output = [T](repeating: 0, count: g.outputCount)
+        try input.withUnsafeBufferPointer { x throws(ConvError) in
+            try output.withUnsafeMutableBufferPointer { o throws(ConvError) in try forward(x, output: o) }
+        }
+        savedInput = input
+        savedOutput = output
+        return output
+    }
+
+    /// The backward pass of the last ``forward(_:)`` call: adds dL/dF and dL/dB to the parameters' gradients and
+    /// returns dL/dX (`nil` when `computeInputGradient` is `false`).
+    /// - Throws: ``ConvError/missingBuffer(name:)`` when no array forward call came first, and the errors of
+    ///   ``backward(input:output:outputGradient:inputGradient:)``.
+    public func backward(_ outputGradient: [T], computeInputGradient: Bool = true) throws(ConvError) -> [T]? {
+        guard let x = savedInput, let y = savedOutput else {
+            throw .missingBuffer(name: "the input of a forward(_:) call (call forward first)")
+        }
+        var dX = computeInputGradient ? [T](repeating: 0, count: x.count) : nil
+        try x.withUnsafeBufferPointer { x throws(ConvError) in
+            try y.withUnsafeBufferPointer { y throws(ConvError) in
+                try outputGradient.withUnsafeBufferPointer { dO throws(ConvError) in
+                    if dX == nil {
+                        try backward(input: x, output: y, outputGradient: dO, inputGradient: nil)
+                    } else {
+                        try dX!.withUnsafeMutableBufferPointer { dX throws(ConvError) in
+                            try backward(input: x, output: y, outputGradient: dO, inputGradient: dX)
+                        }
+                    }
+                }
+            }
+        }
+        return dX
+    }
+}
