@@ -20,14 +20,21 @@ endef
 .PHONY: setup build test bench compare clean sanitize docs demo
 .PHONY: consumer
 
-# Installs OpenBLAS and pkg-config only when pkg-config cannot find OpenBLAS.
+# Installs what pkg-config cannot find, with one apt-get update for all of it: OpenBLAS and pkg-config (the
+# library), zlib (ConvEngineNPY's .npz and gzip).
 setup:
-	@if pkg-config --exists openblas 2>/dev/null; then \
+	@missing=""; \
+	if pkg-config --exists openblas 2>/dev/null; then \
 		echo "setup: OpenBLAS found ($$(pkg-config --modversion openblas))"; \
-	else \
-		echo "setup: installing libopenblas-dev and pkg-config"; \
+	else missing="libopenblas-dev pkg-config"; fi; \
+	if pkg-config --exists zlib 2>/dev/null; then \
+		echo "setup: zlib found ($$(pkg-config --modversion zlib))"; \
+	else missing="$$missing zlib1g-dev pkg-config"; fi; \
+	if [ -n "$$missing" ]; then \
+		missing=$$(echo $$missing | tr ' ' '\n' | sort -u | tr '\n' ' '); \
+		echo "setup: installing $$missing"; \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-		$$SUDO apt-get update && $$SUDO apt-get install -y libopenblas-dev pkg-config; \
+		$$SUDO apt-get update && $$SUDO apt-get install -y $$missing; \
 	fi
 
 build: setup

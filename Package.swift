@@ -12,7 +12,7 @@ let package = Package(
     name: "ConvEngine",
     products: [
         .library(name: "ConvEngine", targets: ["ConvEngine"]),
-        // NumPy `.npy` reading and writing (NPYArray), on top of the core library.
+        // NumPy `.npy` and `.npz` reading and writing (NPYArray, NPZArchive) and gzip, on top of the core library.
         .library(name: "ConvEngineNPY", targets: ["ConvEngineNPY"]),
     ],
     dependencies: [
@@ -32,10 +32,18 @@ let package = Package(
             dependencies: ["CBLAS"],
             path: "Sources/ConvEngine"
         ),
-        // `.npy` IO: depends on the core library for `ConvScalar` only, and on Foundation.
+        // zlib (found through pkg-config, `apt-get install zlib1g-dev`), for `.npz` and gzip in ConvEngineNPY
+        // only: the core library does not depend on it.
+        .systemLibrary(
+            name: "CZlib",
+            path: "Sources/CZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
+        // `.npy`, `.npz` and gzip IO: depends on the core library for `ConvScalar` only, on Foundation and on zlib.
         .target(
             name: "ConvEngineNPY",
-            dependencies: ["ConvEngine"],
+            dependencies: ["ConvEngine", "CZlib"],
             path: "Sources/ConvEngineNPY"
         ),
         .executableTarget(
@@ -126,7 +134,9 @@ let package = Package(
             name: "ConvEngineNPYTests",
             dependencies: ["ConvEngine", "ConvEngineNPY"],
             path: "Tests/ConvEngineNPYTests",
-            exclude: ["Archives"]  // zip files given to the reader by mistake (Archives/make_archives.py)
+            // Archives: zip files given to the .npy reader by mistake (Archives/make_archives.py);
+            // Compressed: numpy.savez / savez_compressed archives and gzip files (Compressed/make_compressed.py).
+            exclude: ["Archives", "Compressed"]
         ),
         // The tools: `conv`, `demo`, `convbench` and `convchart` run as subprocesses (found next to the test
         // bundle, which every test target shares), the training example's loop (ConvDemoKit) and the charts.

@@ -32,20 +32,18 @@ extension NPYArray {
     ///   section whose length disagrees with the shape (truncated or with trailing bytes).
     public init(npyBytes bytes: [UInt8],
                 maximumHeaderSize: Int = NPYArray.defaultMaximumHeaderSize) throws(NPYError) {
-        let result: Result<NPYArray, NPYError> = bytes.withUnsafeBytes { raw in
-            Result { () throws(NPYError) in try NPYArray.decode(raw, maximumHeaderSize: maximumHeaderSize) }
+        self = try FileBytes.with(bytes) { raw throws(NPYError) in
+            try NPYArray.decode(raw, maximumHeaderSize: maximumHeaderSize)
         }
-        self = try result.get()
     }
 
     /// Reads an array from the contents of a `.npy` file.
     /// - Throws: as ``init(npyBytes:maximumHeaderSize:)``.
     public init(npyData data: Data,
                 maximumHeaderSize: Int = NPYArray.defaultMaximumHeaderSize) throws(NPYError) {
-        let result: Result<NPYArray, NPYError> = data.withUnsafeBytes { raw in
-            Result { () throws(NPYError) in try NPYArray.decode(raw, maximumHeaderSize: maximumHeaderSize) }
+        self = try FileBytes.with(data) { raw throws(NPYError) in
+            try NPYArray.decode(raw, maximumHeaderSize: maximumHeaderSize)
         }
-        self = try result.get()
     }
 
     /// Reads a `.npy` file.
@@ -53,13 +51,7 @@ extension NPYArray {
     ///   ``init(npyBytes:maximumHeaderSize:)``.
     public init(contentsOf url: URL,
                 maximumHeaderSize: Int = NPYArray.defaultMaximumHeaderSize) throws(NPYError) {
-        let data: Data
-        do {
-            data = try Data(contentsOf: url, options: .mappedIfSafe)
-        } catch {
-            throw .fileSystem(path: url.path, reason: NPYArray.describe(error))
-        }
-        try self.init(npyData: data, maximumHeaderSize: maximumHeaderSize)
+        try self.init(npyData: try FileBytes.contents(of: url), maximumHeaderSize: maximumHeaderSize)
     }
 
     /// The parsed preamble and header.
@@ -207,13 +199,6 @@ extension NPYArray {
             #endif
             initialized = count
         }
-    }
-
-    static func describe(_ error: any Error) -> String {
-        if let e = error as? CocoaError, let underlying = e.userInfo[NSUnderlyingErrorKey] as? NSError {
-            return underlying.localizedDescription
-        }
-        return error.localizedDescription
     }
 }
 

@@ -70,12 +70,7 @@ extension NPYArray {
     /// Writes the array to a `.npy` file (replacing any file there, atomically).
     /// - Throws: as ``npyBytes()``, and ``NPYError/fileSystem(path:reason:)`` if the file cannot be written.
     public func write(to url: URL) throws(NPYError) {
-        let data = try npyData()
-        do {
-            try data.write(to: url, options: .atomic)
-        } catch {
-            throw .fileSystem(path: url.path, reason: NPYArray.describe(error))
-        }
+        try FileBytes.write(try npyBytes(), to: url)
     }
 
     static func appendLittleEndian<T: BinaryFloatingPoint>(_ values: [T], to out: inout [UInt8]) {

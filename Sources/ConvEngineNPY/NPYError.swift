@@ -1,4 +1,5 @@
-/// The errors thrown while reading or writing NumPy `.npy` data (``NPYArray``).
+/// The errors thrown while reading or writing NumPy `.npy` data (``NPYArray``), `.npz` archives
+/// (``NPZArchive``) and gzip data (``Gzip``).
 ///
 /// Every case names the part of the file that is wrong and the values involved, so a message such as
 /// `"unsupported .npy byte order in dtype '>f8': only little-endian ('<') is supported"` says what to fix.
@@ -59,14 +60,68 @@ public enum NPYError: Error, Equatable, Sendable, CustomStringConvertible {
     /// Reading or writing the file at `path` failed; `reason` is the system's description.
     case fileSystem(path: String, reason: String)
 
+    // .npz archives (NPZArchive).
+
+    /// The data given as an `.npz` archive has no zip end of central directory record (`PK\x05\x06`) in its
+    /// last 65,557 bytes: it is no zip archive, or one cut short. `found` is its first bytes (at most 8); the
+    /// message says when they are a `.npy` file's (read it with ``NPYArray``) or a gzip file's.
+    case notZipArchive(found: [UInt8])
+    /// A zip record (`part`, for example `"central directory entry 1"`, `"local header of 'x.npy'"` or
+    /// `"data of 'x.npy'"`) extends past the end of the archive, or for a directory entry past the end of the
+    /// central directory: it needs the bytes up to offset `needed` but the archive (or directory) ends at
+    /// `available`.
+    case truncatedArchive(part: String, needed: Int, available: Int)
+    /// The zip record `part` expected at `offset` does not start with its signature.
+    case badSignature(part: String, offset: Int)
+    /// The zip structures contradict each other or use what is not supported (several disks, a central directory
+    /// outside the archive, a zip64 field that is missing, a local header naming another member, a name that is
+    /// not UTF-8); `reason` says which.
+    case malformedArchive(reason: String)
+    /// The member is encrypted; `.npz` members never are.
+    case encryptedMember(String)
+    /// The member is compressed with a method other than 0 (stored) and 8 (deflated), the two NumPy writes.
+    case unsupportedCompression(member: String, method: Int)
+    /// Two members give the same array name (`NAME.npy` twice, or both `NAME` and `NAME.npy`, which
+    /// `numpy.load` would both call `NAME`).
+    case duplicateMember(String)
+    /// The member's data has `actual` bytes where its directory entry declares `declared` (for a stored member,
+    /// its compressed size differs from its uncompressed size); `actual` is nil when a deflated member inflates
+    /// to more than `declared` (it is not decompressed further).
+    case memberSizeMismatch(member: String, declared: Int, actual: Int?)
+    /// The CRC-32 of the member's uncompressed bytes is `actual`, not the `expected` its directory entry records.
+    case crcMismatch(member: String, expected: UInt32, actual: UInt32)
+    /// The member's deflate stream is damaged; `reason` is zlib's message or says where it ends.
+    case corruptMember(member: String, reason: String)
+    /// The member `name` was extracted but is not a `.npy` file this library reads; `error` says why.
+    indirect case invalidMember(name: String, error: NPYError)
+    /// Writing would need zip64 (a member or the archive of 4 GiB or more, or too many members), which
+    /// ``NPZArchive`` does not write, or a member name longer than 65,535 bytes; `reason` gives the value.
+    case archiveTooLarge(reason: String)
+
+    // Decompression (NPZArchive, Gzip).
+
+    /// The uncompressed data would be larger than the `limit` given to the reader (`maximumSize`); `size` is the
+    /// size the archive declares, or nil for gzip data, whose decompression stops at the limit.
+    case decompressedSizeExceedsLimit(size: Int?, limit: Int)
+    /// The data does not start with the gzip magic bytes 1f 8b; `found` is its first bytes (at most 4).
+    case notGzip(found: [UInt8])
+    /// The gzip data ends inside a member: in its header, its deflate stream or its 8-byte trailer.
+    case truncatedGzip
+    /// The gzip data is damaged; `reason` is zlib's message ("incorrect data check" for a CRC-32 that
+    /// disagrees with the data, "incorrect length check", "invalid block type" …).
+    case corruptGzip(reason: String)
+    /// After the last gzip member, from `offset` on, there are bytes that are neither another member nor zero padding.
+    case gzipTrailingData(offset: Int)
+    /// A zlib function failed with `status` (zlib's Z_MEM_ERROR, -4, when out of memory).
+    case zlibFailed(function: String, status: Int)
+
     /// A one-line message naming the problem and the values involved.
     public var description: String {
         switch self {
         case let .truncated(part, needed, available):
             return ".npy data ends inside the \(part): it needs \(needed) bytes but has \(available)"
         case let .badMagic(found):
-            let hex = found.map { String($0, radix: 16, uppercase: false) }.map { $0.count < 2 ? "0" + $0 : $0 }
-            return "not a .npy file: the magic string is \(hex.joined(separator: " ")), expected 93 4e 55 4d 50 59 (\\x93NUMPY)"
+            return "not a .npy file: the magic string is \(NPYError.hex(found)), expected 93 4e 55 4d 50 59 (\\x93NUMPY)"
         case let .zipArchive(kind, members):
             return NPYError.describeZipArchive(kind, members)
         case let .unsupportedVersion(major, minor):
@@ -105,7 +160,72 @@ public enum NPYError: Error, Equatable, Sendable, CustomStringConvertible {
             return "a .npy header of \(length) bytes is too long for any format version"
         case let .fileSystem(path, reason):
             return "\(path): \(reason)"
+        case let .notZipArchive(found):
+            if found.starts(with: NPYArray.magic) {
+                return "not an .npz archive but a .npy file (it starts with \\x93NUMPY): read it with NPYArray"
+            }
+            if found.starts(with: Gzip.magic) {
+                return "not an .npz archive but gzip data (it starts with 1f 8b): decompress it with Gzip.decompress"
+            }
+            return "not an .npz (zip) archive: it has no end of central directory record (PK\\x05\\x06) in its last "
+                + "65,557 bytes; it starts with \(NPYError.hex(found))"
+        case let .truncatedArchive(part, needed, available):
+            let bound = part.hasPrefix("central directory") ? "central directory" : "archive"
+            return "the .npz archive's \(part) runs past its end: it needs the bytes up to offset \(needed), but the "
+                + "\(bound) ends at \(available)"
+        case let .badSignature(part, offset):
+            return "the .npz archive has no \(part) at offset \(offset) (its signature is missing)"
+        case let .malformedArchive(reason):
+            return "malformed .npz archive: \(reason)"
+        case let .encryptedMember(member):
+            return "the .npz member '\(member)' is encrypted, which is not supported"
+        case let .unsupportedCompression(member, method):
+            return "the .npz member '\(member)' uses compression method \(method): only 0 (stored) and 8 (deflated) "
+                + "are supported"
+        case let .duplicateMember(member):
+            return "the .npz archive has two members for the array '\(NPZArchive.arrayName(ofMember: member))' "
+                + "(the second is '\(member)')"
+        case let .memberSizeMismatch(member, declared, actual?):
+            return "the .npz member '\(member)' has \(actual) bytes but its directory entry declares \(declared)"
+        case let .memberSizeMismatch(member, declared, nil):
+            return "the .npz member '\(member)' inflates to more than the \(declared) bytes its directory entry declares"
+        case let .crcMismatch(member, expected, actual):
+            return "the .npz member '\(member)' is damaged: its CRC-32 is \(NPYError.hex32(actual)), "
+                + "its directory entry records \(NPYError.hex32(expected))"
+        case let .corruptMember(member, reason):
+            return "the .npz member '\(member)' has damaged deflate data: \(reason)"
+        case let .invalidMember(name, error):
+            return "the .npz member '\(name)': \(error.description)"
+        case let .archiveTooLarge(reason):
+            return "cannot write the .npz archive: \(reason)"
+        case let .decompressedSizeExceedsLimit(size?, limit):
+            return "the data decompresses to \(size) bytes, more than the limit of \(limit) bytes (maximumSize)"
+        case let .decompressedSizeExceedsLimit(nil, limit):
+            return "the gzip data decompresses to more than the limit of \(limit) bytes (maximumSize)"
+        case let .notGzip(found):
+            return "not gzip data: it starts with \(NPYError.hex(found)), not the gzip magic bytes 1f 8b"
+        case .truncatedGzip:
+            return "the gzip data ends inside a member (its header, deflate data or 8-byte trailer is cut short)"
+        case let .corruptGzip(reason):
+            return "damaged gzip data: \(reason)"
+        case let .gzipTrailingData(offset):
+            return "the gzip data has bytes after its last member, from offset \(offset), that are neither another "
+                + "gzip member nor zero padding"
+        case let .zlibFailed(function, status):
+            return "zlib's \(function) failed with status \(status)\(status == -4 ? " (out of memory)" : "")"
         }
+    }
+
+    /// Bytes as two-digit lower-case hex, space-separated ("(no bytes)" for none).
+    private static func hex(_ bytes: [UInt8]) -> String {
+        if bytes.isEmpty { return "(no bytes)" }
+        return bytes.map { $0 < 16 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined(separator: " ")
+    }
+
+    /// A CRC as 0x followed by eight hex digits.
+    private static func hex32(_ value: UInt32) -> String {
+        let digits = String(value, radix: 16)
+        return "0x" + String(repeating: "0", count: 8 - digits.count) + digits
     }
 
     /// What a zip archive is and what to do with it instead.
@@ -114,8 +234,8 @@ public enum NPYError: Error, Equatable, Sendable, CustomStringConvertible {
         case .npz:
             let shown = members.prefix(6).map { "'\($0.dropLast(4))'" }.joined(separator: ", ")
             return "this is an .npz archive (numpy.savez) of arrays \(shown)\(members.count > 6 ? ", …" : ""), "
-                + "not a .npy file: only single .npy arrays are read. Unzip it (each member is a .npy file), "
-                + "or load it with numpy.load and save each array with numpy.save"
+                + "not a .npy file: only single .npy arrays are read here (NPZArchive reads .npz archives). "
+                + "Unzip it (each member is a .npy file), or load it with numpy.load and save each array with numpy.save"
         case .torchSave:
             return "this is a PyTorch torch.save file (a zip archive), not a .npy file: save the tensor with "
                 + "numpy.save instead, for example numpy.save('x.npy', tensor.detach().cpu().numpy())"

@@ -308,17 +308,7 @@ struct NPYCorruptionTests {
         let originals = try Self.validFiles().map(\.bytes)
         var thrown = 0, read = 0
         for trial in 0..<20_000 {
-            var b = originals[trial % originals.count]
-            for _ in 0...Int(rng.next() % 4) {
-                let i = Int(rng.next() % UInt64(b.count))
-                switch rng.next() % 4 {
-                case 0: b[i] = UInt8(truncatingIfNeeded: rng.next())
-                case 1: b[i] ^= 1 << UInt8(rng.next() % 8)
-                case 2: b.removeSubrange(i...)
-                default: b.insert(UInt8(truncatingIfNeeded: rng.next()), at: i)
-                }
-                if b.isEmpty { break }
-            }
+            let b = NPYFixtures.damaged(originals[trial % originals.count], using: &rng)
             do {
                 let array = try NPYArray(npyBytes: b)
                 #expect(array.count == array.shape.reduce(1, *))

@@ -54,6 +54,23 @@ enum NPYFixtures {
         Float(bitPattern: 0x7F80_0001), Float(bitPattern: 0xFFBF_FFFF), .pi, .ulpOfOne,
     ]
 
+    /// `bytes` after one to four random edits: a byte replaced, a bit flipped, the rest cut off, or a byte
+    /// inserted (the damage of the corruption fuzz tests; stops early if nothing is left).
+    static func damaged(_ bytes: [UInt8], using rng: inout SeededGenerator) -> [UInt8] {
+        var b = bytes
+        for _ in 0...Int(rng.next() % 4) {
+            let i = Int(rng.next() % UInt64(b.count))
+            switch rng.next() % 4 {
+            case 0: b[i] = UInt8(truncatingIfNeeded: rng.next())
+            case 1: b[i] ^= 1 << UInt8(rng.next() % 8)
+            case 2: b.removeSubrange(i...)
+            default: b.insert(UInt8(truncatingIfNeeded: rng.next()), at: i)
+            }
+            if b.isEmpty { break }
+        }
+        return b
+    }
+
     static let specialDoubles: [Double] = [
         0, -0.0, 1, -1, .infinity, -.infinity, .greatestFiniteMagnitude, -.greatestFiniteMagnitude,
         .leastNonzeroMagnitude, -.leastNonzeroMagnitude, .leastNormalMagnitude,
