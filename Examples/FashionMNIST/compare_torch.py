@@ -15,7 +15,8 @@ Two modes:
       first 50 steps), training time per epoch, and test accuracy; then one Swift run in default numerics for
       its accuracy. Writes everything to OUT/compare.json.
 
-  --trace-out FILE: one Swift run (strict, 1 thread) of --steps steps on the first --train-limit images, PyTorch
+  --trace-out FILE: one Swift run (strict, 1 thread) of --epochs epochs (at most --steps steps) on the first
+      --train-limit images, PyTorch
       on the same, and FILE gets PyTorch's per-step losses plus the sums of the initial weights (so the Swift
       test can tell when its initialisation changed). This is how Tests/FashionMNISTTests/Traces/ is made.
 
@@ -184,7 +185,8 @@ def main():
         losses, _ = run_torch(out, train, None, 1, args.lr, args.momentum, args.steps)
         weights = np.load(os.path.join(out, "initial-weights.npz"))
         trace = {
-            "seed": args.seed, "train_images": len(train[1]), "batch_size": swift["batch_size"], "numerics": "strict",
+            "seed": args.seed, "train_images": len(train[1]), "epochs": args.epochs, "batch_size": swift["batch_size"],
+            "numerics": "strict",
             "torch": torch.__version__, "losses": losses,
             "initial_weight_sums": {n: float(weights[n].astype(np.float64).sum()) for n in weights.files},
         }

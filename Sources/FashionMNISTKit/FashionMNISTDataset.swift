@@ -66,6 +66,17 @@ public struct FashionMNISTDataset: Sendable {
         self.images = images.bytes[0..<(n * Self.pixels)].map { (Float($0) / 255 - Self.mean) / Self.standardDeviation }
     }
 
+    private init(normalisedImages: [Float], labels: [Int32]) {
+        self.images = normalisedImages
+        self.labels = labels
+    }
+
+    /// The first `count` images and labels (all of them when there are fewer; none for a negative count).
+    public func prefix(_ count: Int) -> FashionMNISTDataset {
+        let n = max(0, min(count, self.count))
+        return FashionMNISTDataset(normalisedImages: Array(images[0..<(n * Self.pixels)]), labels: Array(labels[0..<n]))
+    }
+
     /// Reads one split from `directory`.
     ///
     /// - Throws: the errors of ``IDXFile/init(gzipContentsOf:dimensionCount:)`` and ``init(images:labels:imagesName:limit:)``.

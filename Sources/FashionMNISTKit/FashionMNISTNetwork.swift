@@ -32,6 +32,8 @@ public final class FashionMNISTNetwork: ParameterContainer {
     public let fc: Linear<Float>
     /// The most images one call takes.
     public let maximumBatch: Int
+    /// Threads for the poolings: the engine's worker count.
+    public let workers: Int
     /// When set, each training step adds its phases' wall times here (``StepProfile``); `nil` (the default)
     /// reads no clock.
     public var profile: StepProfile?
@@ -67,6 +69,7 @@ public final class FashionMNISTNetwork: ParameterContainer {
         fc = try Linear(inputFeatures: pool2.outputCountPerImage, outputFeatures: FashionMNISTDataset.classes,
                         generator: &generator)
         self.maximumBatch = maximumBatch
+        workers = engine.workers
         buffers = ActivationBuffers(
             sizes: .init(conv1: pool1.inputCountPerImage, pool1: pool1.outputCountPerImage,
                          conv2: pool2.inputCountPerImage, pool2: pool2.outputCountPerImage,
@@ -118,11 +121,11 @@ public final class FashionMNISTNetwork: ParameterContainer {
         var mark = ContinuousClock.now
         try convCall { () throws(ConvError) in try conv1.forward(images, output: a1) }
         record(.conv1Forward, &mark)
-        try pool1.forward(UnsafeBufferPointer(a1), output: p1, indices: b.prefix(b.indices1, images: n))
+        try pool1.forward(UnsafeBufferPointer(a1), output: p1, indices: b.prefix(b.indices1, images: n), workers: workers)
         record(.pool1Forward, &mark)
         try convCall { () throws(ConvError) in try conv2.forward(UnsafeBufferPointer(p1), output: a2) }
         record(.conv2Forward, &mark)
-        try pool2.forward(UnsafeBufferPointer(a2), output: p2, indices: b.prefix(b.indices2, images: n))
+        try pool2.forward(UnsafeBufferPointer(a2), output: p2, indices: b.prefix(b.indices2, images: n), workers: workers)
         record(.pool2Forward, &mark)
         try fc.forward(UnsafeBufferPointer(p2), output: logits)
         record(.fcForward, &mark)
@@ -157,14 +160,14 @@ public final class FashionMNISTNetwork: ParameterContainer {
         try fc.backward(input: p2, outputGradient: UnsafeBufferPointer(dLogits), inputGradient: dp2)
         record(.fcBackward, &mark)
         try pool2.backward(outputGradient: UnsafeBufferPointer(dp2),
-                           indices: UnsafeBufferPointer(b.prefix(b.indices2, images: n)), inputGradient: da2)
+                           indices: UnsafeBufferPointer(b.prefix(b.indices2, images: n)), inputGradient: da2, workers: workers)
         record(.pool2Backward, &mark)
         try convCall { () throws(ConvError) in
             try conv2.backward(input: p1, output: a2, outputGradient: UnsafeBufferPointer(da2), inputGradient: dp1)
         }
         record(.conv2Backward, &mark)
         try pool1.backward(outputGradient: UnsafeBufferPointer(dp1),
-                           indices: UnsafeBufferPointer(b.prefix(b.indices1, images: n)), inputGradient: da1)
+                           indices: UnsafeBufferPointer(b.prefix(b.indices1, images: n)), inputGradient: da1, workers: workers)
         record(.pool1Backward, &mark)
         try convCall { () throws(ConvError) in
             try conv1.backward(input: images, output: a1, outputGradient: UnsafeBufferPointer(da1), inputGradient: nil)

@@ -1,4 +1,5 @@
 import ConvEngine
+import Foundation
 
 /// 2×2 max pooling with stride 2 (PyTorch's `nn.MaxPool2d(2)`: no padding, odd trailing rows and columns
 /// dropped), on caller-owned buffers so that a training step allocates nothing.
@@ -58,10 +59,11 @@ public struct MaxPool2D: Sendable, Equatable {
     ///   - output: `N × C × ⌊H/2⌋ × ⌊W/2⌋`, overwritten.
     ///   - indices: as many elements as `output`, overwritten with each maximum's offset within its image
     ///     (`c·H·W + y·W + x`).
+    ///   - workers: threads to split the planes over (1: the calling thread only).
     /// - Throws: ``FashionMNISTError/invalidArgument(name:reason:)`` when a length does not match.
     @_specialize(where T == Float)
     public func forward<T: ConvScalar>(_ input: UnsafeBufferPointer<T>, output: UnsafeMutableBufferPointer<T>,
-                                       indices: UnsafeMutableBufferPointer<Int32>) throws(FashionMNISTError) {
+                                       indices: UnsafeMutableBufferPointer<Int32>, workers: Int = 1) throws(FashionMNISTError) {
         let n = try batch(ofInput: input.count, name: "pool input")
         let outCount = n * outputCountPerImage
         guard output.count == outCount, indices.count == outCount else {
@@ -70,16 +72,34 @@ public struct MaxPool2D: Sendable, Equatable {
         let (p, q) = (outputHeight, outputWidth)
         guard let x = input.baseAddress, let y = output.baseAddress, let ix = indices.baseAddress else { return }
         let planeSize = height * width, w = width
+        let channels = self.channels
         // Safe: every plane has H×W inputs and ⌊H/2⌋×⌊W/2⌋ outputs, so rows 2oy, 2oy+1 and columns 2ox, 2ox+1
-        // of a window are inside its plane; offsets fit Int32 (checked in init).
-        for plane in 0..<(n * channels) {
-            let source = UnsafePointer(x + plane * planeSize), target = y + plane * p * q, argmax = ix + plane * p * q
-            let planeOffset = (plane % channels) * planeSize
-            for oy in 0..<p {
-                let row0 = source + 2 * oy * w
-                Self.poolRow(row0, row0 + w, count: q, width: w,
-                             rowOffset: Int32(truncatingIfNeeded: planeOffset + 2 * oy * w),
-                             into: target + oy * q, argmax: argmax + oy * q)
+        // of a window are inside its plane; offsets fit Int32 (checked in init). Workers take disjoint planes.
+        Self.split(n * channels, over: workers) { planes in
+            for plane in planes {
+                let source = UnsafePointer(x + plane * planeSize), target = y + plane * p * q, argmax = ix + plane * p * q
+                let planeOffset = (plane % channels) * planeSize
+                for oy in 0..<p {
+                    let row0 = source + 2 * oy * w
+                    Self.poolRow(row0, row0 + w, count: q, width: w,
+                                 rowOffset: Int32(truncatingIfNeeded: planeOffset + 2 * oy * w),
+                                 into: target + oy * q, argmax: argmax + oy * q)
+                }
+            }
+        }
+    }
+
+    /// Runs `body` on `workers` contiguous shares of `0..<count` at once (on the calling thread alone for one
+    /// worker or one item).
+    private static func split(_ count: Int, over workers: Int, _ body: (Range<Int>) -> Void) {
+        let shares = max(1, min(workers, count))
+        if shares == 1 { body(0..<count); return }
+        withoutActuallyEscaping(body) { escapable in
+            // Safe to send: concurrentPerform returns only when every share is done, and the shares write
+            // disjoint parts of the buffers.
+            let box = UncheckedSendableBody(body: escapable)
+            DispatchQueue.concurrentPerform(iterations: shares) { share in
+                box.body((count * share / shares)..<(count * (share + 1) / shares))
             }
         }
     }
@@ -174,11 +194,12 @@ public struct MaxPool2D: Sendable, Equatable {
     ///   - outputGradient: `N × C × ⌊H/2⌋ × ⌊W/2⌋`.
     ///   - indices: the forward pass's offsets for the same batch.
     ///   - inputGradient: `N × C × H × W`, overwritten.
+    ///   - workers: threads to split the images over (1: the calling thread only).
     /// - Throws: ``FashionMNISTError/invalidArgument(name:reason:)`` when a length does not match or an index
     ///   is outside its image.
     @_specialize(where T == Float)
     public func backward<T: ConvScalar>(outputGradient: UnsafeBufferPointer<T>, indices: UnsafeBufferPointer<Int32>,
-                                        inputGradient: UnsafeMutableBufferPointer<T>) throws(FashionMNISTError) {
+                                        inputGradient: UnsafeMutableBufferPointer<T>, workers: Int = 1) throws(FashionMNISTError) {
         let n = try batch(ofInput: inputGradient.count, name: "pool input gradient")
         let outCount = n * outputCountPerImage
         guard outputGradient.count == outCount, indices.count == outCount else {
@@ -186,17 +207,30 @@ public struct MaxPool2D: Sendable, Equatable {
                                    reason: "output gradient \(outputGradient.count) and indices \(indices.count) elements, \(outCount) needed")
         }
         guard let dx = inputGradient.baseAddress else { return }
-        dx.update(repeating: 0, count: inputGradient.count)
         let perImage = outputCountPerImage, imageSize = inputCountPerImage
-        for image in 0..<n {
-            let base = image * imageSize
-            for o in (image * perImage)..<((image + 1) * perImage) {
-                let offset = Int(indices[o])
-                guard offset >= 0, offset < imageSize else {
-                    throw .invalidArgument(name: "pool indices", reason: "index \(offset) at \(o) is outside the \(imageSize)-element image")
+        // Each worker zeroes and fills whole images, so no two write the same element. A bad index stops its
+        // image; the first one found is reported after all workers are done.
+        let badIndex = UnsafeMutableBufferPointer<Int>.allocate(capacity: max(1, n))
+        badIndex.initialize(repeating: -1)
+        defer { badIndex.deallocate() }
+        Self.split(n, over: workers) { images in
+            for image in images {
+                let base = image * imageSize
+                (dx + base).update(repeating: 0, count: imageSize)
+                for o in (image * perImage)..<((image + 1) * perImage) {
+                    let offset = Int(indices[o])
+                    guard offset >= 0, offset < imageSize else { badIndex[image] = o; break }
+                    dx[base + offset] += outputGradient[o]
                 }
-                dx[base + offset] += outputGradient[o]
             }
         }
+        if let o = badIndex.first(where: { $0 >= 0 }) {
+            throw .invalidArgument(name: "pool indices", reason: "index \(indices[o]) at \(o) is outside the \(imageSize)-element image")
+        }
     }
+}
+
+/// Carries the pooling's body into `concurrentPerform`'s `@Sendable` closure (see `MaxPool2D.split`).
+private struct UncheckedSendableBody: @unchecked Sendable {
+    let body: (Range<Int>) -> Void
 }

@@ -81,6 +81,9 @@ struct DatasetTests {
         #expect(d.images[784 + 5] == (Float(0.2) - 0.2860) / 0.3530)
         let limited = try FashionMNISTDataset(images: images, labels: labels, limit: 1)
         #expect(limited.count == 1 && limited.images.count == 784)
+        let first = d.prefix(1)
+        #expect(first.images == Array(d.images[0..<784]) && first.labels == [9])
+        #expect(d.prefix(5).count == 2 && d.prefix(-1).count == 0)
     }
 
     @Test("wrong image size, count mismatch and bad labels are refused")

@@ -25,22 +25,22 @@ struct MaxPool2DTests {
         return out
     }
 
-    func run(_ pool: MaxPool2D, _ x: [Double]) throws -> ([Double], [Int32]) {
+    func run(_ pool: MaxPool2D, _ x: [Double], workers: Int = 1) throws -> ([Double], [Int32]) {
         var y = [Double](repeating: 0, count: x.count / pool.inputCountPerImage * pool.outputCountPerImage)
         var ix = [Int32](repeating: -1, count: y.count)
         try x.withUnsafeBufferPointer { xp in
             try y.withUnsafeMutableBufferPointer { yp in
-                try ix.withUnsafeMutableBufferPointer { try pool.forward(xp, output: yp, indices: $0) }
+                try ix.withUnsafeMutableBufferPointer { try pool.forward(xp, output: yp, indices: $0, workers: workers) }
             }
         }
         return (y, ix)
     }
 
-    func backward(_ pool: MaxPool2D, _ dy: [Double], _ ix: [Int32], inputCount: Int) throws -> [Double] {
+    func backward(_ pool: MaxPool2D, _ dy: [Double], _ ix: [Int32], inputCount: Int, workers: Int = 1) throws -> [Double] {
         var dx = [Double](repeating: .nan, count: inputCount)
         try dy.withUnsafeBufferPointer { d in
             try ix.withUnsafeBufferPointer { i in
-                try dx.withUnsafeMutableBufferPointer { try pool.backward(outputGradient: d, indices: i, inputGradient: $0) }
+                try dx.withUnsafeMutableBufferPointer { try pool.backward(outputGradient: d, indices: i, inputGradient: $0, workers: workers) }
             }
         }
         return dx
@@ -94,6 +94,10 @@ struct MaxPool2DTests {
             expected[base + hit[0]] += dy[o]
         }
         #expect(dx == expected)
+        // Split over three workers (planes forward, images backward): the same values.
+        let (y3, ix3) = try run(pool, x, workers: 3)
+        #expect(y3 == reference(x) && ix3 == ix)
+        #expect(try backward(pool, dy, ix3, inputCount: x.count, workers: 3) == expected)
     }
 
     @Test("backward matches central finite differences of Σ dy·pool(x)")
