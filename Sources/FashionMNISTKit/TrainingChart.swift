@@ -97,10 +97,15 @@ public struct TrainingChart: Sendable {
         out += Self.frame(loss, title: "training loss (per step; thick: mean of \(window))", xTitle: "step",
                           ticks: stride(from: 0, through: lossTop, by: lossTop / 5).map { $0 },
                           format: { String(format: "%.2f", $0) })
+        for k in 0...4 {
+            let step = (Double(stepLosses.count) * Double(k) / 4).rounded()
+            let (px, py) = loss.point(step, 0)
+            out.append(Self.label(String(Int(step)), px, py + 15, size: 10, anchor: "middle"))
+        }
         out.append(Self.polyline(stepLosses, in: loss, xOffset: 0, colour: "#a9c4de", width: 0.8, className: "loss"))
         out.append(Self.polyline(smoothedLosses, in: loss, xOffset: 0, colour: "#2f5f8f", width: 2, className: "smoothed-loss"))
         out += Self.frame(accuracy, title: "test accuracy (after each epoch)", xTitle: "epoch",
-                          ticks: stride(from: accuracyBottom, through: 1.0001, by: (1 - accuracyBottom) / 4).map { $0 },
+                          ticks: stride(from: accuracyBottom, through: 1.0001, by: 0.05).map { $0 },
                           format: { String(format: "%.0f%%", $0 * 100) })
         // Epoch e's accuracy is drawn at x = e (from 1).
         out.append(Self.polyline(accuracies, in: accuracy, xOffset: 1, colour: "#d0702c", width: 2, className: "accuracy"))
@@ -108,6 +113,7 @@ public struct TrainingChart: Sendable {
             let (px, py) = accuracy.point(Double(i + 1), min(max(a, accuracyBottom), 1))
             out.append("<circle class='accuracy-point' cx='\(Self.number(px))' cy='\(Self.number(py))' r='3.5' fill='#d0702c'/>")
             out.append(Self.label(String(format: "%.2f%%", a * 100), px, py - 8, size: 10, anchor: "middle"))
+            out.append(Self.label(String(i + 1), px, accuracy.y + accuracy.height + 15, size: 10, anchor: "middle"))
         }
         out.append("</svg>")
         return out.joined(separator: "\n") + "\n"
