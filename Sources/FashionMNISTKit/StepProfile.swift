@@ -5,8 +5,34 @@ import Foundation
 public struct StepProfile: Sendable {
     /// The phases of one step, in the order they run.
     public enum Phase: Int, CaseIterable, Sendable {
-        case gather, conv1Forward, pool1Forward, conv2Forward, pool2Forward, fcForward, loss, zeroGradients,
-             fcBackward, pool2Backward, conv2Backward, pool1Backward, conv1Backward, optimizer
+        /// Copying the batch's images and labels into the step's buffers.
+        case gather
+        /// conv1 with its fused ReLU.
+        case conv1Forward
+        /// The first pooling.
+        case pool1Forward
+        /// conv2 with its fused ReLU.
+        case conv2Forward
+        /// The second pooling.
+        case pool2Forward
+        /// The linear layer.
+        case fcForward
+        /// Softmax cross-entropy and its gradient.
+        case loss
+        /// Zeroing the accumulated gradients.
+        case zeroGradients
+        /// The linear layer's gradients.
+        case fcBackward
+        /// The second pooling's input gradient.
+        case pool2Backward
+        /// conv2's gradients (ReLU derivative, weight, bias and input).
+        case conv2Backward
+        /// The first pooling's input gradient.
+        case pool1Backward
+        /// conv1's gradients (ReLU derivative, weight and bias; no input gradient).
+        case conv1Backward
+        /// The SGD step of every parameter.
+        case optimizer
     }
 
     /// Seconds per phase, indexed by `Phase.rawValue`.

@@ -100,6 +100,14 @@ struct MaxPool2DTests {
         #expect(try backward(pool, dy, ix3, inputCount: x.count, workers: 3) == expected)
     }
 
+    @Test("an odd height and width: the row and column outside every window get zero")
+    func oddSides() throws {
+        let pool = try MaxPool2D(channels: 1, height: 3, width: 3)
+        let (y, ix) = try run(pool, [1, 2, 3, 4, 5, 6, 7, 8, 9])
+        #expect(y == [5] && ix == [4])
+        #expect(try backward(pool, [7], ix, inputCount: 9) == [0, 0, 0, 0, 7, 0, 0, 0, 0])
+    }
+
     @Test("backward matches central finite differences of Σ dy·pool(x)")
     func finiteDifferences() throws {
         let pool = try MaxPool2D(channels: c, height: h, width: w)
@@ -127,6 +135,7 @@ struct MaxPool2DTests {
         #expect(throws: FashionMNISTError.self) { try run(pool, [1, 2, 3]) }
         #expect(throws: FashionMNISTError.self) { try backward(pool, [1], [4], inputCount: 4) }
         #expect(throws: FashionMNISTError.self) { try backward(pool, [1], [-1], inputCount: 4) }
+
         #expect(throws: FashionMNISTError.self) { try backward(pool, [1, 2], [0, 1], inputCount: 4) }
     }
 }
