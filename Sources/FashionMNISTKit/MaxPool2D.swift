@@ -210,22 +210,23 @@ public struct MaxPool2D: Sendable, Equatable {
         let perImage = outputCountPerImage, imageSize = inputCountPerImage
         // Each worker zeroes and fills whole images, so no two write the same element. A bad index stops its
         // image; the first one found is reported after all workers are done.
-        let badIndex = UnsafeMutableBufferPointer<Int>.allocate(capacity: max(1, n))
-        badIndex.initialize(repeating: -1)
-        defer { badIndex.deallocate() }
-        Self.split(n, over: workers) { images in
-            for image in images {
-                let base = image * imageSize
-                (dx + base).update(repeating: 0, count: imageSize)
-                for o in (image * perImage)..<((image + 1) * perImage) {
-                    let offset = Int(indices[o])
-                    guard offset >= 0, offset < imageSize else { badIndex[image] = o; break }
-                    dx[base + offset] += outputGradient[o]
+        // On the stack for any real batch (one word per image), so a step allocates nothing.
+        try withUnsafeTemporaryAllocation(of: Int.self, capacity: max(1, n)) { (badIndex) throws(FashionMNISTError) in
+            badIndex.initialize(repeating: -1)
+            Self.split(n, over: workers) { images in
+                for image in images {
+                    let base = image * imageSize
+                    (dx + base).update(repeating: 0, count: imageSize)
+                    for o in (image * perImage)..<((image + 1) * perImage) {
+                        let offset = Int(indices[o])
+                        guard offset >= 0, offset < imageSize else { badIndex[image] = o; break }
+                        dx[base + offset] += outputGradient[o]
+                    }
                 }
             }
-        }
-        if let o = badIndex.first(where: { $0 >= 0 }) {
-            throw .invalidArgument(name: "pool indices", reason: "index \(indices[o]) at \(o) is outside the \(imageSize)-element image")
+            if let o = badIndex.first(where: { $0 >= 0 }) {
+                throw .invalidArgument(name: "pool indices", reason: "index \(indices[o]) at \(o) is outside the \(imageSize)-element image")
+            }
         }
     }
 }
