@@ -21,7 +21,7 @@ struct FashionMNIST: ParsableCommand {
     @Option(help: "SGD learning rate.") var learningRate = 0.01
     @Option(help: "SGD momentum.") var momentum = 0.9
     @Option(help: "Seed of the initial weights (the shuffle uses seed + 1).") var seed: UInt64 = 2026
-    @Option(help: "Convolution worker threads (default: all processors).")
+    @Option(help: "Convolution worker threads (the default is the number of processors).")
     var threads = ProcessInfo.processInfo.activeProcessorCount
     @Option(help: "Convolution numerics: strict (sum-of-products only, for the PyTorch comparison), default or fast.")
     var numerics: ConvNumerics = .default

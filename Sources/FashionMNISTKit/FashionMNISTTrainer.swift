@@ -106,6 +106,9 @@ public struct FashionMNISTTrainer: Sendable {
                     epochEnded: (EpochSummary) -> Void = { _ in }) throws(FashionMNISTError) -> Result {
         let c = configuration
         guard c.epochs >= 1 else { throw .invalidArgument(name: "epochs", reason: "\(c.epochs) is below 1") }
+        guard (1...4096).contains(c.batchSize) else {
+            throw .invalidArgument(name: "batchSize", reason: "\(c.batchSize) is outside 1...4096")
+        }
         if let steps = c.maximumSteps, steps < 1 {
             throw .invalidArgument(name: "maximumSteps", reason: "\(steps) is below 1")
         }
