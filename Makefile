@@ -18,10 +18,12 @@ define stage
 endef
 
 .PHONY: setup build test bench compare clean sanitize docs demo
-.PHONY: consumer
+.PHONY: consumer train train-compare
 
 # Installs what pkg-config cannot find, with one apt-get update for all of it: OpenBLAS and pkg-config (the
 # library), zlib (ConvEngineNPY's .npz and gzip).
+# Also the Fashion-MNIST IDX files (Debian's dataset-fashion-mnist) when missing, for make train and make test.
+FASHION_MNIST_DIR := /usr/share/datasets/fashion-mnist
 setup:
 	@missing=""; \
 	if pkg-config --exists openblas 2>/dev/null; then \
@@ -30,6 +32,9 @@ setup:
 	if pkg-config --exists zlib 2>/dev/null; then \
 		echo "setup: zlib found ($$(pkg-config --modversion zlib))"; \
 	else missing="$$missing zlib1g-dev pkg-config"; fi; \
+	if [ -e $(FASHION_MNIST_DIR)/train-images-idx3-ubyte.gz ]; then \
+		echo "setup: Fashion-MNIST found in $(FASHION_MNIST_DIR)"; \
+	else missing="$$missing dataset-fashion-mnist"; fi; \
 	if [ -n "$$missing" ]; then \
 		missing=$$(echo $$missing | tr ' ' '\n' | sort -u | tr '\n' ' '); \
 		echo "setup: installing $$missing"; \
@@ -51,6 +56,7 @@ test-stages:
 	$(call stage,unit tests,$(SWIFT) test --skip-build --scratch-path $(SCRATCH))
 	$(call stage,benchmark build (release),$(RELEASE) --product convbench)
 	$(call stage,benchmark quick mode,$(SCRATCH)/release/convbench --quick)
+	$(call stage,fashion-mnist (short run),$(RELEASE) --product fashion-mnist && $(SCRATCH)/release/fashion-mnist --train-limit 3200 --test-limit 2000 --epochs 2 --output $(SCRATCH)/fashion-mnist-short)
 	$(call stage,demo (short run),$(SCRATCH)/debug/demo --steps 100 --report-every 25)
 	$(call stage,consumer package,$(MAKE) --no-print-directory consumer)
 	$(call stage,memory check,$(RELEASE) --product convmemcheck && $(SCRATCH)/release/convmemcheck)
@@ -76,6 +82,27 @@ compare: setup
 demo: setup
 	$(RELEASE) --product demo
 	$(SCRATCH)/release/demo $(DEMO_ARGS)
+
+# The Fashion-MNIST example (Sources/FashionMNIST, README "Training on Fashion-MNIST"): trains the two-convolution
+# CNN for 3 epochs, a progress line on stderr and the test accuracy per epoch on stdout; writes the initial and final
+# weights (.npz), the batch order, the per-step losses and the curves (SVG) into $(TRAIN_OUT)/. TRAIN_ARGS are
+# passed on (`make train TRAIN_ARGS="--epochs 5 --numerics strict"`; `fashion-mnist --help` lists them).
+TRAIN_OUT ?= train-results
+train: setup
+	$(RELEASE) --product fashion-mnist
+	$(SCRATCH)/release/fashion-mnist --output $(TRAIN_OUT) $(TRAIN_ARGS)
+
+# The same training side by side with PyTorch (Examples/FashionMNIST/compare_torch.py, in .venv-compare as make
+# compare sets it up): at 1 and 2 threads, the Swift run in strict numerics then PyTorch from its initial weights on
+# its batches; per-step losses, epoch times, test accuracy, and a Swift run in default numerics. One epoch unless
+# TRAIN_COMPARE_ARGS says otherwise (`TRAIN_COMPARE_ARGS="--epochs 3"`). Results in $(TRAIN_OUT)/compare/.
+TRAIN_COMPARE_ARGS ?= --epochs 1
+train-compare: setup
+	$(RELEASE) --product fashion-mnist
+	mkdir -p $(TRAIN_OUT) && PY=$$(bash Benchmarks/compare-venv.sh) && \
+	GLIBC_TUNABLES=glibc.malloc.mmap_threshold=4294967295:glibc.malloc.trim_threshold=4294967295 \
+	"$$PY" Examples/FashionMNIST/compare_torch.py --swift-binary $(SCRATCH)/release/fashion-mnist \
+		--out $(TRAIN_OUT)/compare $(TRAIN_COMPARE_ARGS) | tee $(TRAIN_OUT)/compare.txt
 
 # The DocC documentation of the library, built with swift-docc-plugin; fails on any warning.
 # The archive is written to $(DOCS_SCRATCH)/plugins/Swift-DocC/outputs/ConvEngine.doccarchive.

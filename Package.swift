@@ -100,6 +100,29 @@ let package = Package(
             ],
             path: "Sources/ConvDemo"
         ),
+        // The Fashion-MNIST training example (`make train`): data, pooling, linear layer, loss, network and
+        // trainer in FashionMNISTKit so FashionMNISTTests can run them; neither is part of a library product.
+        .target(
+            name: "FashionMNISTKit",
+            dependencies: ["ConvEngine", "ConvEngineNPY"],
+            path: "Sources/FashionMNISTKit"
+        ),
+        .executableTarget(
+            name: "fashion-mnist",
+            dependencies: [
+                "FashionMNISTKit",
+                "ConvEngine",
+                "ConvEngineNPY",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Sources/FashionMNIST"
+        ),
+        .testTarget(
+            name: "FashionMNISTTests",
+            dependencies: ["FashionMNISTKit", "ConvEngine", "ConvEngineNPY"],
+            path: "Tests/FashionMNISTTests",
+            exclude: ["Traces"]  // the committed PyTorch loss trace (Traces/README.md says how to regenerate it)
+        ),
         .testTarget(
             name: "ConvEngineTests",
             dependencies: ["ConvEngine", "ConvEngineNPY"],
