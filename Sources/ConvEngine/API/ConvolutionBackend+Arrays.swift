@@ -41,18 +41,9 @@ extension ConvolutionBackend {
         _ geometry: ConvGeometry, input: [T], filter: [T], bias: [T]? = nil,
         output: inout [T], workspace: ConvWorkspace<T>
     ) throws(ConvError) {
-        try checkLength("input", input.count, geometry.inputCount)
-        try checkLength("filter", filter.count, geometry.filterCount)
-        if let bias { try checkLength("bias", bias.count, geometry.outputChannels) }
-        try resizeResult(&output, "output", geometry.outputCount)
-        try input.withUnsafeBufferPointer { x throws(ConvError) in
-            try filter.withUnsafeBufferPointer { f throws(ConvError) in
-                try withOptionalBuffer(bias) { b throws(ConvError) in
-                    try output.withUnsafeMutableBufferPointer { o throws(ConvError) in
-                        try forward(geometry, input: x, filter: f, bias: b, output: o, workspace: workspace)
-                    }
-                }
-            }
+        try forwardArrays(geometry, input: input, filter: filter, bias: bias, output: &output) {
+            x, f, b, o throws(ConvError) in
+            try forward(geometry, input: x, filter: f, bias: b, output: o, workspace: workspace)
         }
     }
 
@@ -99,28 +90,10 @@ extension ConvolutionBackend {
         _ geometry: ConvGeometry, input: [T]?, filter: [T]?, outputGradient: [T], gradients: GradientSet = .all,
         into result: inout Gradients<T>, workspace: ConvWorkspace<T>
     ) throws(ConvError) {
-        try checkLength("outputGradient", outputGradient.count, geometry.outputCount)
-        if gradients.contains(.input), filter == nil { throw .missingBuffer(name: "filter") }
-        if gradients.contains(.filter), input == nil { throw .missingBuffer(name: "input") }
-        if let input { try checkLength("input", input.count, geometry.inputCount) }
-        if let filter { try checkLength("filter", filter.count, geometry.filterCount) }
-        try resizeResult(&result.input, "inputGradient", gradients.contains(.input) ? geometry.inputCount : nil)
-        try resizeResult(&result.filter, "filterGradient", gradients.contains(.filter) ? geometry.filterCount : nil)
-        try resizeResult(&result.bias, "biasGradient", gradients.contains(.bias) ? geometry.outputChannels : nil)
-        try withOptionalBuffer(input) { x throws(ConvError) in
-            try withOptionalBuffer(filter) { f throws(ConvError) in
-                try outputGradient.withUnsafeBufferPointer { dO throws(ConvError) in
-                    try withOptionalMutableBuffer(&result.input) { dx throws(ConvError) in
-                        try withOptionalMutableBuffer(&result.filter) { df throws(ConvError) in
-                            try withOptionalMutableBuffer(&result.bias) { db throws(ConvError) in
-                                try backward(geometry, input: x, filter: f, outputGradient: dO,
-                                             inputGradient: dx, filterGradient: df, biasGradient: db,
-                                             workspace: workspace)
-                            }
-                        }
-                    }
-                }
-            }
+        try backwardArrays(geometry, input: input, filter: filter, outputGradient: outputGradient,
+                           gradients: gradients, into: &result) { x, f, dO, dx, df, db throws(ConvError) in
+            try backward(geometry, input: x, filter: f, outputGradient: dO, inputGradient: dx, filterGradient: df,
+                         biasGradient: db, workspace: workspace)
         }
     }
 
