@@ -33,6 +33,17 @@ protocol FamilyGeometry: ConvolutionShape {
     /// The bound a plan of `algorithm` and `route` is checked with, when it is not Σ|terms| (a Winograd plan).
     func bounded(_ r: FamilyReference, algorithm: ConvAlgorithm, route: InputGradientAlgorithm,
                  operands p: FamilyProblem) -> FamilyReference
+    /// The reference's buffer forms (for the hostile calls).
+    func referenceForward(_ x: UnsafeBufferPointer<Double>, _ f: UnsafeBufferPointer<Double>,
+                          _ b: UnsafeBufferPointer<Double>?, _ o: UnsafeMutableBufferPointer<Double>) throws
+    func referenceBackward(_ x: UnsafeBufferPointer<Double>?, _ f: UnsafeBufferPointer<Double>?,
+                           _ dO: UnsafeBufferPointer<Double>, _ dx: UnsafeMutableBufferPointer<Double>?,
+                           _ df: UnsafeMutableBufferPointer<Double>?, _ db: UnsafeMutableBufferPointer<Double>?) throws
+    /// The engine's array forms and workspace size.
+    func arrayForward(_ e: ConvolutionEngine, input: [Double], filter: [Double]) throws -> [Double]
+    func arrayBackward(_ e: ConvolutionEngine, input: [Double]?, filter: [Double]?, outputGradient: [Double],
+                       gradients: GradientSet) throws -> Gradients<Double>
+    func workspaceCount(_ e: ConvolutionEngine) throws -> Int
 }
 
 extension FamilyGeometry {
@@ -42,6 +53,24 @@ extension FamilyGeometry {
 }
 
 extension TransposedConvGeometry: FamilyGeometry {
+    func referenceForward(_ x: UnsafeBufferPointer<Double>, _ f: UnsafeBufferPointer<Double>,
+                          _ b: UnsafeBufferPointer<Double>?, _ o: UnsafeMutableBufferPointer<Double>) throws {
+        try ReferenceConvolution().forward(self, input: x, filter: f, bias: b, output: o, workspace: ConvWorkspace<Double>())
+    }
+    func referenceBackward(_ x: UnsafeBufferPointer<Double>?, _ f: UnsafeBufferPointer<Double>?,
+                           _ dO: UnsafeBufferPointer<Double>, _ dx: UnsafeMutableBufferPointer<Double>?,
+                           _ df: UnsafeMutableBufferPointer<Double>?, _ db: UnsafeMutableBufferPointer<Double>?) throws {
+        try ReferenceConvolution().backward(self, input: x, filter: f, outputGradient: dO, inputGradient: dx,
+                                            filterGradient: df, biasGradient: db, workspace: ConvWorkspace<Double>())
+    }
+    func arrayForward(_ e: ConvolutionEngine, input: [Double], filter: [Double]) throws -> [Double] {
+        try e.forward(self, input: input, filter: filter)
+    }
+    func arrayBackward(_ e: ConvolutionEngine, input: [Double]?, filter: [Double]?, outputGradient: [Double],
+                       gradients: GradientSet) throws -> Gradients<Double> {
+        try e.backward(self, input: input, filter: filter, outputGradient: outputGradient, gradients: gradients)
+    }
+    func workspaceCount(_ e: ConvolutionEngine) throws -> Int { try e.workspaceElementCount(for: self, scalar: Double.self) }
     static var operation: String { "transposed" }
     var inputShape: [Int] { [batch, inputChannels, inputHeight, inputWidth] }
     var filterShape: [Int] { [inputChannels, outputChannelsPerGroup, kernelHeight, kernelWidth] }
@@ -98,6 +127,24 @@ extension TransposedConvGeometry: FamilyGeometry {
 }
 
 extension ConvGeometry1D: FamilyGeometry {
+    func referenceForward(_ x: UnsafeBufferPointer<Double>, _ f: UnsafeBufferPointer<Double>,
+                          _ b: UnsafeBufferPointer<Double>?, _ o: UnsafeMutableBufferPointer<Double>) throws {
+        try ReferenceConvolution().forward(self, input: x, filter: f, bias: b, output: o, workspace: ConvWorkspace<Double>())
+    }
+    func referenceBackward(_ x: UnsafeBufferPointer<Double>?, _ f: UnsafeBufferPointer<Double>?,
+                           _ dO: UnsafeBufferPointer<Double>, _ dx: UnsafeMutableBufferPointer<Double>?,
+                           _ df: UnsafeMutableBufferPointer<Double>?, _ db: UnsafeMutableBufferPointer<Double>?) throws {
+        try ReferenceConvolution().backward(self, input: x, filter: f, outputGradient: dO, inputGradient: dx,
+                                            filterGradient: df, biasGradient: db, workspace: ConvWorkspace<Double>())
+    }
+    func arrayForward(_ e: ConvolutionEngine, input: [Double], filter: [Double]) throws -> [Double] {
+        try e.forward(self, input: input, filter: filter)
+    }
+    func arrayBackward(_ e: ConvolutionEngine, input: [Double]?, filter: [Double]?, outputGradient: [Double],
+                       gradients: GradientSet) throws -> Gradients<Double> {
+        try e.backward(self, input: input, filter: filter, outputGradient: outputGradient, gradients: gradients)
+    }
+    func workspaceCount(_ e: ConvolutionEngine) throws -> Int { try e.workspaceElementCount(for: self, scalar: Double.self) }
     static var operation: String { "1-D" }
     var inputShape: [Int] { [batch, inputChannels, inputLength] }
     var filterShape: [Int] { [outputChannels, inputChannelsPerGroup, kernelLength] }
@@ -125,6 +172,24 @@ extension ConvGeometry1D: FamilyGeometry {
 }
 
 extension TransposedConvGeometry1D: FamilyGeometry {
+    func referenceForward(_ x: UnsafeBufferPointer<Double>, _ f: UnsafeBufferPointer<Double>,
+                          _ b: UnsafeBufferPointer<Double>?, _ o: UnsafeMutableBufferPointer<Double>) throws {
+        try ReferenceConvolution().forward(self, input: x, filter: f, bias: b, output: o, workspace: ConvWorkspace<Double>())
+    }
+    func referenceBackward(_ x: UnsafeBufferPointer<Double>?, _ f: UnsafeBufferPointer<Double>?,
+                           _ dO: UnsafeBufferPointer<Double>, _ dx: UnsafeMutableBufferPointer<Double>?,
+                           _ df: UnsafeMutableBufferPointer<Double>?, _ db: UnsafeMutableBufferPointer<Double>?) throws {
+        try ReferenceConvolution().backward(self, input: x, filter: f, outputGradient: dO, inputGradient: dx,
+                                            filterGradient: df, biasGradient: db, workspace: ConvWorkspace<Double>())
+    }
+    func arrayForward(_ e: ConvolutionEngine, input: [Double], filter: [Double]) throws -> [Double] {
+        try e.forward(self, input: input, filter: filter)
+    }
+    func arrayBackward(_ e: ConvolutionEngine, input: [Double]?, filter: [Double]?, outputGradient: [Double],
+                       gradients: GradientSet) throws -> Gradients<Double> {
+        try e.backward(self, input: input, filter: filter, outputGradient: outputGradient, gradients: gradients)
+    }
+    func workspaceCount(_ e: ConvolutionEngine) throws -> Int { try e.workspaceElementCount(for: self, scalar: Double.self) }
     static var operation: String { "1-D transposed" }
     var inputShape: [Int] { [batch, inputChannels, inputLength] }
     var filterShape: [Int] { [inputChannels, outputChannelsPerGroup, kernelLength] }
