@@ -129,3 +129,44 @@ struct TransposedArrayFormTests {
         #expect(filterOnly.input == nil && filterOnly.bias == nil && filterOnly.filter?.count == g.filterCount)
     }
 }
+
+@Suite("Transposed and 1-D convolutions: determinism")
+struct TransposedDeterminismTests {
+    @Test("For a fixed worker count, every result is bit-identical from call to call (staged case included)")
+    func bitIdentical() throws {
+        pinBLASThreadsOnce()
+        for (i, g) in try workspaceGeometries(batch: 3).enumerated() {
+            for workers in [1, 2, 3] { try Self.check(g, workers: workers, seed: 0xDE_0000 + UInt64(i)) }
+        }
+    }
+
+    static func check<G: FamilyGeometry>(_ g: G, workers: Int, seed: UInt64) throws {
+        let engine = try makeEngine(workers: workers)
+        var rng = SeededGenerator(seed: seed)
+        let p = FamilyProblem(g, useBias: true, rng: &rng)
+        func run() throws -> ConvResults<Float> {
+            let x: [Float] = converted(p.input, to: Float.self), f: [Float] = converted(p.filter, to: Float.self)
+            let b: [Float] = converted(p.bias!, to: Float.self), dO: [Float] = converted(p.outputGradient, to: Float.self)
+            let ws = ConvWorkspace<Float>()
+            var o = [Float](repeating: 0, count: g.outputCount)
+            var dX: [Float]? = [Float](repeating: 0, count: g.inputCount)
+            var dF: [Float]? = [Float](repeating: 0, count: g.filterCount)
+            var dB: [Float]? = [Float](repeating: 0, count: g.biasCount)
+            try x.withUnsafeBufferPointer { xb in
+                try f.withUnsafeBufferPointer { fb in
+                    try dO.withUnsafeBufferPointer { dOb in
+                        try b.withUnsafeBufferPointer { bb in
+                            try o.withUnsafeMutableBufferPointer { try g.forward(engine, xb, fb, bb, $0, ws) }
+                        }
+                        try withMutableBuffers(&dX, &dF, &dB) { try g.backward(engine, xb, fb, dOb, $0, $1, $2, ws) }
+                    }
+                }
+            }
+            return ConvResults(output: o, inputGradient: dX!, filterGradient: dF!, biasGradient: dB!)
+        }
+        let first = try run(), second = try run()
+        if let difference = firstBitDifference(first, second) {
+            Issue.record("\(g), \(workers) workers: \(difference)")
+        }
+    }
+}
