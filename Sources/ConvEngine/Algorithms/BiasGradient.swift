@@ -4,13 +4,20 @@
 /// count.
 func sumBiasGradient<T: ConvScalar>(_ g: ConvGeometry, _ dO: UnsafePointer<T>, into dB: UnsafeMutablePointer<T>,
                                     workers: Int) {
-    let K = g.outputChannels, PQ = g.columnColumns
+    sumBiasGradient(batch: g.batch, channels: g.outputChannels, positions: g.columnColumns, dO, into: dB,
+                    workers: workers)
+}
+
+/// ``sumBiasGradient(_:_:into:workers:)`` for any layout `batch × channels × positions` (the 3-D convolution's
+/// positions are `E·P·Q`).
+func sumBiasGradient<T: ConvScalar>(batch: Int, channels K: Int, positions PQ: Int, _ dO: UnsafePointer<T>,
+                                    into dB: UnsafeMutablePointer<T>, workers: Int) {
     let split = min(workers, K)
     parallelFor(split) { w in
         for k in share(of: K, worker: w, of: split) {
             var lanes = SIMD8<T>()
             var tail: T = 0
-            for n in 0..<g.batch {
+            for n in 0..<batch {
                 let row = dO + (n * K + k) * PQ
                 var i = 0
                 while i + 8 <= PQ {
