@@ -54,7 +54,7 @@ public struct ConvolutionEngine: ConvolutionBackend, Sendable {
     /// Whether this engine pins OpenBLAS to one thread when `workers > 1` (see the type's documentation).
     public let managesBLASThreads: Bool
     /// The forced algorithm of 3-D convolutions (``ConvGeometry3D``), or `nil` to let
-    /// ``plan(for:scalar:)-(ConvGeometry3D,_)`` choose.
+    /// `plan(for:scalar:)` choose.
     public let volumeAlgorithm: ConvAlgorithm3D?
     /// The most workspace, in bytes, a call may use, or `nil` for no limit. The engine shrinks its tiles
     /// (``ConvAlgorithm/tiledIm2col``) to stay under it, and throws ``ConvError/workspaceCapTooSmall(required:cap:)``
