@@ -90,7 +90,7 @@ extension ConvolutionEngine {
 
     /// dL/dZ in runs of 64 Ki elements shared by the workers (each element's value does not depend on who
     /// computes it).
-    private func activationDerivative<T: ConvScalar>(_ e: Epilogue<T>, output y: UnsafePointer<T>,
+    func activationDerivative<T: ConvScalar>(_ e: Epilogue<T>, output y: UnsafePointer<T>,
                                                      outputGradient dO: UnsafePointer<T>,
                                                      into dZ: UnsafeMutablePointer<T>, count: Int) {
         let run = 1 << 16
