@@ -79,9 +79,11 @@ struct ConvolutionLayerFamilyTests {
                     let x = converted(rng.values(g.inputCount), to: Float.self)
                     let y = try layer.forward(x)
                     #expect(try layer.outputCount(batch: batch) == g.outputCount)
-                    let z = try g.referenceForward(widened(x), widened(layer.weight.value), widened(layer.bias!.value))
-                    checkWithinBound(y, reference: z.output.map { activated($0, activation) }, magnitudes: z.magnitudes,
-                                     terms: g.termCounts.output, tensor: "output", shape: [g.outputCount],
+                    let z = try g.layerReferenceForward(widened(x), widened(layer.weight.value),
+                                                        widened(layer.bias!.value))
+                    checkWithinBound(y, reference: z.output.map { activated($0, activation) },
+                                     magnitudes: z.magnitudes,
+                                     terms: g.layerTermCounts.output, tensor: "output", shape: [g.outputCount],
                                      context: "\(activation) batch \(batch) \(g)")
                 }
             }
@@ -104,8 +106,8 @@ struct ConvolutionLayerFamilyTests {
                 let y = try layer.forward(x)
                 let dX = try #require(try layer.backward(dO))
                 let dZ = preActivationGradient(output: y, outputGradient: dO, activation)
-                let r = try g.referenceBackward(widened(x), widened(layer.weight.value), widened(dZ))
-                let t = g.termCounts, context = "\(activation) \(g)"
+                let r = try g.layerReferenceBackward(widened(x), widened(layer.weight.value), widened(dZ))
+                let t = g.layerTermCounts, context = "\(activation) \(g)"
                 checkWithinBound(dX, reference: r.gradients.input!, magnitudes: r.magnitudes.input!,
                                  terms: t.inputGradient, tensor: "dX", shape: [g.inputCount], context: context)
                 checkWithinBound(layer.weight.gradient, reference: r.gradients.filter!,
@@ -117,7 +119,8 @@ struct ConvolutionLayerFamilyTests {
         }
     }
 
-    @Test("backward: dX, dF and dB are the reference's for dL/dZ = dL/dO ⊙ f′(output)", arguments: LayerKind.allCases)
+    @Test("backward: dX, dF and dB are the reference's for dL/dZ = dL/dO ⊙ f′(output)",
+          arguments: LayerKind.allCases)
     func backward(_ kind: LayerKind) throws { try kind.with(BackwardCheck()) }
 
     /// Two backward calls of different batches (2, then 1) accumulate to exactly the sum of the two calls' own
@@ -298,7 +301,8 @@ struct ConvolutionLayerFamilyTests {
             }
             #expect(throws: ConvError.invalidArgument(
                 name: "activation",
-                reason: "a leaky ReLU's slope must be finite and ≥ 0 (its derivative is read from the output), got -1.0")) {
+                reason: "a leaky ReLU's slope must be finite and ≥ 0 (its derivative is read from the output), "
+                    + "got -1.0")) {
                 _ = try ConvolutionLayer<G, Float>(geometry: g, weight: weight, bias: nil,
                                                    activation: .leakyReLU(slope: -1))
             }

@@ -4,67 +4,73 @@ import ConvEngine
 
 protocol LayerOracle: LayerGeometry {
     /// The reference forward pass (no activation) with Σ|terms| per output element.
-    func referenceForward(_ x: [Double], _ f: [Double], _ b: [Double]?) throws -> (output: [Double], magnitudes: [Double])
+    func layerReferenceForward(_ x: [Double], _ f: [Double], _ b: [Double]?) throws
+        -> (output: [Double], magnitudes: [Double])
     /// The reference backward pass (all three gradients) with Σ|terms| per element.
-    func referenceBackward(_ x: [Double], _ f: [Double], _ dO: [Double]) throws
+    func layerReferenceBackward(_ x: [Double], _ f: [Double], _ dO: [Double]) throws
         -> (gradients: Gradients<Double>, magnitudes: Gradients<Double>)
     /// L per result.
-    var termCounts: ErrorBound.TermCounts { get }
+    var layerTermCounts: ErrorBound.TermCounts { get }
 }
 
 extension ConvGeometry: LayerOracle {
-    func referenceForward(_ x: [Double], _ f: [Double], _ b: [Double]?) throws -> (output: [Double], magnitudes: [Double]) {
+    func layerReferenceForward(_ x: [Double], _ f: [Double], _ b: [Double]?) throws
+        -> (output: [Double], magnitudes: [Double]) {
         try ReferenceConvolution().forwardWithMagnitudes(self, input: x, filter: f, bias: b)
     }
-    func referenceBackward(_ x: [Double], _ f: [Double], _ dO: [Double]) throws
+    func layerReferenceBackward(_ x: [Double], _ f: [Double], _ dO: [Double]) throws
         -> (gradients: Gradients<Double>, magnitudes: Gradients<Double>) {
         try ReferenceConvolution().backwardWithMagnitudes(self, input: x, filter: f, outputGradient: dO)
     }
-    var termCounts: ErrorBound.TermCounts { ErrorBound.termCounts(self) }
+    var layerTermCounts: ErrorBound.TermCounts { ErrorBound.termCounts(self) }
 }
 
 extension TransposedConvGeometry: LayerOracle {
-    func referenceForward(_ x: [Double], _ f: [Double], _ b: [Double]?) throws -> (output: [Double], magnitudes: [Double]) {
+    func layerReferenceForward(_ x: [Double], _ f: [Double], _ b: [Double]?) throws
+        -> (output: [Double], magnitudes: [Double]) {
         try ReferenceConvolution().forwardWithMagnitudes(self, input: x, filter: f, bias: b)
     }
-    func referenceBackward(_ x: [Double], _ f: [Double], _ dO: [Double]) throws
+    func layerReferenceBackward(_ x: [Double], _ f: [Double], _ dO: [Double]) throws
         -> (gradients: Gradients<Double>, magnitudes: Gradients<Double>) {
         try ReferenceConvolution().backwardWithMagnitudes(self, input: x, filter: f, outputGradient: dO)
     }
-    var termCounts: ErrorBound.TermCounts { ErrorBound.termCounts(self) }
+    var layerTermCounts: ErrorBound.TermCounts { ErrorBound.termCounts(self) }
 }
 
 extension ConvGeometry1D: LayerOracle {
-    func referenceForward(_ x: [Double], _ f: [Double], _ b: [Double]?) throws -> (output: [Double], magnitudes: [Double]) {
+    func layerReferenceForward(_ x: [Double], _ f: [Double], _ b: [Double]?) throws
+        -> (output: [Double], magnitudes: [Double]) {
         try ReferenceConvolution().forwardWithMagnitudes(self, input: x, filter: f, bias: b)
     }
-    func referenceBackward(_ x: [Double], _ f: [Double], _ dO: [Double]) throws
+    func layerReferenceBackward(_ x: [Double], _ f: [Double], _ dO: [Double]) throws
         -> (gradients: Gradients<Double>, magnitudes: Gradients<Double>) {
         try ReferenceConvolution().backwardWithMagnitudes(self, input: x, filter: f, outputGradient: dO)
     }
-    var termCounts: ErrorBound.TermCounts { ErrorBound.termCounts(self) }
+    var layerTermCounts: ErrorBound.TermCounts { ErrorBound.termCounts(self) }
 }
 
 extension TransposedConvGeometry1D: LayerOracle {
-    func referenceForward(_ x: [Double], _ f: [Double], _ b: [Double]?) throws -> (output: [Double], magnitudes: [Double]) {
+    func layerReferenceForward(_ x: [Double], _ f: [Double], _ b: [Double]?) throws
+        -> (output: [Double], magnitudes: [Double]) {
         try ReferenceConvolution().forwardWithMagnitudes(self, input: x, filter: f, bias: b)
     }
-    func referenceBackward(_ x: [Double], _ f: [Double], _ dO: [Double]) throws
+    func layerReferenceBackward(_ x: [Double], _ f: [Double], _ dO: [Double]) throws
         -> (gradients: Gradients<Double>, magnitudes: Gradients<Double>) {
         try ReferenceConvolution().backwardWithMagnitudes(self, input: x, filter: f, outputGradient: dO)
     }
-    var termCounts: ErrorBound.TermCounts { ErrorBound.termCounts(self) }
+    var layerTermCounts: ErrorBound.TermCounts { ErrorBound.termCounts(self) }
 }
 
 extension ConvGeometry3D: LayerOracle {
-    func referenceForward(_ x: [Double], _ f: [Double], _ b: [Double]?) throws -> (output: [Double], magnitudes: [Double]) {
+    func layerReferenceForward(_ x: [Double], _ f: [Double], _ b: [Double]?) throws
+        -> (output: [Double], magnitudes: [Double]) {
         try ReferenceConvolution().forwardWithMagnitudes(self, input: x, filter: f, bias: b)
     }
-    func referenceBackward(_ x: [Double], _ f: [Double], _ dO: [Double]) throws
+    func layerReferenceBackward(_ x: [Double], _ f: [Double], _ dO: [Double]) throws
         -> (gradients: Gradients<Double>, magnitudes: Gradients<Double>) {
         try ReferenceConvolution().backwardWithMagnitudes(self, input: x, filter: f, outputGradient: dO)
     }
-    var termCounts: ErrorBound.TermCounts { ErrorBound.termCounts(self) }
+    var layerTermCounts: ErrorBound.TermCounts { ErrorBound.termCounts(self) }
 }
 
 /// f on one value, in Double (the separate activation the fused one is compared with; ``Activation``'s table).

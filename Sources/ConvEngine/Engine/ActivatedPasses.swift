@@ -17,8 +17,10 @@ extension ConvolutionEngine {
         try checkLength("output", output.count, shape.outputCount)
         // Safe: the output holds shape.outputCount ≥ 1 elements (checked just above and by the plain pass).
         switch ScalarKind.of(T.self) {
-        case .float: activate(Epilogue<Float>(activation), retype(output, Float.self).baseAddress!, count: output.count)
-        case .double: activate(Epilogue<Double>(activation), retype(output, Double.self).baseAddress!, count: output.count)
+        case .float:
+            activate(Epilogue<Float>(activation), retype(output, Float.self).baseAddress!, count: output.count)
+        case .double:
+            activate(Epilogue<Double>(activation), retype(output, Double.self).baseAddress!, count: output.count)
         }
     }
 
@@ -71,12 +73,15 @@ extension ConvolutionEngine {
         case .float:
             activationDerivative(Epilogue<Float>(activation), output: retype(output, Float.self).baseAddress!,
                                  outputGradient: retype(outputGradient, Float.self).baseAddress!,
-                                 into: retype(preActivationGradient, Float.self).baseAddress!, count: shape.outputCount)
+                                 into: retype(preActivationGradient, Float.self).baseAddress!,
+                                 count: shape.outputCount)
         case .double:
             activationDerivative(Epilogue<Double>(activation), output: retype(output, Double.self).baseAddress!,
                                  outputGradient: retype(outputGradient, Double.self).baseAddress!,
-                                 into: retype(preActivationGradient, Double.self).baseAddress!, count: shape.outputCount)
+                                 into: retype(preActivationGradient, Double.self).baseAddress!,
+                                 count: shape.outputCount)
         }
-        try plain(input, filter, UnsafeBufferPointer(preActivationGradient), inputGradient, filterGradient, biasGradient)
+        try plain(input, filter, UnsafeBufferPointer(preActivationGradient), inputGradient, filterGradient,
+                  biasGradient)
     }
 }

@@ -1,4 +1,4 @@
-// The fused activation on the transposed 2-D, 1-D, 1-D transposed and 3-D operations: the same two entry points
+// The fused activation on the transposed 2-D, 1-D, 1-D transposed and 3-D operations: the same buffer entry points
 // as the 2-D convolution's (ConvolutionEngine+Forward.swift, ConvolutionEngine+Activation.swift), each a thin call
 // of the shared passes in ActivatedPasses.swift around the operation's plain pass.
 
@@ -6,9 +6,11 @@ extension ConvolutionEngine {
 
     // MARK: TransposedConvGeometry
 
-    /// The transposed 2-D convolution with a fused activation, `output = f(transposed 2-D convolution(input, filter) + bias)`: the plain pass
-    /// (``forward(_:input:filter:bias:output:workspace:)-(TransposedConvGeometry,UnsafeBufferPointer<T>,_,_,_,_)``), then f over the output in parallel
-    /// runs of 64 Ki elements. The result is the plain pass's, activated element by element.
+    /// The transposed 2-D convolution with a fused activation, `output = f(conv_transpose2d(input, filter) + bias)`:
+    /// the plain pass
+    /// (``forward(_:input:filter:bias:output:workspace:)-(TransposedConvGeometry,UnsafeBufferPointer<T>,_,_,_,_)``),
+    /// then f over the output in parallel runs of 64 Ki elements. The result is the plain pass's, activated element by
+    /// element.
     ///
     /// - Parameters:
     ///   - geometry: the operation.
@@ -17,7 +19,8 @@ extension ConvolutionEngine {
     ///   - bias: `Cout` elements, or `nil`.
     ///   - activation: f (``Activation``); its derivative is applied by
     ///     ``backward(_:input:filter:activation:output:outputGradient:preActivationGradient:inputGradient:filterGradient:biasGradient:workspace:)-(TransposedConvGeometry,_,_,_,_,_,_,_,_,_,_)``.
-    ///   - output: f(O), `N×Cout×Ho×Wo`, `geometry.outputCount` elements; overwritten. It must not overlap any other buffer.
+    ///   - output: f(O), `N×Cout×Ho×Wo`, `geometry.outputCount` elements; overwritten. It must not overlap any other
+    ///     buffer.
     ///   - workspace: scratch memory, grown if needed and kept for later calls; one per concurrent call.
     /// - Throws: as the plain pass, and ``ConvError/invalidArgument(name:reason:)`` for an activation that
     ///   ``Activation/validate()`` rejects (checked before anything runs).
@@ -31,10 +34,10 @@ extension ConvolutionEngine {
         }
     }
 
-    /// The backward pass of the activated transposed 2-D convolution: with Z = transposed 2-D convolution(X, F) + B and `output` = f(Z), it writes
-    /// dL/dZ = dL/dO ⊙ f′ into `preActivationGradient` (f′ read from `output`, see ``Activation``), then computes
-    /// the requested gradients from dL/dZ as the plain backward pass does (overwritten; the filter and bias
-    /// gradients summed over the batch).
+    /// The backward pass of the activated transposed 2-D convolution: with Z = conv_transpose2d(X, F) + B and `output`
+    /// = f(Z), it writes dL/dZ = dL/dO ⊙ f′ into `preActivationGradient` (f′ read from `output`, see ``Activation``),
+    /// then computes the requested gradients from dL/dZ as the plain backward pass does (overwritten; the filter and
+    /// bias gradients summed over the batch).
     ///
     /// - Parameters:
     ///   - geometry: the operation.
@@ -73,9 +76,10 @@ extension ConvolutionEngine {
 
     // MARK: ConvGeometry1D
 
-    /// The 1-D convolution with a fused activation, `output = f(1-D convolution(input, filter) + bias)`: the plain pass
-    /// (``forward(_:input:filter:bias:output:workspace:)-(ConvGeometry1D,UnsafeBufferPointer<T>,_,_,_,_)``), then f over the output in parallel
-    /// runs of 64 Ki elements. The result is the plain pass's, activated element by element.
+    /// The 1-D convolution with a fused activation, `output = f(conv1d(input, filter) + bias)`: the plain pass
+    /// (``forward(_:input:filter:bias:output:workspace:)-(ConvGeometry1D,UnsafeBufferPointer<T>,_,_,_,_)``), then f
+    /// over the output in parallel runs of 64 Ki elements. The result is the plain pass's, activated element by
+    /// element.
     ///
     /// - Parameters:
     ///   - geometry: the operation.
@@ -98,10 +102,10 @@ extension ConvolutionEngine {
         }
     }
 
-    /// The backward pass of the activated 1-D convolution: with Z = 1-D convolution(X, F) + B and `output` = f(Z), it writes
-    /// dL/dZ = dL/dO ⊙ f′ into `preActivationGradient` (f′ read from `output`, see ``Activation``), then computes
-    /// the requested gradients from dL/dZ as the plain backward pass does (overwritten; the filter and bias
-    /// gradients summed over the batch).
+    /// The backward pass of the activated 1-D convolution: with Z = conv1d(X, F) + B and `output` = f(Z), it writes
+    /// dL/dZ = dL/dO ⊙ f′ into `preActivationGradient` (f′ read from `output`, see ``Activation``), then computes the
+    /// requested gradients from dL/dZ as the plain backward pass does (overwritten; the filter and bias gradients
+    /// summed over the batch).
     ///
     /// - Parameters:
     ///   - geometry: the operation.
@@ -140,9 +144,11 @@ extension ConvolutionEngine {
 
     // MARK: TransposedConvGeometry1D
 
-    /// The 1-D transposed convolution with a fused activation, `output = f(1-D transposed convolution(input, filter) + bias)`: the plain pass
-    /// (``forward(_:input:filter:bias:output:workspace:)-(TransposedConvGeometry1D,UnsafeBufferPointer<T>,_,_,_,_)``), then f over the output in parallel
-    /// runs of 64 Ki elements. The result is the plain pass's, activated element by element.
+    /// The 1-D transposed convolution with a fused activation, `output = f(conv_transpose1d(input, filter) + bias)`:
+    /// the plain pass
+    /// (``forward(_:input:filter:bias:output:workspace:)-(TransposedConvGeometry1D,UnsafeBufferPointer<T>,_,_,_,_)``),
+    /// then f over the output in parallel runs of 64 Ki elements. The result is the plain pass's, activated element by
+    /// element.
     ///
     /// - Parameters:
     ///   - geometry: the operation.
@@ -151,7 +157,8 @@ extension ConvolutionEngine {
     ///   - bias: `Cout` elements, or `nil`.
     ///   - activation: f (``Activation``); its derivative is applied by
     ///     ``backward(_:input:filter:activation:output:outputGradient:preActivationGradient:inputGradient:filterGradient:biasGradient:workspace:)-(TransposedConvGeometry1D,_,_,_,_,_,_,_,_,_,_)``.
-    ///   - output: f(O), `N×Cout×Lo`, `geometry.outputCount` elements; overwritten. It must not overlap any other buffer.
+    ///   - output: f(O), `N×Cout×Lo`, `geometry.outputCount` elements; overwritten. It must not overlap any other
+    ///     buffer.
     ///   - workspace: scratch memory, grown if needed and kept for later calls; one per concurrent call.
     /// - Throws: as the plain pass, and ``ConvError/invalidArgument(name:reason:)`` for an activation that
     ///   ``Activation/validate()`` rejects (checked before anything runs).
@@ -165,10 +172,10 @@ extension ConvolutionEngine {
         }
     }
 
-    /// The backward pass of the activated 1-D transposed convolution: with Z = 1-D transposed convolution(X, F) + B and `output` = f(Z), it writes
-    /// dL/dZ = dL/dO ⊙ f′ into `preActivationGradient` (f′ read from `output`, see ``Activation``), then computes
-    /// the requested gradients from dL/dZ as the plain backward pass does (overwritten; the filter and bias
-    /// gradients summed over the batch).
+    /// The backward pass of the activated 1-D transposed convolution: with Z = conv_transpose1d(X, F) + B and `output`
+    /// = f(Z), it writes dL/dZ = dL/dO ⊙ f′ into `preActivationGradient` (f′ read from `output`, see ``Activation``),
+    /// then computes the requested gradients from dL/dZ as the plain backward pass does (overwritten; the filter and
+    /// bias gradients summed over the batch).
     ///
     /// - Parameters:
     ///   - geometry: the operation.
@@ -207,9 +214,10 @@ extension ConvolutionEngine {
 
     // MARK: ConvGeometry3D
 
-    /// The 3-D convolution with a fused activation, `output = f(3-D convolution(input, filter) + bias)`: the plain pass
-    /// (``forward(_:input:filter:bias:output:workspace:)-(ConvGeometry3D,UnsafeBufferPointer<T>,_,_,_,_)``), then f over the output in parallel
-    /// runs of 64 Ki elements. The result is the plain pass's, activated element by element.
+    /// The 3-D convolution with a fused activation, `output = f(conv3d(input, filter) + bias)`: the plain pass
+    /// (``forward(_:input:filter:bias:output:workspace:)-(ConvGeometry3D,UnsafeBufferPointer<T>,_,_,_,_)``), then f
+    /// over the output in parallel runs of 64 Ki elements. The result is the plain pass's, activated element by
+    /// element.
     ///
     /// - Parameters:
     ///   - geometry: the operation.
@@ -218,7 +226,8 @@ extension ConvolutionEngine {
     ///   - bias: `K` elements, or `nil`.
     ///   - activation: f (``Activation``); its derivative is applied by
     ///     ``backward(_:input:filter:activation:output:outputGradient:preActivationGradient:inputGradient:filterGradient:biasGradient:workspace:)-(ConvGeometry3D,_,_,_,_,_,_,_,_,_,_)``.
-    ///   - output: f(O), `N×K×E×P×Q`, `geometry.outputCount` elements; overwritten. It must not overlap any other buffer.
+    ///   - output: f(O), `N×K×E×P×Q`, `geometry.outputCount` elements; overwritten. It must not overlap any other
+    ///     buffer.
     ///   - workspace: scratch memory, grown if needed and kept for later calls; one per concurrent call.
     /// - Throws: as the plain pass, and ``ConvError/invalidArgument(name:reason:)`` for an activation that
     ///   ``Activation/validate()`` rejects (checked before anything runs).
@@ -232,10 +241,10 @@ extension ConvolutionEngine {
         }
     }
 
-    /// The backward pass of the activated 3-D convolution: with Z = 3-D convolution(X, F) + B and `output` = f(Z), it writes
-    /// dL/dZ = dL/dO ⊙ f′ into `preActivationGradient` (f′ read from `output`, see ``Activation``), then computes
-    /// the requested gradients from dL/dZ as the plain backward pass does (overwritten; the filter and bias
-    /// gradients summed over the batch).
+    /// The backward pass of the activated 3-D convolution: with Z = conv3d(X, F) + B and `output` = f(Z), it writes
+    /// dL/dZ = dL/dO ⊙ f′ into `preActivationGradient` (f′ read from `output`, see ``Activation``), then computes the
+    /// requested gradients from dL/dZ as the plain backward pass does (overwritten; the filter and bias gradients
+    /// summed over the batch).
     ///
     /// - Parameters:
     ///   - geometry: the operation.

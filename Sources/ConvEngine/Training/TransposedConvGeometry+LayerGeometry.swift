@@ -1,4 +1,5 @@
-// TransposedConvGeometry as a layer's geometry (PyTorch's `nn.ConvTranspose2d`): the weight shape and the engine's passes for this type.
+// TransposedConvGeometry as a layer's geometry (PyTorch's `nn.ConvTranspose2d`):
+// the weight shape and the engine's passes for this type.
 
 extension TransposedConvGeometry: LayerGeometry {
     /// `[Cin, Cout/G, R, S]`, PyTorch's `nn.ConvTranspose2d` weight layout.

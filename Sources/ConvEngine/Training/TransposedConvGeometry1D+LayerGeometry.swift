@@ -1,4 +1,5 @@
-// TransposedConvGeometry1D as a layer's geometry (PyTorch's `nn.ConvTranspose1d`): the weight shape and the engine's passes for this type.
+// TransposedConvGeometry1D as a layer's geometry (PyTorch's `nn.ConvTranspose1d`):
+// the weight shape and the engine's passes for this type.
 
 extension TransposedConvGeometry1D: LayerGeometry {
     /// `[Cin, Cout/G, S]`, PyTorch's `nn.ConvTranspose1d` weight layout.
