@@ -2,7 +2,7 @@
 // dL/dO first, then the plain backward pass on the result.
 
 extension ConvolutionEngine {
-    /// ``forward(_:input:filter:bias:activation:output:workspace:)-(_,_,UnsafeBufferPointer<T>,_,_,_,_)`` on arrays, returning a new output array
+    /// ``forward(_:input:filter:bias:activation:output:workspace:)-(ConvGeometry,_,UnsafeBufferPointer<T>,_,_,_,_)`` on arrays, returning a new output array
     /// (`geometry.outputCount` elements, NCHW).
     /// - Throws: as the buffer form, and ``ConvError/invalidArgument(name:reason:)`` when the output would not
     ///   fit in physical memory.
@@ -25,7 +25,7 @@ extension ConvolutionEngine {
         return output
     }
 
-    /// The backward pass of ``forward(_:input:filter:bias:activation:output:workspace:)-(_,_,UnsafeBufferPointer<T>,_,_,_,_)``: with Z = conv(X, F) + B
+    /// The backward pass of ``forward(_:input:filter:bias:activation:output:workspace:)-(ConvGeometry,_,UnsafeBufferPointer<T>,_,_,_,_)``: with Z = conv(X, F) + B
     /// and `output` = f(Z), it writes dL/dZ = dL/dO ⊙ f′ into `preActivationGradient` (f′ read from `output`, see
     /// ``Activation``), then computes the requested gradients from dL/dZ exactly as
     /// ``backward(_:input:filter:outputGradient:inputGradient:filterGradient:biasGradient:workspace:)-(ConvGeometry,_,_,_,_,_,_,_)`` does
@@ -90,7 +90,7 @@ extension ConvolutionEngine {
 
     /// dL/dZ in runs of 64 Ki elements shared by the workers (each element's value does not depend on who
     /// computes it).
-    private func activationDerivative<T: ConvScalar>(_ e: Epilogue<T>, output y: UnsafePointer<T>,
+    func activationDerivative<T: ConvScalar>(_ e: Epilogue<T>, output y: UnsafePointer<T>,
                                                      outputGradient dO: UnsafePointer<T>,
                                                      into dZ: UnsafeMutablePointer<T>, count: Int) {
         let run = 1 << 16

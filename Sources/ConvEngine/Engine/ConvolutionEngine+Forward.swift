@@ -37,7 +37,7 @@ extension ConvolutionEngine {
     ///   - filter: F, `geometry.filterCount` elements, `K×(C/G)×R×S`. Read only.
     ///   - bias: B, `geometry.outputChannels` elements, or `nil` for none. Read only.
     ///   - activation: f (``Activation``); its derivative is applied by
-    ///     ``backward(_:input:filter:activation:output:outputGradient:preActivationGradient:inputGradient:filterGradient:biasGradient:workspace:)``.
+    ///     ``backward(_:input:filter:activation:output:outputGradient:preActivationGradient:inputGradient:filterGradient:biasGradient:workspace:)-(ConvGeometry,_,_,_,_,_,_,_,_,_,_)``.
     ///   - output: f(O), `geometry.outputCount` elements, NCHW; overwritten. It must not overlap any other buffer.
     ///   - workspace: scratch memory, as in ``forward(_:input:filter:bias:output:workspace:)-(ConvGeometry,UnsafeBufferPointer<T>,_,_,_,_)``.
     /// - Throws: as ``forward(_:input:filter:bias:output:workspace:)-(ConvGeometry,UnsafeBufferPointer<T>,_,_,_,_)``, and

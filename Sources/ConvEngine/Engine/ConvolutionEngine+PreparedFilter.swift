@@ -44,7 +44,7 @@ extension ConvolutionEngine {
     }
 
     /// The forward pass with a prepared filter: `output = f(conv(input, F) + bias)` as
-    /// ``forward(_:input:filter:bias:activation:output:workspace:)-(_,_,UnsafeBufferPointer<T>,_,_,_,_)`` computes it with `filter.filter`, bit for
+    /// ``forward(_:input:filter:bias:activation:output:workspace:)-(ConvGeometry,_,UnsafeBufferPointer<T>,_,_,_,_)`` computes it with `filter.filter`, bit for
     /// bit, without the per-call filter transform.
     ///
     /// - Parameters:

@@ -1,10 +1,14 @@
-/// A trainable 2-D convolution layer, as PyTorch's `nn.Conv2d` with a fused activation: it owns its weight,
+/// A trainable layer of one operation of the convolution family with a fused activation, as PyTorch's
+/// `nn.Conv2d`, `nn.ConvTranspose2d`, `nn.Conv1d`, `nn.ConvTranspose1d` and `nn.Conv3d`: it owns its weight,
 /// its optional bias, their accumulated gradients, its engine's workspace and the scratch its backward pass
 /// needs (<doc:LayersAndTraining>).
 ///
-/// Layouts are NCHW for activations and `K×(C/G)×R×S` for the weight (``ConvGeometry``). The layer's
-/// ``geometry`` fixes everything but the batch: each call's batch is the input's element count divided by
-/// one image's, `C·H·W`.
+/// `Geometry` says which operation (``LayerGeometry``); the aliases name the five: ``Conv2DLayer``,
+/// ``ConvTranspose2DLayer``, ``Conv1DLayer``, ``ConvTranspose1DLayer`` and ``Conv3DLayer``. Activations are
+/// row-major with the batch first (NCL, NCHW, NCDHW); the weight has PyTorch's shape for the operation
+/// (``LayerGeometry/weightShape``: `K×(C/G)×k…` for a convolution, `Cin×(Cout/G)×k…` for a transposed one).
+/// The layer's ``geometry`` fixes everything but the batch: each call's batch is the input's element count
+/// divided by one item's (`geometry.inputCount` at batch 1).
 ///
 /// ```swift
 /// var rng = SeededGenerator(seed: 1)
@@ -17,28 +21,33 @@
 /// try SGD(learningRate: 0.01).step(conv)       // then conv.zeroGradients() before the next batch
 /// ```
 ///
+/// **Activation.** The forward pass computes `f(op(X, F) + B)`; the backward pass applies f′, read from the
+/// saved output (``Activation``), to dL/dO before the gradients. The 2-D convolution applies f to each output
+/// tile inside its algorithms; the other operations apply it over the output right after their plain pass.
+///
 /// **Gradients accumulate** (PyTorch's semantics): every backward call *adds* its dL/dF and dL/dB to
-/// ``Parameter/gradient`` until ``zeroGradients()``, so micro-batches add up.
+/// ``Parameter/gradient`` until ``zeroGradients()``, so micro-batches add up. dL/dX is overwritten.
 ///
 /// **Allocation.** The buffer forms allocate nothing once the workspace and scratch have grown to the
-/// largest batch seen. The array forms keep the forward call's input and output arrays for ``backward(_:computeInputGradient:)``
-/// (copy-on-write: no copy) and allocate the arrays they return.
+/// largest batch seen. The array forms keep the forward call's input and output arrays for
+/// ``backward(_:computeInputGradient:)`` (copy-on-write: no copy) and allocate the arrays they return.
 ///
 /// **Threads.** A layer is a reference type with mutable state (its gradients, workspace and saved
 /// activations): use one layer from one thread at a time. The engine inside still runs each call on its
 /// ``ConvolutionEngine/workers`` threads.
-public final class Conv2DLayer<T: ConvScalar>: ParameterContainer {
+public final class ConvolutionLayer<Geometry: LayerGeometry, T: ConvScalar>: ParameterContainer {
     public typealias Scalar = T
 
-    /// The layer's convolution at batch 1.
-    public let geometry: ConvGeometry
+    /// The layer's operation at batch 1.
+    public let geometry: Geometry
     /// The activation fused into the forward pass (and its derivative into the backward pass).
     public let activation: Activation
     /// The engine that runs the passes (its worker count, numerics and workspace limit apply).
     public let engine: ConvolutionEngine
-    /// The filter F, named `"weight"`, shape `[K, C/G, R, S]`.
+    /// The filter F, named `"weight"`, shape ``LayerGeometry/weightShape``.
     public var weight: Parameter<T>
-    /// The bias B, named `"bias"`, shape `[K]`, or `nil` for a layer without one.
+    /// The bias B, named `"bias"`, shape `[outputChannels]` (``ConvolutionShape/biasCount``), or `nil` for a
+    /// layer without one.
     public var bias: Parameter<T>?
 
     private let workspace = ConvWorkspace<T>()
@@ -48,30 +57,33 @@ public final class Conv2DLayer<T: ConvScalar>: ParameterContainer {
     /// dL/dZ, the gradient before the activation, for the largest batch seen.
     private var preActivationScratch: [T] = []
     /// The geometry of the last batch size used (rebuilding it validates every field again).
-    private var batchGeometry: ConvGeometry
+    private var batchGeometry: Geometry
     /// What the array form of ``forward(_:)`` keeps for ``backward(_:computeInputGradient:)``.
     private var savedInput: [T]?
     private var savedOutput: [T]?
 
-    /// A layer with PyTorch's default `Conv2d` initialisation: the weight from
+    /// A layer with PyTorch's default initialisation for its operation: the weight from
     /// ``Initializer/pytorchDefaultWeight(shape:using:)`` (Kaiming uniform with a = √5, so U(±1/√fan_in)) and the
-    /// bias from ``Initializer/pytorchDefaultBias(count:fanIn:using:)`` (U(±1/√fan_in)), fan_in = `C/G·R·S`, drawn
-    /// in that order from `generator`.
+    /// bias from ``Initializer/pytorchDefaultBias(count:fanIn:using:)`` (U(±1/√fan_in)), drawn in that order from
+    /// `generator`. fan_in is the weight shape's (``Initializer/fans(shape:)``, as `torch.nn.init` computes it):
+    /// `C/G·k…` for a convolution, `Cout/G·k…` for a transposed one (PyTorch reads dimension 1 of
+    /// `Cin×(Cout/G)×k…`).
     ///
     /// - Parameters:
-    ///   - geometry: the convolution; its batch is ignored.
+    ///   - geometry: the operation; its batch is ignored.
     ///   - bias: whether the layer has a bias.
-    ///   - activation: f in `f(conv(X, F) + B)` (``Activation``).
+    ///   - activation: f in `f(op(X, F) + B)` (``Activation``).
     ///   - engine: the engine for the passes (`nil`: `ConvolutionEngine()`, all processors, default numerics).
     ///   - generator: the source of the initial values.
     /// - Throws: ``ConvError/invalidArgument(name:reason:)`` for an activation that ``Activation/validate()``
     ///   rejects; the engine's errors when `engine` is `nil` and the default cannot be made.
-    public convenience init(geometry: ConvGeometry, bias: Bool = true, activation: Activation = .identity,
+    public convenience init(geometry: Geometry, bias: Bool = true, activation: Activation = .identity,
                             engine: ConvolutionEngine? = nil, generator: inout SeededGenerator) throws(ConvError) {
-        let shape = [geometry.outputChannels, geometry.inputChannelsPerGroup, geometry.kernelHeight, geometry.kernelWidth]
+        let shape = geometry.weightShape
         let weight: [T] = try Initializer.pytorchDefaultWeight(shape: shape, using: &generator)
         let b: [T]? = bias
-            ? try Initializer.pytorchDefaultBias(count: geometry.outputChannels, fanIn: geometry.columnRows, using: &generator)
+            ? try Initializer.pytorchDefaultBias(count: geometry.biasCount, fanIn: Initializer.fans(shape: shape).fanIn,
+                                                 using: &generator)
             : nil
         try self.init(geometry: geometry, weight: weight, bias: b, activation: activation, engine: engine)
     }
@@ -79,29 +91,27 @@ public final class Conv2DLayer<T: ConvScalar>: ParameterContainer {
     /// A layer with the given weight and bias.
     ///
     /// - Parameters:
-    ///   - geometry: the convolution; its batch is ignored.
-    ///   - weight: F, `geometry.filterCount` elements, `K×(C/G)×R×S`.
-    ///   - bias: B, `K` elements, or `nil` for a layer without a bias.
+    ///   - geometry: the operation; its batch is ignored.
+    ///   - weight: F, `geometry.filterCount` elements, shape ``LayerGeometry/weightShape``.
+    ///   - bias: B, `geometry.biasCount` elements (one per output channel), or `nil` for a layer without a bias.
     ///   - activation: f (``Activation``).
     ///   - engine: as in ``init(geometry:bias:activation:engine:generator:)``.
     /// - Throws: ``ConvError/bufferLength(name:expected:actual:)`` for a weight or bias of the wrong length,
     ///   ``ConvError/invalidArgument(name:reason:)`` for a rejected activation.
-    public init(geometry: ConvGeometry, weight: [T], bias: [T]?, activation: Activation = .identity,
+    public init(geometry: Geometry, weight: [T], bias: [T]?, activation: Activation = .identity,
                 engine: ConvolutionEngine? = nil) throws(ConvError) {
         try activation.validate()
         let g = try geometry.withBatch(1)
         try checkLength("weight", weight.count, g.filterCount)
-        if let bias { try checkLength("bias", bias.count, g.outputChannels) }
+        if let bias { try checkLength("bias", bias.count, g.biasCount) }
         self.geometry = g
         self.batchGeometry = g
         self.activation = activation
         if let engine { self.engine = engine } else { self.engine = try ConvolutionEngine() }
-        self.weight = try Parameter(name: "weight",
-                                    shape: [g.outputChannels, g.inputChannelsPerGroup, g.kernelHeight, g.kernelWidth],
-                                    value: weight)
-        self.bias = try bias.map { b throws(ConvError) in try Parameter(name: "bias", shape: [g.outputChannels], value: b) }
+        self.weight = try Parameter(name: "weight", shape: g.weightShape, value: weight)
+        self.bias = try bias.map { b throws(ConvError) in try Parameter(name: "bias", shape: [g.biasCount], value: b) }
         filterGradientScratch = [T](repeating: 0, count: g.filterCount)
-        biasGradientScratch = [T](repeating: 0, count: bias == nil ? 0 : g.outputChannels)
+        biasGradientScratch = [T](repeating: 0, count: bias == nil ? 0 : g.biasCount)
     }
 
     // MARK: Parameters
@@ -123,50 +133,50 @@ public final class Conv2DLayer<T: ConvScalar>: ParameterContainer {
 
     // MARK: Sizes
 
-    /// The geometry of a batch of `batch` images.
+    /// The geometry of a batch of `batch` items.
     /// - Throws: ``ConvError/nonPositive(field:value:)`` for a batch below 1, ``ConvError/sizeOverflow(quantity:)``.
-    public func geometry(batch: Int) throws(ConvError) -> ConvGeometry {
+    public func geometry(batch: Int) throws(ConvError) -> Geometry {
         if batch == batchGeometry.batch { return batchGeometry }
         return try geometry.withBatch(batch)
     }
 
-    /// Output elements for `batch` images, `batch·K·P·Q`.
+    /// Output elements for `batch` items (`geometry(batch:).outputCount`).
     /// - Throws: as ``geometry(batch:)``.
     public func outputCount(batch: Int) throws(ConvError) -> Int { try geometry(batch: batch).outputCount }
 
     /// The geometry of an input of `count` elements, kept for the next call with the same batch.
-    private func geometry(inputCount count: Int) throws(ConvError) -> ConvGeometry {
-        let perImage = geometry.inputCount
-        guard count > 0, count % perImage == 0 else {
-            throw .bufferLength(name: "input", expected: max(1, (count + perImage / 2) / perImage) * perImage,
+    private func geometry(inputCount count: Int) throws(ConvError) -> Geometry {
+        let perItem = geometry.inputCount
+        guard count > 0, count % perItem == 0 else {
+            throw .bufferLength(name: "input", expected: max(1, (count + perItem / 2) / perItem) * perItem,
                                 actual: count)
         }
-        let g = try geometry(batch: count / perImage)
+        let g = try geometry(batch: count / perItem)
         batchGeometry = g
         return g
     }
 
     // MARK: Buffer forms
 
-    /// `output = f(conv(input, weight) + bias)` for `N = input.count / (C·H·W)` images.
+    /// `output = f(op(input, weight) + bias)` for `N = input.count / geometry.inputCount` items.
     ///
     /// - Parameters:
-    ///   - input: X, `N×C×H×W`. Read only.
-    ///   - output: `N×K×P×Q` (``outputCount(batch:)``), overwritten.
+    ///   - input: X, `N×C×…` (`N·geometry.inputCount` elements). Read only.
+    ///   - output: `N×K×…` (``outputCount(batch:)``), overwritten.
     /// - Throws: ``ConvError/bufferLength(name:expected:actual:)`` for an input that is not a whole number of
-    ///   images (the expected count is the nearest whole number) or an output of the wrong length, and the
-    ///   engine's errors (``ConvolutionEngine/forward(_:input:filter:bias:activation:output:workspace:)-(_,_,UnsafeBufferPointer<T>,_,_,_,_)``).
+    ///   items (the expected count is the nearest whole number) or an output of the wrong length, and the
+    ///   engine's errors (``LayerGeometry/forward(on:input:filter:bias:activation:output:workspace:)``).
     public func forward(_ input: UnsafeBufferPointer<T>, output: UnsafeMutableBufferPointer<T>) throws(ConvError) {
         let g = try geometry(inputCount: input.count)
         try weight.value.withUnsafeBufferPointer { f throws(ConvError) in
             if let b = bias?.value {
                 try b.withUnsafeBufferPointer { b throws(ConvError) in
-                    try engine.forward(g, input: input, filter: f, bias: b, activation: activation, output: output,
-                                       workspace: workspace)
+                    try g.forward(on: engine, input: input, filter: f, bias: b, activation: activation, output: output,
+                                  workspace: workspace)
                 }
             } else {
-                try engine.forward(g, input: input, filter: f, bias: nil, activation: activation, output: output,
-                                   workspace: workspace)
+                try g.forward(on: engine, input: input, filter: f, bias: nil, activation: activation, output: output,
+                              workspace: workspace)
             }
         }
     }
@@ -178,8 +188,8 @@ public final class Conv2DLayer<T: ConvScalar>: ParameterContainer {
     ///   - input: the forward call's X (needed for dL/dF).
     ///   - output: the forward call's result f(Z) (the activation's derivative is read from it; not read for
     ///     ``Activation/identity``).
-    ///   - outputGradient: dL/dO, `N×K×P×Q`.
-    ///   - inputGradient: dL/dX, `N×C×H×W`, overwritten; `nil` when not needed (a first layer).
+    ///   - outputGradient: dL/dO, the output's shape.
+    ///   - inputGradient: dL/dX, the input's shape, overwritten; `nil` when not needed (a first layer).
     /// - Throws: ``ConvError/bufferLength(name:expected:actual:)`` for a buffer of the wrong length,
     ///   ``ConvError/overlappingBuffers(output:other:)``, and the engine's errors.
     public func backward(input: UnsafeBufferPointer<T>, output: UnsafeBufferPointer<T>,
@@ -197,18 +207,18 @@ public final class Conv2DLayer<T: ConvScalar>: ParameterContainer {
                 try biasGradientScratch.withUnsafeMutableBufferPointer { dB throws(ConvError) in
                     let dBOrNil = hasBias ? dB : nil
                     if activation == .identity {
-                        try engine.backward(g, input: input, filter: f, outputGradient: outputGradient,
-                                            inputGradient: inputGradient, filterGradient: dF, biasGradient: dBOrNil,
-                                            workspace: workspace)
+                        try g.backward(on: engine, input: input, filter: f, outputGradient: outputGradient,
+                                       inputGradient: inputGradient, filterGradient: dF, biasGradient: dBOrNil,
+                                       workspace: workspace)
                         return
                     }
                     try preActivationScratch.withUnsafeMutableBufferPointer { all throws(ConvError) in
                         // Safe: the scratch holds at least g.outputCount elements (grown above).
                         let dZ = UnsafeMutableBufferPointer(rebasing: all[0..<g.outputCount])
-                        try engine.backward(g, input: input, filter: f, activation: activation, output: output,
-                                            outputGradient: outputGradient, preActivationGradient: dZ,
-                                            inputGradient: inputGradient, filterGradient: dF,
-                                            biasGradient: dBOrNil, workspace: workspace)
+                        try g.backward(on: engine, input: input, filter: f, activation: activation, output: output,
+                                       outputGradient: outputGradient, preActivationGradient: dZ,
+                                       inputGradient: inputGradient, filterGradient: dF,
+                                       biasGradient: dBOrNil, workspace: workspace)
                     }
                 }
             }
@@ -219,21 +229,13 @@ public final class Conv2DLayer<T: ConvScalar>: ParameterContainer {
 
     private func accumulate(_ delta: [T], into gradient: inout [T]) {
         delta.withUnsafeBufferPointer { d in
-            gradient.withUnsafeMutableBufferPointer { g in Self.add(d, into: g) }
+            gradient.withUnsafeMutableBufferPointer { g in addGradient(d, into: g) }
         }
-    }
-
-    /// `g[i] += d[i]`, specialised for Float and Double: the layer's own methods run as unspecialised generic
-    /// code when called from another module, where this loop cost witness-table calls per element.
-    @_specialize(where T == Float)
-    @_specialize(where T == Double)
-    static func add(_ d: UnsafeBufferPointer<T>, into g: UnsafeMutableBufferPointer<T>) {
-        for i in 0..<min(d.count, g.count) { g[i] += d[i] }
     }
 
     // MARK: Array forms
 
-    /// `f(conv(input, weight) + bias)` as a new array, keeping `input` and the result for
+    /// `f(op(input, weight) + bias)` as a new array, keeping `input` and the result for
     /// ``backward(_:computeInputGradient:)``.
     /// - Throws: as ``forward(_:output:)``.
     public func forward(_ input: [T]) throws(ConvError) -> [T] {
@@ -271,4 +273,12 @@ public final class Conv2DLayer<T: ConvScalar>: ParameterContainer {
         }
         return dX
     }
+}
+
+/// `g[i] += d[i]`, specialised for Float and Double: a layer's methods run as unspecialised generic code when
+/// called from another module, where this loop cost witness-table calls per element.
+@_specialize(where T == Float)
+@_specialize(where T == Double)
+func addGradient<T: ConvScalar>(_ d: UnsafeBufferPointer<T>, into g: UnsafeMutableBufferPointer<T>) {
+    for i in 0..<min(d.count, g.count) { g[i] += d[i] }
 }
