@@ -4,13 +4,20 @@
 /// count.
 func sumBiasGradient<T: ConvScalar>(_ g: ConvGeometry, _ dO: UnsafePointer<T>, into dB: UnsafeMutablePointer<T>,
                                     workers: Int) {
-    let K = g.outputChannels, PQ = g.columnColumns
+    sumChannelPlanes(dO, batch: g.batch, channels: g.outputChannels, planeSize: g.columnColumns, into: dB,
+                     workers: workers)
+}
+
+/// The per-channel sums of a `batch × channels × planeSize` tensor (every operation's bias gradient), overwriting
+/// `dB[0..<channels]`, in the fixed order of ``sumBiasGradient(_:_:into:workers:)``.
+func sumChannelPlanes<T: ConvScalar>(_ dO: UnsafePointer<T>, batch: Int, channels K: Int, planeSize PQ: Int,
+                                     into dB: UnsafeMutablePointer<T>, workers: Int) {
     let split = min(workers, K)
     parallelFor(split) { w in
         for k in share(of: K, worker: w, of: split) {
             var lanes = SIMD8<T>()
             var tail: T = 0
-            for n in 0..<g.batch {
+            for n in 0..<batch {
                 let row = dO + (n * K + k) * PQ
                 var i = 0
                 while i + 8 <= PQ {
@@ -22,4 +29,11 @@ func sumBiasGradient<T: ConvScalar>(_ g: ConvGeometry, _ dO: UnsafePointer<T>, i
             dB[k] = lanes.sum() + tail
         }
     }
+}
+
+/// ``sumChannelPlanes(_:batch:channels:planeSize:into:workers:)`` under the name the 3-D convolution calls it by
+/// (its positions are `E·P·Q`). (Merge of two branches that each generalised the function under its own name.)
+func sumBiasGradient<T: ConvScalar>(batch: Int, channels K: Int, positions PQ: Int, _ dO: UnsafePointer<T>,
+                                    into dB: UnsafeMutablePointer<T>, workers: Int) {
+    sumChannelPlanes(dO, batch: batch, channels: K, planeSize: PQ, into: dB, workers: workers)
 }

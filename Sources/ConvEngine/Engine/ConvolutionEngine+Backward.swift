@@ -70,8 +70,8 @@ extension ConvolutionEngine {
 
 /// The length checks of a backward call, shared by the engine and the reference: every buffer given is
 /// checked, even one the requested gradients do not read, and the operands a gradient needs must be given.
-func checkBackwardBuffers<T>(
-    _ g: ConvGeometry, input: UnsafeBufferPointer<T>?, filter: UnsafeBufferPointer<T>?,
+func checkBackwardBuffers<S: ConvolutionShape, T>(
+    _ g: S, input: UnsafeBufferPointer<T>?, filter: UnsafeBufferPointer<T>?,
     outputGradient: UnsafeBufferPointer<T>, inputGradient: UnsafeMutableBufferPointer<T>?,
     filterGradient: UnsafeMutableBufferPointer<T>?, biasGradient: UnsafeMutableBufferPointer<T>?
 ) throws(ConvError) {
@@ -80,7 +80,7 @@ func checkBackwardBuffers<T>(
     if let filter { try checkLength("filter", filter.count, g.filterCount) }
     if let inputGradient { try checkLength("inputGradient", inputGradient.count, g.inputCount) }
     if let filterGradient { try checkLength("filterGradient", filterGradient.count, g.filterCount) }
-    if let biasGradient { try checkLength("biasGradient", biasGradient.count, g.outputChannels) }
+    if let biasGradient { try checkLength("biasGradient", biasGradient.count, g.biasCount) }
     if inputGradient != nil && filter == nil { throw .missingBuffer(name: "filter") }
     if filterGradient != nil && input == nil { throw .missingBuffer(name: "input") }
 }

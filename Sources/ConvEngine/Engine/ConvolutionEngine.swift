@@ -53,6 +53,9 @@ public struct ConvolutionEngine: ConvolutionBackend, Sendable {
     public let inputGradientAlgorithm: InputGradientAlgorithm?
     /// Whether this engine pins OpenBLAS to one thread when `workers > 1` (see the type's documentation).
     public let managesBLASThreads: Bool
+    /// The forced algorithm of 3-D convolutions (``ConvGeometry3D``), or `nil` to let
+    /// ``plan(for:scalar:)-(ConvGeometry3D,_)`` choose.
+    public let volumeAlgorithm: ConvAlgorithm3D?
     /// The most workspace, in bytes, a call may use, or `nil` for no limit. The engine shrinks its tiles
     /// (``ConvAlgorithm/tiledIm2col``) to stay under it, and throws ``ConvError/workspaceCapTooSmall(required:cap:)``
     /// when even the smallest plan needs more.
@@ -80,6 +83,7 @@ public struct ConvolutionEngine: ConvolutionBackend, Sendable {
     ///   - tileBudgetBytes: column-matrix bytes per tile for the tiled algorithm.
     ///   - tileRows: force the tiled algorithm's tile height in output rows (`nil`: automatic).
     ///   - managesBLASThreads: when `true` (default) and `workers > 1`, sets OpenBLAS to one thread once per process.
+    ///   - volumeAlgorithm: force the algorithm of 3-D convolutions (`nil`: automatic).
     /// - Throws: ``ConvError/invalidArgument(name:reason:)`` for a worker count, limit or budget out of range.
     public init(
         workers: Int = ProcessInfo.processInfo.activeProcessorCount,
@@ -90,7 +94,8 @@ public struct ConvolutionEngine: ConvolutionBackend, Sendable {
         workspaceLimit: Int? = nil,
         tileBudgetBytes: Int = ConvolutionEngine.defaultTileBudgetBytes,
         tileRows: Int? = nil,
-        managesBLASThreads: Bool = true
+        managesBLASThreads: Bool = true,
+        volumeAlgorithm: ConvAlgorithm3D? = nil
     ) throws(ConvError) {
         guard (1...Self.maximumWorkers).contains(workers) else {
             throw .invalidArgument(name: "workers", reason: "\(workers) is outside 1...\(Self.maximumWorkers)")
@@ -113,6 +118,7 @@ public struct ConvolutionEngine: ConvolutionBackend, Sendable {
         }
         self.tileRows = tileRows
         self.managesBLASThreads = managesBLASThreads
+        self.volumeAlgorithm = volumeAlgorithm
         if workers > 1 && managesBLASThreads { BLAS.pinToOneThreadOnce() }
     }
 }
