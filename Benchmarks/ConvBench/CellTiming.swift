@@ -1,3 +1,5 @@
+import ConvEngine
+
 /// One way of running the GEMM ceiling in a cell: how the GEMMs are spread, BLAS's threads and the workers.
 struct CeilingPolicyChoice: Sendable {
     /// `serial` (GEMMs one after another) or `images` (images over workers).
