@@ -1,4 +1,5 @@
 import ConvEngine
+import Foundation
 
 /// A family layer the benchmark runs: a name, its parameters and the library geometry made from them.
 struct FamilyLayer: Sendable {
@@ -223,14 +224,20 @@ enum FamilyGeometry: Sendable {
         }
     }
 
-    /// What the engine runs, as its plan describes it.
+    /// What the engine runs, as its plan describes it, without the geometry of the convolution it runs on (the
+    /// legend has it): `transposed → kernelRowGEMM(tile 8 images)+col2im×1` for
+    /// `transposed → associated conv N2 C32→K64 …: kernelRowGEMM(tile 8 images)+col2im×1`.
     func plan<T: ConvScalar>(_ e: ConvolutionEngine, scalar: T.Type) throws -> String {
+        let full: String
         switch self {
-        case .transposed2D(let g): return String(describing: try e.plan(for: g, scalar: scalar))
-        case .conv1D(let g): return String(describing: try e.plan(for: g, scalar: scalar))
-        case .transposed1D(let g): return String(describing: try e.plan(for: g, scalar: scalar))
-        case .conv3D(let g): return String(describing: try e.plan(for: g, scalar: scalar))
+        case .transposed2D(let g): full = String(describing: try e.plan(for: g, scalar: scalar))
+        case .conv1D(let g): full = String(describing: try e.plan(for: g, scalar: scalar))
+        case .transposed1D(let g): full = String(describing: try e.plan(for: g, scalar: scalar))
+        case .conv3D(let g): full = String(describing: try e.plan(for: g, scalar: scalar))
         }
+        guard let arrow = full.range(of: " → "), let colon = full.range(of: ": ", options: .backwards),
+              arrow.upperBound <= colon.lowerBound else { return full }
+        return String(full[..<arrow.upperBound]) + String(full[colon.upperBound...])
     }
 
     /// Whether a forced `algorithm` applies: through the convolution a transposed or 1-D operation runs on
