@@ -1,6 +1,7 @@
 // The convolution family against an oracle nobody here wrote: PyTorch float64 results (Golden/Family/, made by
 // Golden/Family/make_family_goldens.py) of conv_transpose2d, conv1d, conv_transpose1d and conv3d, forward and all
-// three gradients. The engine (every plan of the convolution the operation runs on, 1 and 2 workers) and the
+// three gradients. The engine (every plan of the convolution the operation runs on, or every 3-D algorithm; 1 and
+// 2 workers) and the
 // reference are compared with them as GoldenTests compares the 2-D cases: element by element within MATH.md's
 // bound (Σ|terms| from the reference), and within 1e-10 of max|PyTorch| per tensor.
 import Foundation
@@ -60,12 +61,13 @@ struct FamilyGoldenTests {
         }
 
         compare("reference", reference.values)
-        for plan in g.testPlans {
-            for workers in [1, 2] {
-                let engine = try makeEngine(workers: workers, algorithm: plan?.0, inputGradientAlgorithm: plan?.1)
+        for workers in [1, 2] {
+            let engines = try g.testEngines(workers: workers)
+            #expect(engines.count >= 2, "plans forced on \(c.name): \(engines.map(\.0))")
+            for (plan, engine) in engines {
                 let results = try g.run(engine, input: x.values, filter: w.values, bias: b.values,
                                         outputGradient: dO.values)
-                compare("\(plan.map { "\($0.0)+\($0.1)" } ?? "automatic plan")×\(workers)", results)
+                compare("\(plan)×\(workers)", results)
             }
         }
     }
@@ -79,9 +81,9 @@ protocol FamilyGoldenOperation: ConvolutionShape {
     var outputSize: [Int] { get }
     /// ``ErrorBound/termCounts`` of the geometry in the order of ``ConvResults/named`` (O, dX, dF, dB).
     var termCountsInOrder: [Int] { get }
-    /// The (algorithm, input-gradient route) pairs to force: every plan of the convolution the operation runs on
-    /// (``allPlans(for:)``), or `[nil]` (the automatic plan) when the engine does not force plans on it.
-    var testPlans: [(ConvAlgorithm, InputGradientAlgorithm)?] { get }
+    /// An engine of `workers` workers per plan to force, named: every plan of the convolution the operation runs
+    /// on (``allPlans(for:)``), or every ``ConvAlgorithm3D``.
+    func testEngines(workers: Int) throws -> [(String, ConvolutionEngine)]
     /// ``ReferenceConvolution``'s results and Σ|terms| in Double.
     func referenceResults(input: [Double], filter: [Double], bias: [Double], outputGradient: [Double]) throws
         -> (values: ConvResults<Double>, magnitudes: ConvResults<Double>)
@@ -116,10 +118,17 @@ private func inOrder(_ t: ErrorBound.TermCounts) -> [Int] {
     [t.output, t.inputGradient, t.filterGradient, t.biasGradient]
 }
 
+/// An engine per plan of `g` (``allPlans(for:)``) with `workers` workers.
+private func planEngines(_ g: ConvGeometry, workers: Int) throws -> [(String, ConvolutionEngine)] {
+    try allPlans(for: g).map { a, route in
+        ("\(a)+\(route)", try makeEngine(workers: workers, algorithm: a, inputGradientAlgorithm: route))
+    }
+}
+
 extension TransposedConvGeometry: FamilyGoldenOperation {
     var outputSize: [Int] { [outputHeight, outputWidth] }
     var termCountsInOrder: [Int] { inOrder(ErrorBound.termCounts(self)) }
-    var testPlans: [(ConvAlgorithm, InputGradientAlgorithm)?] { allPlans(for: associated).map { $0 } }
+    func testEngines(workers: Int) throws -> [(String, ConvolutionEngine)] { try planEngines(associated, workers: workers) }
 
     func referenceResults(input: [Double], filter: [Double], bias: [Double], outputGradient: [Double]) throws
         -> (values: ConvResults<Double>, magnitudes: ConvResults<Double>) {
@@ -139,7 +148,7 @@ extension TransposedConvGeometry: FamilyGoldenOperation {
 extension ConvGeometry1D: FamilyGoldenOperation {
     var outputSize: [Int] { [outputLength] }
     var termCountsInOrder: [Int] { inOrder(ErrorBound.termCounts(self)) }
-    var testPlans: [(ConvAlgorithm, InputGradientAlgorithm)?] { allPlans(for: planar).map { $0 } }
+    func testEngines(workers: Int) throws -> [(String, ConvolutionEngine)] { try planEngines(planar, workers: workers) }
 
     func referenceResults(input: [Double], filter: [Double], bias: [Double], outputGradient: [Double]) throws
         -> (values: ConvResults<Double>, magnitudes: ConvResults<Double>) {
@@ -159,7 +168,9 @@ extension ConvGeometry1D: FamilyGoldenOperation {
 extension TransposedConvGeometry1D: FamilyGoldenOperation {
     var outputSize: [Int] { [outputLength] }
     var termCountsInOrder: [Int] { inOrder(ErrorBound.termCounts(self)) }
-    var testPlans: [(ConvAlgorithm, InputGradientAlgorithm)?] { allPlans(for: planar.associated).map { $0 } }
+    func testEngines(workers: Int) throws -> [(String, ConvolutionEngine)] {
+        try planEngines(planar.associated, workers: workers)
+    }
 
     func referenceResults(input: [Double], filter: [Double], bias: [Double], outputGradient: [Double]) throws
         -> (values: ConvResults<Double>, magnitudes: ConvResults<Double>) {
@@ -178,10 +189,11 @@ extension TransposedConvGeometry1D: FamilyGoldenOperation {
 
 extension ConvGeometry3D: FamilyGoldenOperation {
     var outputSize: [Int] { [outputDepth, outputHeight, outputWidth] }
-    var termCountsInOrder: [Int] { inOrder(ErrorBound.termCounts(self)) }
-    // The 3-D lowering is its own (vol2col or kernel-depth GEMMs): ConvAlgorithm names 2-D algorithms, so the
-    // automatic plan runs.
-    var testPlans: [(ConvAlgorithm, InputGradientAlgorithm)?] { [nil] }
+    // termCountsInOrder: VolumeTestSupport's.
+    func testEngines(workers: Int) throws -> [(String, ConvolutionEngine)] {
+        pinBLASThreadsOnce()
+        return try ConvAlgorithm3D.allCases.map { ("\($0)", try ConvolutionEngine(workers: workers, volumeAlgorithm: $0)) }
+    }
 
     func referenceResults(input: [Double], filter: [Double], bias: [Double], outputGradient: [Double]) throws
         -> (values: ConvResults<Double>, magnitudes: ConvResults<Double>) {
