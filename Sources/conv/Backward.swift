@@ -63,7 +63,7 @@ struct Backward: ParsableCommand {
         if inputGradient != nil { wanted.insert(.input) }
         if filterGradient != nil { wanted.insert(.filter) }
         if biasGradient != nil { wanted.insert(.bias) }
-        let backend: any OperationBackend = reference ? ReferenceConvolution() : try engine.makeEngine()
+        let backend: any OperationBackend = reference ? ReferenceConvolution() : try engine.makeEngine(rank: operation.inputShape.count - 2)
 
         var written: [(tensor: String, shape: [Int], path: String)] = []
         func compute<T: ConvScalar>(_: T.Type) throws {

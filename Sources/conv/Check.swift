@@ -77,7 +77,7 @@ struct Check: ParsableCommand {
         let operation = try Operation.make(batch: batch, inputChannels: channels,
                                            size: perAxis(size, "--size", rank: dimensions), outputChannels: filters,
                                            kernel: perAxis(kernel, "--kernel", rank: dimensions), options: convolution)
-        let engine = try engine.makeEngine()
+        let engine = try engine.makeEngine(rank: dimensions)
         if precision == .double {
             try check(Double.self, operation, engine)
         } else {

@@ -50,7 +50,7 @@ struct Forward: ParsableCommand {
         let biasFile = try bias.map { try TensorFile(option: "--bias", path: $0) }
         try biasFile?.expect(shape: operation.biasShape, meaning: "one bias per output channel")
         let type = resolve(precision, files: [problem.input, problem.filter] + (biasFile.map { [$0] } ?? []))
-        let backend: any OperationBackend = reference ? ReferenceConvolution() : try engine.makeEngine()
+        let backend: any OperationBackend = reference ? ReferenceConvolution() : try engine.makeEngine(rank: operation.inputShape.count - 2)
 
         func compute<T: ConvScalar>(_: T.Type) throws {
             var o: [T] = []

@@ -163,36 +163,52 @@ struct EngineOptions: ParsableArguments {
     var workers: Int?
 
     @Option(name: .long,
-            help: ArgumentHelp("Forward/filter-gradient algorithm: auto, \(ConvAlgorithm.allCases.map(\.rawValue).joined(separator: ", ")) (the list is ConvAlgorithm.allCases).",
+            help: ArgumentHelp("Forward/filter-gradient algorithm: auto, \(ConvAlgorithm.allCases.map(\.rawValue).joined(separator: ", ")) (the list is ConvAlgorithm.allCases; for a transposed or 1-D convolution it applies to the 2-D convolution it runs on); for a 3-D convolution: auto, \(ConvAlgorithm3D.allCases.map(\.rawValue).joined(separator: ", ")) (ConvAlgorithm3D).",
                                valueName: "name"))
     var algorithm = "auto"
 
     @Option(name: .long,
-            help: ArgumentHelp("Input-gradient route: auto, \(InputGradientAlgorithm.allCases.map(\.rawValue).joined(separator: ", ")) (fullConvolution is meant for finite data).",
+            help: ArgumentHelp("Input-gradient route: auto, \(InputGradientAlgorithm.allCases.map(\.rawValue).joined(separator: ", ")) (fullConvolution is meant for finite data; not for a 3-D convolution).",
                                valueName: "name"))
     var inputGradientAlgorithm = "auto"
 
-    func makeEngine() throws -> ConvolutionEngine {
-        let alg: ConvAlgorithm?
-        if algorithm.lowercased() == "auto" {
+    /// The engine for an operation with `rank` spatial axes (2 unless given): a 3-D convolution takes a
+    /// `ConvAlgorithm3D`, the others a `ConvAlgorithm`, and a name of the other kind is a usage error rather than
+    /// silently unused.
+    func makeEngine(rank: Int = 2) throws -> ConvolutionEngine {
+        var alg: ConvAlgorithm?
+        var volumeAlg: ConvAlgorithm3D?
+        let name = algorithm.lowercased()
+        let planar = ConvAlgorithm.allCases.first { $0.rawValue.lowercased() == name }
+        let volume = ConvAlgorithm3D.allCases.first { $0.rawValue.lowercased() == name }
+        if name == "auto" {
             alg = nil
-        } else if let a = ConvAlgorithm.allCases.first(where: { $0.rawValue.lowercased() == algorithm.lowercased() }) {
-            alg = a
+        } else if rank == 3, let volume {
+            volumeAlg = volume
+        } else if rank != 3, let planar {
+            alg = planar
+        } else if planar != nil || volume != nil {
+            throw CLIError.usage(rank == 3
+                ? "--algorithm \(algorithm) is a 2-D algorithm; a 3-D convolution takes auto, \(ConvAlgorithm3D.allCases.map(\.rawValue).joined(separator: ", "))"
+                : "--algorithm \(algorithm) is a 3-D algorithm; use auto, \(ConvAlgorithm.allCases.map(\.rawValue).joined(separator: ", "))")
         } else {
-            throw CLIError.usage("unknown --algorithm '\(algorithm)': use auto, \(ConvAlgorithm.allCases.map(\.rawValue).joined(separator: ", "))")
+            throw CLIError.usage("unknown --algorithm '\(algorithm)': use auto, \(ConvAlgorithm.allCases.map(\.rawValue).joined(separator: ", ")) (3-D: \(ConvAlgorithm3D.allCases.map(\.rawValue).joined(separator: ", ")))")
         }
         let inputAlg: InputGradientAlgorithm?
         let normalized = inputGradientAlgorithm.lowercased().replacingOccurrences(of: "-", with: "")
         if normalized == "auto" {
             inputAlg = nil
         } else if let a = InputGradientAlgorithm.allCases.first(where: { $0.rawValue.lowercased() == normalized }) {
+            if rank == 3 {
+                throw CLIError.usage("--input-gradient-algorithm does not apply to a 3-D convolution (its algorithm computes every gradient)")
+            }
             inputAlg = a
         } else {
             throw CLIError.usage("unknown --input-gradient-algorithm '\(inputGradientAlgorithm)': use auto, \(InputGradientAlgorithm.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         do {
             return try ConvolutionEngine(workers: workers ?? ProcessInfo.processInfo.activeProcessorCount,
-                                         algorithm: alg, inputGradientAlgorithm: inputAlg)
+                                         algorithm: alg, inputGradientAlgorithm: inputAlg, volumeAlgorithm: volumeAlg)
         } catch {
             throw CLIError.usage("\(error)")  // a worker count out of range
         }

@@ -26,6 +26,13 @@ struct CLIFamilyTests {
              options: ["--stride", "2", "--padding", "1,2", "--dilation", "2"]),
         Case(name: "3-D", input: [1, 2, 3, 4, 5], filter: [4, 1, 2, 3, 2],
              options: ["--groups", "2", "--stride", "1,2,1", "--padding", "1,0,0,1,1,0", "--dilation", "1,1,2"]),
+        // Forced algorithms: a 2-D one applies to the convolution a transposed one runs on; a 3-D one to 3-D.
+        Case(name: "transposed 2-D, im2col", input: [2, 4, 3, 4], filter: [4, 3, 3, 2],
+             options: ["--transposed", "--groups", "2", "--stride", "2,1", "--padding", "1,0,0,1",
+                       "--output-padding", "1,0", "--algorithm", "im2col", "--input-gradient-algorithm", "fullConvolution"]),
+        Case(name: "3-D, kernelDepthGEMM", input: [1, 2, 3, 4, 5], filter: [4, 1, 2, 3, 2],
+             options: ["--groups", "2", "--stride", "1,2,1", "--padding", "1,0,0,1,1,0", "--dilation", "1,1,2",
+                       "--algorithm", "kernelDepthGEMM"]),
     ]
 
     /// The same case's geometry, built here from the library (not through the tool).
@@ -33,7 +40,7 @@ struct CLIFamilyTests {
         -> (outputShape: [Int], forward: (output: [Double], magnitudes: [Double]),
             backward: (gradients: Gradients<Double>, magnitudes: Gradients<Double>)?) {
         let r = ReferenceConvolution()
-        switch c.name {
+        switch c.name.split(separator: ",")[0] {
         case "transposed 2-D":
             let g = try TransposedConvGeometry(batch: 2, inputChannels: 4, inputHeight: 3, inputWidth: 4, outputChannels: 6,
                                                kernelHeight: 3, kernelWidth: 2, strideHeight: 2, strideWidth: 1,
@@ -155,7 +162,7 @@ struct CLIFamilyTests {
     func refused() throws {
         let scratch = try CLIScratch()
         var rng = SeededGenerator(seed: 7)
-        let files: [(String, [Int])] = [("x1", [1, 2, 6]), ("w1", [3, 2, 2]), ("wt1", [2, 3, 2]), ("x2", [1, 2, 5, 5]), ("w2", [2, 3, 3, 3]),
+        let files: [(String, [Int])] = [("x1", [1, 2, 6]), ("w1", [3, 2, 2]), ("wt1", [2, 3, 2]), ("x2", [1, 2, 5, 5]), ("w2", [2, 3, 3, 3]), ("wc2", [3, 2, 3, 3]),
                                         ("x3", [1, 2, 3, 4, 4]), ("w3", [3, 2, 2, 2, 2]), ("x6", [1, 1, 1, 1, 1, 1])]
         for (name, shape) in files { try Self.write(Self.random(shape.reduce(1, *), &rng), shape, scratch.path("\(name).npy")) }
         func forward(_ x: String, _ w: String) -> [String] {
@@ -175,6 +182,9 @@ struct CLIFamilyTests {
             (forward("x1", "wt1") + ["--transposed", "--output-padding", "1,1"], "--output-padding takes one value"),
             (forward("x2", "w2") + ["--transposed", "--groups", "4"], "divisible"),
             (forward("x1", "w1") + ["--transposed"], "a transposed convolution's weight is (Cin, Cout/groups, kernel)"),
+            (forward("x3", "w3") + ["--algorithm", "pointwise"], "a 3-D convolution takes auto, vol2col"),
+            (forward("x2", "wc2") + ["--algorithm", "vol2col"], "is a 3-D algorithm"),
+            (forward("x3", "w3") + ["--input-gradient-algorithm", "col2im"], "does not apply to a 3-D convolution"),
             (["check", "--dimensions", "4"], "--dimensions must be 1, 2 or 3"),
             (["check", "--dimensions", "3", "--transposed"], "3-D transposed convolution is not supported"),
             (["check", "--dimensions", "1", "--size", "8,8"], "--size takes one value for a 1-D convolution"),
