@@ -2,7 +2,7 @@
 /// (<doc:ThreeDimensionalConvolution> describes both and the rule that picks one).
 ///
 /// Force one with ``ConvolutionEngine/init(workers:algorithm:numerics:planning:inputGradientAlgorithm:workspaceLimit:tileBudgetBytes:tileRows:managesBLASThreads:volumeAlgorithm:)``'s
-/// `volumeAlgorithm`; `nil` lets ``ConvolutionEngine/plan(for:scalar:)-(ConvGeometry3D,_)`` choose. Both sum
+/// `volumeAlgorithm`; `nil` lets `plan(for:scalar:)` choose. Both sum
 /// the exact products (their results are within the `Σ|terms|` bound of ``ErrorBound``) and both run every
 /// geometry.
 public enum ConvAlgorithm3D: String, Sendable, CaseIterable, CustomStringConvertible {
@@ -20,7 +20,7 @@ public enum ConvAlgorithm3D: String, Sendable, CaseIterable, CustomStringConvert
     public var description: String { rawValue }
 }
 
-/// The way one 3-D call is carried out, chosen by ``ConvolutionEngine/plan(for:scalar:)-(ConvGeometry3D,_)``
+/// The way one 3-D call is carried out, chosen by `plan(for:scalar:)`
 /// or forced through the engine's `volumeAlgorithm`.
 public struct ConvPlan3D: Hashable, Sendable, CustomStringConvertible {
     /// The algorithm of every pass.

@@ -30,7 +30,7 @@ public enum ConvTile: Hashable, Sendable, CustomStringConvertible {
     }
 }
 
-/// The way one call is carried out: chosen by ``ConvolutionEngine/plan(for:scalar:)`` in one place, or forced
+/// The way one call is carried out: chosen by ``ConvolutionEngine/plan(for:scalar:)-(ConvGeometry,_)`` in one place, or forced
 /// through the engine's configuration (tests force every plan and compare it with the reference).
 public struct ConvPlan: Hashable, Sendable, CustomStringConvertible {
     /// The forward / filter-gradient algorithm.

@@ -13,7 +13,7 @@
 ///
 /// Measured plans can differ between machines and between runs on a loaded machine; the rule's cannot.
 public enum ConvPlanning: String, Hashable, Sendable, CaseIterable {
-    /// The rule of ``ConvolutionEngine/plan(for:scalar:)``: nothing measured, the same plan everywhere.
+    /// The rule of ``ConvolutionEngine/plan(for:scalar:)-(ConvGeometry,_)``: nothing measured, the same plan everywhere.
     case rule
     /// The fastest forward pass (inference).
     case measureForward

@@ -35,7 +35,7 @@ extension ConvolutionBackend {
     ///   - bias: B, `geometry.outputChannels` elements, or `nil` for none.
     ///   - output: receives O (`geometry.outputCount` elements, NCHW), overwritten.
     ///   - workspace: scratch memory, grown if needed and reused by later calls.
-    /// - Throws: as ``forward(_:input:filter:bias:workspace:)``; `output` is unchanged when the call throws
+    /// - Throws: as ``forward(_:input:filter:bias:workspace:)-(ConvGeometry,_,_,_,_)``; `output` is unchanged when the call throws
     ///   before computing.
     public func forward<T: ConvScalar>(
         _ geometry: ConvGeometry, input: [T], filter: [T], bias: [T]? = nil,
@@ -84,7 +84,7 @@ extension ConvolutionBackend {
     ///   - result: receives dL/dX (`inputCount`), dL/dF (`filterCount`) and dL/dB (`outputChannels`),
     ///     overwritten, not accumulated.
     ///   - workspace: scratch memory, grown if needed and reused by later calls.
-    /// - Throws: as ``backward(_:input:filter:outputGradient:gradients:workspace:)``; `result` is unchanged
+    /// - Throws: as ``backward(_:input:filter:outputGradient:gradients:workspace:)-(ConvGeometry,_,_,_,_,_)``; `result` is unchanged
     ///   when a length is wrong.
     public func backward<T: ConvScalar>(
         _ geometry: ConvGeometry, input: [T]?, filter: [T]?, outputGradient: [T], gradients: GradientSet = .all,
@@ -104,7 +104,7 @@ extension ConvolutionBackend {
     ///   - filter: F, `geometry.filterCount` elements.
     ///   - outputGradient: dL/dO, `geometry.outputCount` elements.
     ///   - workspace: scratch memory to reuse across calls; `nil` (the default) uses a new one for this call.
-    /// - Throws: as ``backward(_:input:filter:outputGradient:gradients:workspace:)``.
+    /// - Throws: as ``backward(_:input:filter:outputGradient:gradients:workspace:)-(ConvGeometry,_,_,_,_,_)``.
     public func inputGradient<T: ConvScalar>(
         _ geometry: ConvGeometry, filter: [T], outputGradient: [T], workspace: ConvWorkspace<T>? = nil
     ) throws(ConvError) -> [T] {
@@ -119,7 +119,7 @@ extension ConvolutionBackend {
     ///   - input: X, `geometry.inputCount` elements.
     ///   - outputGradient: dL/dO, `geometry.outputCount` elements.
     ///   - workspace: scratch memory to reuse across calls; `nil` (the default) uses a new one for this call.
-    /// - Throws: as ``backward(_:input:filter:outputGradient:gradients:workspace:)``.
+    /// - Throws: as ``backward(_:input:filter:outputGradient:gradients:workspace:)-(ConvGeometry,_,_,_,_,_)``.
     public func filterGradient<T: ConvScalar>(
         _ geometry: ConvGeometry, input: [T], outputGradient: [T], workspace: ConvWorkspace<T>? = nil
     ) throws(ConvError) -> [T] {
@@ -132,7 +132,7 @@ extension ConvolutionBackend {
     /// - Parameters:
     ///   - geometry: the convolution.
     ///   - outputGradient: dL/dO, `geometry.outputCount` elements.
-    /// - Throws: as ``backward(_:input:filter:outputGradient:gradients:workspace:)``.
+    /// - Throws: as ``backward(_:input:filter:outputGradient:gradients:workspace:)-(ConvGeometry,_,_,_,_,_)``.
     public func biasGradient<T: ConvScalar>(_ geometry: ConvGeometry, outputGradient: [T]) throws(ConvError) -> [T] {
         try backward(geometry, input: nil, filter: nil, outputGradient: outputGradient, gradients: .bias).bias ?? []
     }

@@ -78,7 +78,7 @@ extension ConvolutionEngine {
     ///   - gradients: which gradients to compute.
     ///   - result: receives the gradients, overwritten.
     ///   - workspace: scratch memory, grown if needed and reused by later calls.
-    /// - Throws: as ``backward(_:input:filter:outputGradient:gradients:workspace:)-(ConvGeometry3D,_,_,_,_,_)``.
+    /// - Throws: as `backward(_:input:filter:outputGradient:gradients:workspace:)`.
     public func backward<T: ConvScalar>(
         _ geometry: ConvGeometry3D, input: [T]?, filter: [T]?, outputGradient: [T], gradients: GradientSet = .all,
         into result: inout Gradients<T>, workspace: ConvWorkspace<T>
@@ -168,7 +168,7 @@ extension ReferenceConvolution {
     ///   - gradients: which gradients to compute.
     ///   - result: receives the gradients, overwritten.
     ///   - workspace: scratch memory, grown if needed and reused by later calls.
-    /// - Throws: as ``backward(_:input:filter:outputGradient:gradients:workspace:)-(ConvGeometry3D,_,_,_,_,_)``.
+    /// - Throws: as `backward(_:input:filter:outputGradient:gradients:workspace:)`.
     public func backward<T: ConvScalar>(
         _ geometry: ConvGeometry3D, input: [T]?, filter: [T]?, outputGradient: [T], gradients: GradientSet = .all,
         into result: inout Gradients<T>, workspace: ConvWorkspace<T>

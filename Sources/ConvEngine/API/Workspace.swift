@@ -4,7 +4,7 @@ import Foundation
 ///
 /// A workspace grows to the largest size a call has needed and keeps that memory until it is released;
 /// calls never shrink it. How much a call needs is given by
-/// ``ConvolutionEngine/workspaceElementCount(for:scalar:)`` (it depends on the geometry and the worker
+/// ``ConvolutionEngine/workspaceElementCount(for:scalar:)-(ConvGeometry,_)`` (it depends on the geometry and the worker
 /// count, never on the batch size).
 ///
 /// A workspace is **not** thread-safe: give each thread or task that convolves at the same time its own

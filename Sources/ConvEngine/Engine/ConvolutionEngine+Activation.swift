@@ -28,7 +28,7 @@ extension ConvolutionEngine {
     /// The backward pass of ``forward(_:input:filter:bias:activation:output:workspace:)-(_,_,UnsafeBufferPointer<T>,_,_,_,_)``: with Z = conv(X, F) + B
     /// and `output` = f(Z), it writes dL/dZ = dL/dO ⊙ f′ into `preActivationGradient` (f′ read from `output`, see
     /// ``Activation``), then computes the requested gradients from dL/dZ exactly as
-    /// ``backward(_:input:filter:outputGradient:inputGradient:filterGradient:biasGradient:workspace:)`` does
+    /// ``backward(_:input:filter:outputGradient:inputGradient:filterGradient:biasGradient:workspace:)-(ConvGeometry,_,_,_,_,_,_,_)`` does
     /// (overwritten, summed over the batch for the filter and bias gradients).
     ///
     /// `preActivationGradient` is the caller's so that the call allocates nothing and its workspace stays

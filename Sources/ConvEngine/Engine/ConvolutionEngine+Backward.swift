@@ -20,7 +20,7 @@ extension ConvolutionEngine {
     ///   (also one the requested gradients do not need), ``ConvError/missingBuffer(name:)`` (the input for the
     ///   filter gradient, the filter for the input gradient), ``ConvError/overlappingBuffers(output:other:)``,
     ///   ``ConvError/algorithmNotApplicable(algorithm:reason:)``, and the workspace errors of
-    ///   ``forward(_:input:filter:bias:output:workspace:)``.
+    ///   ``forward(_:input:filter:bias:output:workspace:)-(ConvGeometry,UnsafeBufferPointer<T>,_,_,_,_)``.
     public func backward<T: ConvScalar>(
         _ geometry: ConvGeometry,
         input: UnsafeBufferPointer<T>?, filter: UnsafeBufferPointer<T>?,

@@ -10,7 +10,7 @@ extension ConvolutionEngine {
     ///   - filter: F, `geometry.filterCount` elements, `K×(C/G)×R×S`. Read only.
     ///   - bias: B, `geometry.outputChannels` elements, or `nil` for none. Read only.
     ///   - output: O, `geometry.outputCount` elements, NCHW; overwritten. It must not overlap any other buffer.
-    ///   - workspace: scratch memory, grown to ``workspaceElementCount(for:scalar:)`` if smaller and kept for later
+    ///   - workspace: scratch memory, grown to ``workspaceElementCount(for:scalar:)-(ConvGeometry,_)`` if smaller and kept for later
     ///     calls. Not thread-safe: one workspace per concurrent call.
     /// - Throws: ``ConvError/bufferLength(name:expected:actual:)`` for a buffer of the wrong length,
     ///   ``ConvError/overlappingBuffers(output:other:)`` when the output shares memory with another buffer,
@@ -39,8 +39,8 @@ extension ConvolutionEngine {
     ///   - activation: f (``Activation``); its derivative is applied by
     ///     ``backward(_:input:filter:activation:output:outputGradient:preActivationGradient:inputGradient:filterGradient:biasGradient:workspace:)``.
     ///   - output: f(O), `geometry.outputCount` elements, NCHW; overwritten. It must not overlap any other buffer.
-    ///   - workspace: scratch memory, as in ``forward(_:input:filter:bias:output:workspace:)``.
-    /// - Throws: as ``forward(_:input:filter:bias:output:workspace:)``, and
+    ///   - workspace: scratch memory, as in ``forward(_:input:filter:bias:output:workspace:)-(ConvGeometry,UnsafeBufferPointer<T>,_,_,_,_)``.
+    /// - Throws: as ``forward(_:input:filter:bias:output:workspace:)-(ConvGeometry,UnsafeBufferPointer<T>,_,_,_,_)``, and
     ///   ``ConvError/invalidArgument(name:reason:)`` for an activation whose parameters
     ///   ``Activation/validate()`` rejects.
     public func forward<T: ConvScalar>(

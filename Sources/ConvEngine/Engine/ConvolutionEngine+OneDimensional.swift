@@ -51,7 +51,7 @@ extension ConvolutionEngine {
     ///   - output: O, `geometry.outputCount` elements, `N×K×Q`; overwritten. It must not overlap any other buffer.
     ///   - workspace: scratch memory, grown to ``workspaceElementCount(for:scalar:)-(ConvGeometry1D,_)`` if
     ///     smaller and kept for later calls. Not thread-safe: one workspace per concurrent call.
-    /// - Throws: as ``forward(_:input:filter:bias:output:workspace:)-(ConvGeometry,_,_,_,_,_)``.
+    /// - Throws: as ``forward(_:input:filter:bias:output:workspace:)-(ConvGeometry,UnsafeBufferPointer<T>,_,_,_,_)``.
     public func forward<T: ConvScalar>(
         _ geometry: ConvGeometry1D,
         input: UnsafeBufferPointer<T>, filter: UnsafeBufferPointer<T>, bias: UnsafeBufferPointer<T>?,
@@ -135,7 +135,7 @@ extension ConvolutionEngine {
     ///   - workspace: scratch memory, grown to
     ///     ``workspaceElementCount(for:scalar:)-(TransposedConvGeometry1D,_)`` if smaller and kept for later
     ///     calls. Not thread-safe: one workspace per concurrent call.
-    /// - Throws: as ``forward(_:input:filter:bias:output:workspace:)-(TransposedConvGeometry,_,_,_,_,_)``.
+    /// - Throws: as ``forward(_:input:filter:bias:output:workspace:)-(TransposedConvGeometry,UnsafeBufferPointer<T>,_,_,_,_)``.
     public func forward<T: ConvScalar>(
         _ geometry: TransposedConvGeometry1D,
         input: UnsafeBufferPointer<T>, filter: UnsafeBufferPointer<T>, bias: UnsafeBufferPointer<T>?,

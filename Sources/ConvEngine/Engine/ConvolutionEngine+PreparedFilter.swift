@@ -2,13 +2,13 @@
 
 extension ConvolutionEngine {
     /// F transformed and packed for this engine's forward passes on `geometry` (any batch), with the plan
-    /// ``plan(for:scalar:)`` chooses for it (see ``PreparedFilter``).
+    /// ``plan(for:scalar:)-(ConvGeometry,_)`` chooses for it (see ``PreparedFilter``).
     ///
     /// - Parameters:
     ///   - geometry: the convolution; its batch does not matter.
     ///   - filter: F, `geometry.filterCount` elements, `K×(C/G)×R×S`. Copied.
     /// - Throws: ``ConvError/bufferLength(name:expected:actual:)`` for a filter of the wrong length, the
-    ///   planning errors of ``plan(for:scalar:)``, ``ConvError/sizeOverflow(quantity:)``, and what
+    ///   planning errors of ``plan(for:scalar:)-(ConvGeometry,_)``, ``ConvError/sizeOverflow(quantity:)``, and what
     ///   ``MemoryCheck/checkAllocation(_:count:of:)`` throws for a prepared form that cannot fit in memory.
     public func prepareFilter<T: ConvScalar>(_ geometry: ConvGeometry,
                                              filter: UnsafeBufferPointer<T>) throws(ConvError) -> PreparedFilter<T> {

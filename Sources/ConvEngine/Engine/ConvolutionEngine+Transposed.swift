@@ -153,7 +153,7 @@ extension ConvolutionEngine {
     ///   - inputGradient: dL/dXt, `geometry.inputCount` elements, or `nil` if not wanted.
     ///   - filterGradient: dL/dWt, `geometry.filterCount` elements, or `nil` if not wanted.
     ///   - biasGradient: dL/dBt, `geometry.outputChannels` elements, or `nil` if not wanted.
-    ///   - workspace: scratch memory, as in ``forward(_:input:filter:bias:output:workspace:)-(TransposedConvGeometry,_,_,_,_,_)``.
+    ///   - workspace: scratch memory, as in ``forward(_:input:filter:bias:output:workspace:)-(TransposedConvGeometry,UnsafeBufferPointer<T>,_,_,_,_)``.
     /// - Throws: ``ConvError/bufferLength(name:expected:actual:)`` for any buffer given with the wrong length,
     ///   ``ConvError/missingBuffer(name:)`` (the input for the filter gradient, the filter for the input
     ///   gradient), ``ConvError/overlappingBuffers(output:other:)``, and the errors of
@@ -170,7 +170,7 @@ extension ConvolutionEngine {
                                filterGradient: filterGradient, biasGradient: biasGradient, workspace: workspace)
     }
 
-    /// The forward pass of ``forward(_:input:filter:bias:output:workspace:)-(TransposedConvGeometry,_,_,_,_,_)``,
+    /// The forward pass of ``forward(_:input:filter:bias:output:workspace:)-(TransposedConvGeometry,UnsafeBufferPointer<T>,_,_,_,_)``,
     /// with `operation` naming the public operation in the plan.
     func transposedForward<T: ConvScalar>(
         _ g: TransposedConvGeometry, operation: String,

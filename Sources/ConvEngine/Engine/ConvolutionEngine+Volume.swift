@@ -59,19 +59,19 @@ extension ConvolutionEngine {
     /// - Parameters:
     ///   - geometry: the 3-D convolution.
     ///   - scalar: the element type of the calls (`Float` by default).
-    /// - Throws: as ``plan(for:scalar:)-(ConvGeometry3D,_)``.
+    /// - Throws: as `plan(for:scalar:)`.
     public func workspaceElementCount<T: ConvScalar>(for geometry: ConvGeometry3D,
                                                      scalar: T.Type = Float.self) throws(ConvError) -> Int {
         let plan = try plan(for: geometry, scalar: scalar)
         return try VolumeAlgorithmRegistry.visit(plan.algorithm, VolumeWorkspace(geometry: geometry, plan: plan, pass: nil))
     }
 
-    /// ``workspaceElementCount(for:scalar:)-(ConvGeometry3D,_)`` in bytes.
+    /// `workspaceElementCount(for:scalar:)` in bytes.
     ///
     /// - Parameters:
     ///   - geometry: the 3-D convolution.
     ///   - scalar: the element type of the calls (`Float` by default).
-    /// - Throws: as ``plan(for:scalar:)-(ConvGeometry3D,_)``.
+    /// - Throws: as `plan(for:scalar:)`.
     public func workspaceBytes<T: ConvScalar>(for geometry: ConvGeometry3D,
                                               scalar: T.Type = Float.self) throws(ConvError) -> Int {
         try volumeWorkspaceBytes(geometry, plan(for: geometry, scalar: scalar), T.self)
@@ -83,7 +83,7 @@ extension ConvolutionEngine {
     }
 
     /// The 3-D forward pass, `output = conv3d(input, filter) + bias`, with the engine's
-    /// ``plan(for:scalar:)-(ConvGeometry3D,_)``.
+    /// `plan(for:scalar:)`.
     ///
     /// - Parameters:
     ///   - geometry: the 3-D convolution.
@@ -91,7 +91,7 @@ extension ConvolutionEngine {
     ///   - filter: F, `geometry.filterCount` elements, K×(C/G)×T×R×S. Read only.
     ///   - bias: B, `geometry.outputChannels` elements, or `nil` for none. Read only.
     ///   - output: O, `geometry.outputCount` elements, N×K×E×P×Q; overwritten. It must not overlap any other buffer.
-    ///   - workspace: scratch memory, grown to ``workspaceElementCount(for:scalar:)-(ConvGeometry3D,_)`` if smaller
+    ///   - workspace: scratch memory, grown to `workspaceElementCount(for:scalar:)` if smaller
     ///     and kept for later calls. Not thread-safe: one workspace per concurrent call.
     /// - Throws: ``ConvError/bufferLength(name:expected:actual:)`` for a buffer of the wrong length,
     ///   ``ConvError/overlappingBuffers(output:other:)`` when the output shares memory with another buffer,
@@ -150,7 +150,7 @@ extension ConvolutionEngine {
     /// - Throws: ``ConvError/bufferLength(name:expected:actual:)`` for any buffer given with the wrong length,
     ///   ``ConvError/missingBuffer(name:)`` (the input for the filter gradient, the filter for the input
     ///   gradient), ``ConvError/overlappingBuffers(output:other:)``, and the plan and workspace errors of
-    ///   ``forward(_:input:filter:bias:output:workspace:)-(ConvGeometry3D,_,_,_,_,_)``.
+    ///   `forward(_:input:filter:bias:output:workspace:)`.
     public func backward<T: ConvScalar>(
         _ geometry: ConvGeometry3D,
         input: UnsafeBufferPointer<T>?, filter: UnsafeBufferPointer<T>?,

@@ -38,23 +38,23 @@ import Foundation
 public struct ConvolutionEngine: ConvolutionBackend, Sendable {
     /// Worker threads per call.
     public let workers: Int
-    /// The forced forward/filter-gradient algorithm, or `nil` to let ``plan(for:scalar:)`` choose.
+    /// The forced forward/filter-gradient algorithm, or `nil` to let ``plan(for:scalar:)-(ConvGeometry,_)`` choose.
     public let algorithm: ConvAlgorithm?
     /// Which algorithms the automatic plan may choose (``ConvNumerics``): ``ConvNumerics/strict`` keeps to the
     /// algorithms that sum the exact products; the default also allows ``ConvAlgorithm/winograd2x2``, ``ConvNumerics/fast``
     /// also ``ConvAlgorithm/winograd4x4``. A forced ``algorithm`` runs whatever this says.
     public let numerics: ConvNumerics
-    /// How the algorithm is chosen when none is forced: by the rule of ``plan(for:scalar:)`` or by measuring
+    /// How the algorithm is chosen when none is forced: by the rule of ``plan(for:scalar:)-(ConvGeometry,_)`` or by measuring
     /// (``ConvPlanning``).
     public let planning: ConvPlanning
     /// Measured planning's winners, shared by the engine's copies.
     let planCache = PlanCache()
-    /// The forced input-gradient route, or `nil` to let ``plan(for:scalar:)`` choose (``InputGradientAlgorithm/col2im``).
+    /// The forced input-gradient route, or `nil` to let ``plan(for:scalar:)-(ConvGeometry,_)`` choose (``InputGradientAlgorithm/col2im``).
     public let inputGradientAlgorithm: InputGradientAlgorithm?
     /// Whether this engine pins OpenBLAS to one thread when `workers > 1` (see the type's documentation).
     public let managesBLASThreads: Bool
     /// The forced algorithm of 3-D convolutions (``ConvGeometry3D``), or `nil` to let
-    /// ``plan(for:scalar:)-(ConvGeometry3D,_)`` choose.
+    /// `plan(for:scalar:)` choose.
     public let volumeAlgorithm: ConvAlgorithm3D?
     /// The most workspace, in bytes, a call may use, or `nil` for no limit. The engine shrinks its tiles
     /// (``ConvAlgorithm/tiledIm2col``) to stay under it, and throws ``ConvError/workspaceCapTooSmall(required:cap:)``

@@ -89,18 +89,18 @@ extension ConvolutionEngine {
     /// - Parameters:
     ///   - geometry: the convolution.
     ///   - scalar: the element type of the calls (`Float` by default).
-    /// - Throws: as ``plan(for:scalar:)``.
+    /// - Throws: as ``plan(for:scalar:)-(ConvGeometry,_)``.
     public func workspaceElementCount<T: ConvScalar>(for geometry: ConvGeometry,
                                                      scalar: T.Type = Float.self) throws(ConvError) -> Int {
         try largestWorkspace(geometry, plan(for: geometry, scalar: scalar))
     }
 
-    /// ``workspaceElementCount(for:scalar:)`` in bytes.
+    /// ``workspaceElementCount(for:scalar:)-(ConvGeometry,_)`` in bytes.
     ///
     /// - Parameters:
     ///   - geometry: the convolution.
     ///   - scalar: the element type of the calls (`Float` by default).
-    /// - Throws: as ``plan(for:scalar:)``.
+    /// - Throws: as ``plan(for:scalar:)-(ConvGeometry,_)``.
     public func workspaceBytes<T: ConvScalar>(for geometry: ConvGeometry,
                                               scalar: T.Type = Float.self) throws(ConvError) -> Int {
         try workspaceBytes(geometry, plan(for: geometry, scalar: scalar), T.self)

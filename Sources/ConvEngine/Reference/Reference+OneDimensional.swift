@@ -6,7 +6,7 @@ extension ReferenceConvolution {
     /// The 1-D forward pass by direct loops over its definition; the workspace is not used.
     ///
     /// The buffers are those of
-    /// ``ConvolutionEngine/forward(_:input:filter:bias:output:workspace:)-(ConvGeometry1D,_,_,_,_,_)``; `output`
+    /// ``ConvolutionEngine/forward(_:input:filter:bias:output:workspace:)-(ConvGeometry1D,UnsafeBufferPointer<T>,_,_,_,_)``; `output`
     /// is overwritten. Padding taps read as zero and are multiplied, as in the 2-D reference.
     ///
     /// - Throws: ``ConvError/bufferLength(name:expected:actual:)``, ``ConvError/overlappingBuffers(output:other:)``.
@@ -71,7 +71,7 @@ extension ReferenceConvolution {
     /// The 1-D transposed forward pass by direct loops over its definition; the workspace is not used.
     ///
     /// The buffers are those of
-    /// ``ConvolutionEngine/forward(_:input:filter:bias:output:workspace:)-(TransposedConvGeometry1D,_,_,_,_,_)``;
+    /// ``ConvolutionEngine/forward(_:input:filter:bias:output:workspace:)-(TransposedConvGeometry1D,UnsafeBufferPointer<T>,_,_,_,_)``;
     /// `output` is overwritten.
     ///
     /// - Throws: ``ConvError/bufferLength(name:expected:actual:)``, ``ConvError/overlappingBuffers(output:other:)``.

@@ -5,7 +5,7 @@ extension ReferenceConvolution {
     /// The transposed forward pass by direct loops over its definition; the workspace is not used.
     ///
     /// The buffers are those of
-    /// ``ConvolutionEngine/forward(_:input:filter:bias:output:workspace:)-(TransposedConvGeometry,_,_,_,_,_)``;
+    /// ``ConvolutionEngine/forward(_:input:filter:bias:output:workspace:)-(TransposedConvGeometry,UnsafeBufferPointer<T>,_,_,_,_)``;
     /// `output` is overwritten. Only the products the definition names are summed (an input element times a
     /// weight tap that lands inside the output), so no padding is ever multiplied.
     ///

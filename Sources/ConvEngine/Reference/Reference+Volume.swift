@@ -5,7 +5,7 @@
 extension ReferenceConvolution {
     /// The 3-D forward pass by direct loops over its definition; the workspace is not used.
     ///
-    /// - Parameters: as ``ConvolutionEngine/forward(_:input:filter:bias:output:workspace:)-(ConvGeometry3D,_,_,_,_,_)``;
+    /// - Parameters: as the engine's 3-D `forward(_:input:filter:bias:output:workspace:)`;
     ///   `output` (N×K×E×P×Q) is overwritten.
     /// - Throws: ``ConvError/bufferLength(name:expected:actual:)``, ``ConvError/overlappingBuffers(output:other:)``.
     public func forward<T: ConvScalar>(
@@ -46,7 +46,7 @@ extension ReferenceConvolution {
 
     /// The 3-D backward pass by direct loops over the gradients' definitions; the workspace is not used.
     ///
-    /// - Parameters: as ``ConvolutionEngine/backward(_:input:filter:outputGradient:inputGradient:filterGradient:biasGradient:workspace:)-(ConvGeometry3D,_,_,_,_,_,_,_)``;
+    /// - Parameters: as the engine's 3-D `backward(_:input:filter:outputGradient:inputGradient:filterGradient:biasGradient:workspace:)`;
     ///   every gradient given is overwritten, the filter and bias gradients summed over the batch.
     /// - Throws: ``ConvError/bufferLength(name:expected:actual:)``, ``ConvError/missingBuffer(name:)``,
     ///   ``ConvError/overlappingBuffers(output:other:)``.

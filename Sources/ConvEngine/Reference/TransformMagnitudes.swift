@@ -227,7 +227,7 @@ extension ErrorBound {
 
     /// The term counts of `g` computed by `algorithm`: the transform bound's `Cs + 4α + 8` for the forward
     /// pass and the input gradient of a Winograd algorithm (its filter and bias gradients sum products, so
-    /// they keep ``termCounts(_:)``), and ``termCounts(_:)`` for every other algorithm.
+    /// they keep ``termCounts(_:)-(ConvGeometry)``), and ``termCounts(_:)-(ConvGeometry)`` for every other algorithm.
     public static func termCounts(_ g: ConvGeometry, algorithm: ConvAlgorithm) -> TermCounts {
         var t = termCounts(g)
         if let m = algorithm.winogradTileSize {

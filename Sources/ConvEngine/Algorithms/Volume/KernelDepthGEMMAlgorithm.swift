@@ -42,16 +42,30 @@ struct KernelDepthGEMMAlgorithm: VolumeAlgorithm {
             .map { "\($0); got \(g)" }
     }
 
+    /// The automatic plan uses the kernel-depth GEMMs when their inner dimension, `C/G·R·S`, is at least this
+    /// (as ``KernelRowGEMMAlgorithm/minimumInnerSize``: below it the T accumulating GEMMs are too thin).
+    static let minimumInnerSize = 64
+
+    /// Automatic for kernels of several planes at depth stride 1 (each tap is then one GEMM over the whole
+    /// tile) whose GEMMs are not thin; see <doc:ThreeDimensionalConvolution> for the measurements.
     static func isAutomaticChoice(for g: ConvGeometry3D) -> Bool {
         g.kernelDepth > 1 && g.strideDepth == 1
+            && g.inputChannelsPerGroup * g.kernelHeight * g.kernelWidth >= minimumInnerSize
     }
 
+    /// As many planes as fit the tile budget (about `C/G·R·S·sd + K/G` elements per output column), but at least
+    /// twice the planes of the depth halo, `⌈2·dd·(T − 1)/sd⌉`: a tile lowers the `dd·(T − 1)` input planes it
+    /// shares with the next tile again, and below that the repeated lowering costs more than the smaller tile
+    /// saves (on the benchmark shape, 1-plane tiles took 50 ms forward where 4-plane tiles took 34).
     static func initialPlanes(for g: ConvGeometry3D, policy: TilePolicy) -> Int {
         let planeRows = g.inputChannelsPerGroup * g.kernelHeight * g.kernelWidth, PQ = g.outputHeight * g.outputWidth
         let (perPlane, overflow) = (planeRows * g.strideDepth + g.outputChannelsPerGroup)
             .multipliedReportingOverflow(by: PQ * policy.scalarBytes)
-        guard !overflow, perPlane > 0 else { return 1 }
-        return max(1, min(g.outputDepth, policy.budgetBytes / perPlane))
+        let budgetPlanes = overflow || perPlane <= 0 ? 1 : policy.budgetBytes / perPlane
+        // Safe: dd·(T − 1) is below the padded depth, which fits `Int`; twice it may not, and then E bounds it.
+        let (halo2, haloOverflow) = (g.dilationDepth * (g.kernelDepth - 1)).multipliedReportingOverflow(by: 2)
+        let haloPlanes = haloOverflow || halo2 == 0 ? 1 : min(g.outputDepth, (halo2 - 1) / g.strideDepth + 1)
+        return max(1, min(g.outputDepth, max(budgetPlanes, haloPlanes)))
     }
 
     func loweredCount() throws(ConvError) -> Int {
