@@ -171,6 +171,11 @@ def geomean(values):
     return math.exp(sum(math.log(v) for v in values) / len(values)) if values else float("nan")
 
 
+def finite_or_none(v):
+    """`v`, or None for NaN and infinities (the JSON has no NaN: convchart's decoder rejects it)."""
+    return v if v is not None and math.isfinite(v) else None
+
+
 def fmt_ms(v):
     if v is None or not math.isfinite(v):
         return "-"
@@ -281,10 +286,10 @@ def main():
             rows = [r for r in merged if r["pass"] == p and r["threads"] == t]
             suite = geomean([r["ratio"] for r in rows if r["source"] == "suite"])
             everything = geomean([r["ratio"] for r in rows])
-            summary[f"{p}@{t}"] = {"all": everything, "suite": suite}
+            summary[f"{p}@{t}"] = {"all": finite_or_none(everything), "suite": finite_or_none(suite)}
             named = sum(1 for r in rows if r["source"] == "suite")
-            print(f"  {p:<8} {t} thread{'s' if t > 1 else ' '}: {everything:.2f} (all {len(rows)} layers),"
-                  f" {suite:.2f} ({named} named layers)")
+            print(f"  {p:<8} {t} thread{'s' if t > 1 else ' '}: {everything:.2f} (all {len(rows)} layers)"
+                  + (f", {suite:.2f} ({named} named layers)" if named else ""))
     family = [r for r in merged if r["source"] == "family"]
     if family:
         print("geometric mean of ConvEngine / PyTorch over the convolution family's rows (transposed, 1-D, 3-D):")
@@ -293,7 +298,7 @@ def main():
                 rows = [r for r in family if r["pass"] == p and r["threads"] == t]
                 ratios = [r["ratio"] for r in rows if r["ratio"]]
                 mean = geomean(ratios)
-                summary[f"{p}@{t}"]["family"] = mean
+                summary[f"{p}@{t}"]["family"] = finite_or_none(mean)
                 highest = max(rows, key=lambda r: r["ratio"] or 0, default=None)
                 print(f"  {p:<8} {t} thread{'s' if t > 1 else ' '}: {mean:.2f} ({len(ratios)} of {len(rows)} rows)"
                       + (f", highest {highest['layer']} {highest['ratio']:.2f}" if highest and highest["ratio"] else ""))
