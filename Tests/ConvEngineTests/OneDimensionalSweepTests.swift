@@ -81,6 +81,8 @@ struct OneDimensionalSweepTests {
         reportFamilySweep("1-D transposed", tally, expected: OneDimensionalSweep.plans, least: least)
         #expect(tally.cases == cases.count)
         #expect(tally.staged >= least, "the staged case ran on too few cases")
-        #expect(cases.contains { $0.0.outputPadding == 2 })
+        // Every valid output padding is drawn, up to 2 (stride or dilation 3); the small sweep is too short to
+        // be sure of it.
+        if !TestScale.isSmall { #expect(cases.contains { $0.0.outputPadding == 2 }) }
     }
 }

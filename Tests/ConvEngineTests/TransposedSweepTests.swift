@@ -69,7 +69,8 @@ struct TransposedSweepTests {
                           least: least)
         #expect(tally.cases == cases.count)
         #expect(tally.staged >= least, "the staged case (stride ≤ output padding < dilation) ran on too few cases")
-        // Every valid output padding is drawn: at least one case with output padding 2 (needs stride or dilation 3).
-        #expect(cases.contains { $0.0.outputPaddingHeight == 2 || $0.0.outputPaddingWidth == 2 })
+        // Every valid output padding is drawn, up to 2 (stride or dilation 3); the small sweep is too short to
+        // be sure of it.
+        if !TestScale.isSmall { #expect(cases.contains { $0.0.outputPaddingHeight == 2 || $0.0.outputPaddingWidth == 2 }) }
     }
 }

@@ -70,3 +70,103 @@ struct TransposedWorkspaceTests {
         }
     }
 }
+
+@Suite("Transposed and 1-D convolutions: the array forms")
+struct TransposedArrayFormTests {
+    @Test("Every array form gives the buffer form's bits, reuses arrays of the right length and sizes the others")
+    func arrayForms() throws {
+        pinBLASThreadsOnce()
+        for (i, g) in try workspaceGeometries(batch: 2).enumerated() { try Self.check(g, seed: 0xA7_0000 + UInt64(i)) }
+    }
+
+    static func check<G: FamilyGeometry>(_ g: G, seed: UInt64) throws {
+        let engine = try makeEngine(workers: 2)
+        var rng = SeededGenerator(seed: seed)
+        let p = FamilyProblem(g, useBias: true, rng: &rng)
+        let x: [Float] = converted(p.input, to: Float.self), f: [Float] = converted(p.filter, to: Float.self)
+        let b: [Float] = converted(p.bias!, to: Float.self), dO: [Float] = converted(p.outputGradient, to: Float.self)
+        let ws = ConvWorkspace<Float>()
+        // The buffer forms.
+        var o = [Float](repeating: .nan, count: g.outputCount)
+        var dX: [Float]? = [Float](repeating: .nan, count: g.inputCount)
+        var dF: [Float]? = [Float](repeating: .nan, count: g.filterCount)
+        var dB: [Float]? = [Float](repeating: .nan, count: g.biasCount)
+        try x.withUnsafeBufferPointer { xb in
+            try f.withUnsafeBufferPointer { fb in
+                try dO.withUnsafeBufferPointer { dOb in
+                    try b.withUnsafeBufferPointer { bb in
+                        try o.withUnsafeMutableBufferPointer { try g.forward(engine, xb, fb, bb, $0, ws) }
+                    }
+                    try withMutableBuffers(&dX, &dF, &dB) { try g.backward(engine, xb, fb, dOb, $0, $1, $2, ws) }
+                }
+            }
+        }
+        // The inout forms: a result of the right length is written in place, one of another length resized.
+        var output = [Float](repeating: 0, count: g.outputCount)
+        let before = output.withUnsafeBufferPointer { $0.baseAddress }
+        var grads = Gradients<Float>(input: [1], filter: nil, bias: [Float](repeating: 0, count: g.biasCount))
+        switch g {
+        case let t as TransposedConvGeometry:
+            try engine.forward(t, input: x, filter: f, bias: b, output: &output, workspace: ws)
+            try engine.backward(t, input: x, filter: f, outputGradient: dO, into: &grads, workspace: ws)
+        case let c as ConvGeometry1D:
+            try engine.forward(c, input: x, filter: f, bias: b, output: &output, workspace: ws)
+            try engine.backward(c, input: x, filter: f, outputGradient: dO, into: &grads, workspace: ws)
+        case let t as TransposedConvGeometry1D:
+            try engine.forward(t, input: x, filter: f, bias: b, output: &output, workspace: ws)
+            try engine.backward(t, input: x, filter: f, outputGradient: dO, into: &grads, workspace: ws)
+        default:
+            Issue.record("unexpected geometry type \(type(of: g))")
+        }
+        #expect(output.withUnsafeBufferPointer { $0.baseAddress } == before, "\(g): output array reallocated")
+        expectBitIdentical(output, o, "O (inout) \(g)")
+        expectBitIdentical(grads.input ?? [], dX!, "dX (into) \(g)")
+        expectBitIdentical(grads.filter ?? [], dF!, "dF (into) \(g)")
+        expectBitIdentical(grads.bias ?? [], dB!, "dB (into) \(g)")
+        // The returning forms, one gradient at a time.
+        let filterOnly = try g.arrayBackward(engine, input: p.input, filter: nil, outputGradient: p.outputGradient,
+                                             gradients: .filter)
+        #expect(filterOnly.input == nil && filterOnly.bias == nil && filterOnly.filter?.count == g.filterCount)
+    }
+}
+
+@Suite("Transposed and 1-D convolutions: determinism")
+struct TransposedDeterminismTests {
+    @Test("For a fixed worker count, every result is bit-identical from call to call (staged case included)")
+    func bitIdentical() throws {
+        pinBLASThreadsOnce()
+        for (i, g) in try workspaceGeometries(batch: 3).enumerated() {
+            for workers in [1, 2, 3] { try Self.check(g, workers: workers, seed: 0xDE_0000 + UInt64(i)) }
+        }
+    }
+
+    static func check<G: FamilyGeometry>(_ g: G, workers: Int, seed: UInt64) throws {
+        let engine = try makeEngine(workers: workers)
+        var rng = SeededGenerator(seed: seed)
+        let p = FamilyProblem(g, useBias: true, rng: &rng)
+        func run() throws -> ConvResults<Float> {
+            let x: [Float] = converted(p.input, to: Float.self), f: [Float] = converted(p.filter, to: Float.self)
+            let b: [Float] = converted(p.bias!, to: Float.self), dO: [Float] = converted(p.outputGradient, to: Float.self)
+            let ws = ConvWorkspace<Float>()
+            var o = [Float](repeating: 0, count: g.outputCount)
+            var dX: [Float]? = [Float](repeating: 0, count: g.inputCount)
+            var dF: [Float]? = [Float](repeating: 0, count: g.filterCount)
+            var dB: [Float]? = [Float](repeating: 0, count: g.biasCount)
+            try x.withUnsafeBufferPointer { xb in
+                try f.withUnsafeBufferPointer { fb in
+                    try dO.withUnsafeBufferPointer { dOb in
+                        try b.withUnsafeBufferPointer { bb in
+                            try o.withUnsafeMutableBufferPointer { try g.forward(engine, xb, fb, bb, $0, ws) }
+                        }
+                        try withMutableBuffers(&dX, &dF, &dB) { try g.backward(engine, xb, fb, dOb, $0, $1, $2, ws) }
+                    }
+                }
+            }
+            return ConvResults(output: o, inputGradient: dX!, filterGradient: dF!, biasGradient: dB!)
+        }
+        let first = try run(), second = try run()
+        if let difference = firstBitDifference(first, second) {
+            Issue.record("\(g), \(workers) workers: \(difference)")
+        }
+    }
+}

@@ -26,7 +26,8 @@ public struct ConvPlan3D: Hashable, Sendable, CustomStringConvertible {
     /// The algorithm of every pass.
     public var algorithm: ConvAlgorithm3D
     /// Worker threads (each calls single-threaded BLAS when more than one). Work items are (volume, tile) pairs
-    /// in the forward pass; the backward pass gives each worker a contiguous share of the volumes.
+    /// in the forward pass and the filter gradient, and (volume, group, share of its channels) in the input
+    /// gradient (<doc:ThreeDimensionalConvolution>).
     public var workers: Int
     /// Output planes (of depth E) per tile: each work item lowers and multiplies this many planes of one volume.
     public var planesPerTile: Int

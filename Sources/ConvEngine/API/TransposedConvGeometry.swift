@@ -161,6 +161,10 @@ public struct TransposedConvGeometry: ConvolutionShape {
         self.outputWidth = wo
         self.inputCount = try checkedProduct(batch, inputChannels, inputHeight, inputWidth, quantity: "input element count")
         self.biasCount = outputChannels
+        // Checked here first so that an overflow names this operation's tensors, not the associated convolution's.
+        self.filterCount = try checkedProduct(inputChannels, outputChannels / groups, kernelHeight, kernelWidth,
+                                              quantity: "filter element count")
+        self.outputCount = try checkedProduct(batch, outputChannels, ho, wo, quantity: "output element count")
         // The associated convolution validates (and overflow-checks) every size of the lowerings it runs; its
         // padded input always holds the dilated kernel (`Ho + top + bottom = (H−1)·sh + dh·(R−1) + op + 1`), so
         // only size errors can come from it.
@@ -169,8 +173,6 @@ public struct TransposedConvGeometry: ConvolutionShape {
             outputChannels: inputChannels, kernelHeight: kernelHeight, kernelWidth: kernelWidth,
             strideHeight: strideHeight, strideWidth: strideWidth, padding: .explicit(padding),
             dilationHeight: dilationHeight, dilationWidth: dilationWidth, groups: groups)
-        self.filterCount = associated.filterCount
-        self.outputCount = associated.inputCount
     }
 
     /// Input channels per group (`Cin/G`).

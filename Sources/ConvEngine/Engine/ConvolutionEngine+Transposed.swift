@@ -29,6 +29,10 @@ extension ConvolutionEngine {
     /// (``TransposedConvGeometry/associated``) and its ``ConvPlan``, chosen as
     /// ``plan(for:scalar:)-(ConvGeometry,_)`` chooses it, so a forced ``algorithm`` and
     /// ``inputGradientAlgorithm``, the workers, the tile settings and measured planning all apply to it.
+    /// Measured planning times the associated convolution's passes: ``ConvPlanning/measureTraining`` times the
+    /// same three products a transposed training step runs (in another order), while
+    /// ``ConvPlanning/measureForward`` times the associated forward pass, which is the transposed input gradient,
+    /// not the transposed forward pass.
     ///
     /// When `stride ≤ outputPadding < dilation` on an axis (``MappedConvPlan/isStaged``), the associated
     /// convolution has more output rows or columns than the input: the engine then zero-extends one image at a

@@ -26,7 +26,7 @@ extension ConvolutionEngine {
             }
             chosen = forced
         } else {
-            chosen = ConvAlgorithm3D.allCases.first { VolumeAlgorithmRegistry.isAutomaticChoice($0, for: g) } ?? .vol2col
+            chosen = Self.volumeAutomaticOrder.first { VolumeAlgorithmRegistry.isAutomaticChoice($0, for: g) } ?? .vol2col
         }
         let policy = TilePolicy(budgetBytes: tileBudgetBytes, forcedRows: nil, scalarBytes: MemoryLayout<T>.stride,
                                 workers: workers)
@@ -194,6 +194,12 @@ extension ConvolutionEngine {
                 workspace: workspaceStart(retype(ws, Double.self)), workers: plan.workers)))
         }
     }
+}
+
+extension ConvolutionEngine {
+    /// The 3-D algorithms in the order the automatic rule asks them (kept once: `allCases` builds a new array on
+    /// every access, and planning runs on every call).
+    static let volumeAutomaticOrder = ConvAlgorithm3D.allCases
 }
 
 /// The length checks of a backward call on any geometry of the family, shared by the 3-D engine and reference:

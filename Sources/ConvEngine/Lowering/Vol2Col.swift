@@ -13,8 +13,8 @@
 ///   of every input plane `d` once; kernel-depth tap `t` then reads output plane `e`'s columns at plane
 ///   `d = e·sd − front + t·dd`.
 internal struct VolumeLowering: Sendable {
-    /// Input channels of the group (C/G).
-    let channels: Int
+    /// Input channels of the group (C/G), or of the part of it a worker lowers (``channels(_:)``).
+    private(set) var channels: Int
     /// The depth axis's index rules: D, T, E, sd, dd, front/back padding.
     let depth: Axis
     /// The 2-D lowering of one channel plane: H × W by R × S, giving P × Q.
@@ -24,6 +24,13 @@ internal struct VolumeLowering: Sendable {
         channels = g.inputChannelsPerGroup
         depth = g.depthAxis
         plane = Lowering(planeOf: g)
+    }
+
+    /// The same lowering over `count` channels (a share of the group's, starting at the pointer given to it).
+    func channels(_ count: Int) -> VolumeLowering {
+        var copy = self
+        copy.channels = count
+        return copy
     }
 
     /// Elements of one input plane (`H·W`).

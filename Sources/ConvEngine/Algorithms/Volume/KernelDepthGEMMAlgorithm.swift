@@ -157,23 +157,26 @@ struct KernelDepthGEMMAlgorithm: VolumeAlgorithm {
         }
     }
 
-    func inputTile<T: ConvScalar>(planes: Range<Int>, group grp: Int, filter packed: UnsafePointer<T>,
-                                  outputGradient dO: UnsafePointer<T>, ldo: Int,
+    func inputTile<T: ConvScalar>(planes: Range<Int>, group grp: Int, channels: Range<Int>,
+                                  filter packed: UnsafePointer<T>, outputGradient dO: UnsafePointer<T>, ldo: Int,
                                   into dX: UnsafeMutablePointer<T>, lowered: UnsafeMutablePointer<T>) {
-        let g = geometry, K = g.outputChannels, Kg = g.outputChannelsPerGroup
-        let rows = g.inputChannelsPerGroup * lowering.tapsPerPlane, PQ = lowering.planeColumns
+        let g = geometry, K = g.outputChannels, Kg = g.outputChannelsPerGroup, RS = lowering.tapsPerPlane
+        let rows = g.inputChannelsPerGroup * RS, PQ = lowering.planeColumns
         let span = lowering.depth.inputSpan(of: planes)
         let ld = span.count * PQ
+        // Channel c owns rows c·R·S ..< (c + 1)·R·S of dL (and of each F_t's columns).
+        let m = channels.count * RS
         // Several taps add into the same input plane's columns: start from zero and accumulate.
-        zeroRow(lowered, rows * ld)
+        zeroRow(lowered, m * ld)
         for t in 0..<g.kernelDepth {
             forEachRun(t, planes) { run, d in
-                BLAS.uncheckedGEMM(transposeA: .transpose, transposeB: .none, m: rows, n: run.count * PQ, k: Kg,
-                                   alpha: 1, a: packed + (t * K + grp * Kg) * rows, lda: rows,
+                BLAS.uncheckedGEMM(transposeA: .transpose, transposeB: .none, m: m, n: run.count * PQ, k: Kg,
+                                   alpha: 1, a: packed + (t * K + grp * Kg) * rows + channels.lowerBound * RS, lda: rows,
                                    b: dO + (run.lowerBound - planes.lowerBound) * PQ, ldb: ldo, beta: 1,
                                    c: lowered + (d - span.lowerBound) * PQ, ldc: ld)
             }
         }
-        lowering.addPlanes(lowered, inputPlanes: span, ld: ld, into: dX)
+        lowering.channels(channels.count).addPlanes(lowered, inputPlanes: span, ld: ld,
+                                                    into: dX + channels.lowerBound * g.inputDepth * lowering.planeSize)
     }
 }

@@ -54,13 +54,18 @@ struct Vol2colAlgorithm: VolumeAlgorithm {
                            a: dO, lda: ldo, b: lowered, ldb: columns, beta: 1, c: sums + grp * Kg * rows, ldc: rows)
     }
 
-    func inputTile<T: ConvScalar>(planes: Range<Int>, group grp: Int, filter f: UnsafePointer<T>,
+    func inputTile<T: ConvScalar>(planes: Range<Int>, group grp: Int, channels: Range<Int>, filter f: UnsafePointer<T>,
                                   outputGradient dO: UnsafePointer<T>, ldo: Int,
                                   into dX: UnsafeMutablePointer<T>, lowered: UnsafeMutablePointer<T>) {
         let g = geometry, Kg = g.outputChannelsPerGroup, rows = g.columnRows
         let columns = planes.count * lowering.planeColumns
-        BLAS.uncheckedGEMM(transposeA: .transpose, transposeB: .none, m: rows, n: columns, k: Kg, alpha: 1,
-                           a: f + grp * Kg * rows, lda: rows, b: dO, ldb: ldo, beta: 0, c: lowered, ldc: columns)
-        lowering.col2vol(lowered, planes: planes, ld: columns, into: dX)
+        // Channel c owns rows c·T·R·S ..< (c + 1)·T·R·S of dcol (and of F_g's columns).
+        let rowsPerChannel = g.kernelDepth * lowering.tapsPerPlane
+        let DHW = g.inputDepth * lowering.planeSize
+        BLAS.uncheckedGEMM(transposeA: .transpose, transposeB: .none, m: channels.count * rowsPerChannel, n: columns,
+                           k: Kg, alpha: 1, a: f + grp * Kg * rows + channels.lowerBound * rowsPerChannel, lda: rows,
+                           b: dO, ldb: ldo, beta: 0, c: lowered, ldc: columns)
+        lowering.channels(channels.count).col2vol(lowered, planes: planes, ld: columns,
+                                                  into: dX + channels.lowerBound * DHW)
     }
 }

@@ -50,9 +50,11 @@ protocol VolumeAlgorithm {
                                    outputGradient: UnsafePointer<T>, ldo: Int, into sums: UnsafeMutablePointer<T>,
                                    lowered: UnsafeMutablePointer<T>)
 
-    /// Input step: `dcol = F_gᵀ · dO_tile`, added back into the group's input gradient (`inputGradient`, zeroed by
-    /// the driver before the volume's first tile).
-    func inputTile<T: ConvScalar>(planes: Range<Int>, group grp: Int, filter: UnsafePointer<T>,
+    /// Input step for the group's input channels `channels` (all C/G, or a worker's share of them): the rows of
+    /// `dcol = F_gᵀ · dO_tile` that belong to those channels, added back into their planes of the input gradient
+    /// (`inputGradient` is the group's first channel; the driver zeroes the channels before the volume's first tile).
+    /// Channels own disjoint rows of dcol and disjoint planes of dX, so shares never write the same element.
+    func inputTile<T: ConvScalar>(planes: Range<Int>, group grp: Int, channels: Range<Int>, filter: UnsafePointer<T>,
                                   outputGradient: UnsafePointer<T>, ldo: Int,
                                   into inputGradient: UnsafeMutablePointer<T>, lowered: UnsafeMutablePointer<T>)
 

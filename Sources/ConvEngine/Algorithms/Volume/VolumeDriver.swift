@@ -52,51 +52,65 @@ extension VolumeAlgorithm {
         }
     }
 
-    /// The backward pass. Volumes are split in contiguous, ordered shares, one per worker (a volume's tiles
-    /// add into overlapping planes of its input gradient, so one worker owns it); each worker sums its filter
-    /// gradient over its share in order, and the shares are added in worker order, so the result is
-    /// reproducible bit for bit at a given worker count. The bias gradient's order never depends on it.
+    /// The backward pass, in two parallel phases over the same workspace.
+    ///
+    /// Filter gradient: the (volume, tile) work items are split in contiguous, ordered shares, one per worker;
+    /// each worker sums its share in order and the shares are added in worker order, so the result is
+    /// reproducible bit for bit at a given worker count.
+    ///
+    /// Input gradient: the work items are (volume, group, share of the group's input channels), taken by
+    /// whichever worker is free. A volume's tiles add into overlapping planes of its input gradient (the depth
+    /// halo), so one item owns all the tiles of its channels; the channels are split only when volumes × groups
+    /// are fewer than the workers (a batch of one volume still uses every worker).
+    ///
+    /// The bias gradient's order never depends on the worker count.
     func backward<T: ConvScalar>(_ call: BackwardCall<T>, _ layout: VolumeLayout) {
         let g = geometry
         let G = g.groups, K = g.outputChannels, Kg = g.outputChannelsPerGroup, C = g.inputChannels
         let Cg = g.inputChannelsPerGroup, E = g.outputDepth
         let PQ = g.outputHeight * g.outputWidth, DHW = g.inputDepth * g.inputHeight * g.inputWidth
         let dO = call.outputGradient
-        let wantsDF = call.filterGradient != nil && call.input != nil
-        let wantsDX = call.inputGradient != nil && call.filter != nil
-        let workers = wantsDF || wantsDX ? min(call.workers, g.batch) : 0
         let schedule = PlaneSchedule(outputDepth: E, planesPerTile: planesPerTile)
-        var filter = call.filter
-        if wantsDX, packedFilterCount > 0, let f = call.filter {
-            let packed = layout.packedFilter.at(call.workspace)
-            packFilter(f, into: packed)
-            filter = UnsafePointer(packed)
-        }
-        parallelFor(workers) { w in
-            let lowered = layout.lowered.at(call.workspace, worker: w)
-            let sums = layout.filterSums.at(call.workspace, worker: w)
-            if wantsDF { zeroRow(sums, g.filterCount) }
-            for n in share(of: g.batch, worker: w, of: workers) {
-                if wantsDX, let dX = call.inputGradient { zeroRow(dX + n * C * DHW, C * DHW) }
-                for i in 0..<schedule.tilesPerVolume {
-                    let planes = schedule.planes(i)
+        let tiles = schedule.tilesPerVolume
+        if let dF = call.filterGradient, let x = call.input {
+            let items = g.batch * tiles
+            let workers = min(call.workers, items)
+            parallelFor(workers) { w in
+                let lowered = layout.lowered.at(call.workspace, worker: w)
+                let sums = layout.filterSums.at(call.workspace, worker: w)
+                zeroRow(sums, g.filterCount)
+                for item in share(of: items, worker: w, of: workers) {
+                    let n = item / tiles, planes = schedule.planes(item % tiles)
                     for grp in 0..<G {
-                        let dOTile = dO + ((n * K + grp * Kg) * E + planes.lowerBound) * PQ
-                        if wantsDF, let x = call.input {
-                            weightTile(planes: planes, group: grp, input: x + (n * C + grp * Cg) * DHW,
-                                       outputGradient: dOTile, ldo: E * PQ, into: sums, lowered: lowered)
-                        }
-                        if wantsDX, let dX = call.inputGradient, let filter {
-                            inputTile(planes: planes, group: grp, filter: filter, outputGradient: dOTile, ldo: E * PQ,
-                                      into: dX + (n * C + grp * Cg) * DHW, lowered: lowered)
-                        }
+                        weightTile(planes: planes, group: grp, input: x + (n * C + grp * Cg) * DHW,
+                                   outputGradient: dO + ((n * K + grp * Kg) * E + planes.lowerBound) * PQ,
+                                   ldo: E * PQ, into: sums, lowered: lowered)
                     }
                 }
             }
-        }
-        if wantsDF, let dF = call.filterGradient {
             finishFilterGradient(sums: layout.filterSums.at(call.workspace), parts: workers, into: dF,
                                  workers: call.workers)
+        }
+        if let dX = call.inputGradient, var filter = call.filter {
+            if packedFilterCount > 0 {
+                let packed = layout.packedFilter.at(call.workspace)
+                packFilter(filter, into: packed)
+                filter = UnsafePointer(packed)
+            }
+            let units = g.batch * G
+            let chunks = units >= call.workers ? 1 : min(Cg, (call.workers - 1) / units + 1)
+            parallelItems(call.workers, count: units * chunks) { w, item in
+                let n = item / (G * chunks), grp = (item / chunks) % G
+                let channels = share(of: Cg, worker: item % chunks, of: chunks)
+                let group = dX + (n * C + grp * Cg) * DHW
+                zeroRow(group + channels.lowerBound * DHW, channels.count * DHW)
+                for i in 0..<tiles {
+                    let planes = schedule.planes(i)
+                    inputTile(planes: planes, group: grp, channels: channels, filter: filter,
+                              outputGradient: dO + ((n * K + grp * Kg) * E + planes.lowerBound) * PQ, ldo: E * PQ,
+                              into: group, lowered: layout.lowered.at(call.workspace, worker: w))
+                }
+            }
         }
         if let dB = call.biasGradient {
             sumBiasGradient(batch: g.batch, channels: K, positions: E * PQ, dO, into: dB, workers: call.workers)
