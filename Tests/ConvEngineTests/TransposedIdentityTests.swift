@@ -92,7 +92,7 @@ func checkFiniteDifferences<G: FamilyGeometry>(_ g: G, seed: UInt64) throws {
 
 @Suite("Transposed convolutions: adjoint identities and finite differences")
 struct TransposedIdentityTests {
-    @Test("Reference: ⟨conv_transpose2d(X), Y⟩ = ⟨X, conv2d(Y)⟩ with the associated convolution's own reference")
+    @Test("Reference and engine: ⟨conv_transpose2d(X), Y⟩ = ⟨X, conv2d(Y)⟩ with the associated convolution computed as a convolution")
     func adjointOfTheAssociatedConvolution() throws {
         var worst = 0.0
         for (i, (g, _)) in TransposedSweep.cases(count: 40).enumerated() {
@@ -112,8 +112,15 @@ struct TransposedIdentityTests {
             worst = max(worst, expectSidesAgree(
                 dot(o, y).value, dot(xExtended, c).value, aTerms: ErrorBound.termCounts(g).output + g.outputCount,
                 bTerms: ErrorBound.termCounts(a).output + a.outputCount, scale: scale, "transposed vs associated, \(g)"))
+            // The same identity between the engine's two operations (the strict numerics: no transform algorithm).
+            let engine = try ConvolutionEngine(workers: 1 + i % 2, numerics: .strict)
+            let engineSide = try engine.forward(a, input: y, filter: w)
+            worst = max(worst, expectSidesAgree(
+                dot(try engine.forward(g, input: x, filter: w), y).value, dot(xExtended, engineSide).value,
+                aTerms: ErrorBound.termCounts(g).output + g.outputCount,
+                bTerms: ErrorBound.termCounts(a).output + a.outputCount, scale: scale, "engine: transposed vs associated, \(g)"))
         }
-        print("transposed adjoint (reference vs the associated convolution): worst fraction of tolerance \(worst)")
+        print("transposed adjoint (reference and engine vs the associated convolution): worst fraction of tolerance \(worst)")
     }
 
     @Test("Reference: ⟨conv_transpose1d(X), Y⟩ = ⟨X, conv1d(Y)⟩ with the 1-D convolution's own reference")
