@@ -7,7 +7,10 @@ ConvEngine time, PyTorch time and their ratio per layer, pass and thread count, 
 
 For a strong anchor each layer and pass takes the faster of PyTorch's two CPU paths: oneDNN (the default)
 and its own im2col + GEMM path (`torch.backends.mkldnn.flags(enabled=False)`). Backward computes all three
-gradients with `torch.ops.aten.convolution_backward(..., output_mask=[True, True, True])`. Timing is the
+gradients with `torch.ops.aten.convolution_backward(..., output_mask=[True, True, True])`. The rows of the
+convolution family (source "family" in the JSON: transposed 2-D, 1-D and 3-D convolutions) run PyTorch's
+`conv_transpose2d`, `conv1d`, `conv3d` (and `conv_transpose1d`) on the same shapes, and their geometric means
+are printed separately. Timing is the
 median of at least 7 runs after a warm-up. Run it (through Benchmarks/compare.sh) with
 GLIBC_TUNABLES=glibc.malloc.mmap_threshold=4294967295:glibc.malloc.trim_threshold=4294967295 so that
 PyTorch's freed buffers stay mapped and neither side pays page faults on every call.
@@ -57,7 +60,15 @@ def measure(fn, min_reps, max_reps, target_s):
     return statistics.median(samples), min(samples), samples
 
 
+def uniform_tensors(seed, *shapes):
+    """Float32 tensors uniform in [-0.5, 1) (nonzero mean, as convbench's data), from one seeded generator."""
+    gen = torch.Generator().manual_seed(seed)
+    return [torch.rand(*shape, generator=gen, dtype=torch.float32) * 1.5 - 0.5 for shape in shapes]
+
+
 class Layer:
+    """A 2-D convolution row (convbench's suite and generated layers): conv2d."""
+
     def __init__(self, info):
         g = info["geometry"]
         self.name = info["name"]
@@ -72,16 +83,12 @@ class Layer:
 
     def tensors(self, seed):
         g = self.g
-        gen = torch.Generator().manual_seed(seed)
-
-        def uniform(*shape):
-            return torch.rand(*shape, generator=gen, dtype=torch.float32) * 1.5 - 0.5
-
-        x = uniform(g["batch"], g["inputChannels"], g["inputHeight"], g["inputWidth"])
-        w = uniform(g["outputChannels"], g["inputChannels"] // g["groups"], g["kernelHeight"], g["kernelWidth"])
-        b = uniform(g["outputChannels"])
-        d_o = uniform(g["batch"], g["outputChannels"], g["outputHeight"], g["outputWidth"])
-        return x, w, b, d_o
+        return uniform_tensors(
+            seed,
+            (g["batch"], g["inputChannels"], g["inputHeight"], g["inputWidth"]),
+            (g["outputChannels"], g["inputChannels"] // g["groups"], g["kernelHeight"], g["kernelWidth"]),
+            (g["outputChannels"],),
+            (g["batch"], g["outputChannels"], g["outputHeight"], g["outputWidth"]))
 
     def forward(self, x, w, b):
         return torch.nn.functional.conv2d(x, w, b, stride=self.stride, padding=self.padding,
@@ -91,6 +98,58 @@ class Layer:
         return torch.ops.aten.convolution_backward(
             d_o, x, w, [w.shape[0]], self.stride, self.padding, self.dilation, False, [0, 0], self.groups,
             [True, True, True])
+
+
+class FamilyLayer:
+    """A row of the convolution family (issue 13): conv_transpose2d, conv1d, conv_transpose1d or conv3d.
+
+    Its JSON geometry ("family") lists per spatial axis inputSize, kernelSize, stride, paddingBefore,
+    paddingAfter, dilation, outputPadding and outputSize; inputChannels/outputChannels are PyTorch's
+    in_channels/out_channels (for a transposed convolution the weight is Cin x Cout/G x kernel)."""
+
+    FUNCTIONS = {
+        "conv1d": (torch.nn.functional.conv1d, False),
+        "conv3d": (torch.nn.functional.conv3d, False),
+        "conv_transpose1d": (torch.nn.functional.conv_transpose1d, True),
+        "conv_transpose2d": (torch.nn.functional.conv_transpose2d, True),
+    }
+
+    def __init__(self, info):
+        g = info["family"]
+        self.name = info["name"]
+        self.source = info.get("source", "family")
+        self.operation = g["operation"]
+        self.function, self.transposed = self.FUNCTIONS[self.operation]
+        self.g = g
+        self.symmetric = g["paddingBefore"] == g["paddingAfter"]
+        self.stride = g["stride"]
+        self.padding = g["paddingBefore"]
+        self.dilation = g["dilation"]
+        self.output_padding = g["outputPadding"]
+        self.groups = g["groups"]
+
+    def tensors(self, seed):
+        g = self.g
+        n, cin, cout, groups = g["batch"], g["inputChannels"], g["outputChannels"], g["groups"]
+        weight = (cin, cout // groups) if self.transposed else (cout, cin // groups)
+        return uniform_tensors(seed, (n, cin, *g["inputSize"]), (*weight, *g["kernelSize"]), (cout,),
+                               (n, cout, *g["outputSize"]))
+
+    def forward(self, x, w, b):
+        if self.transposed:
+            return self.function(x, w, b, stride=self.stride, padding=self.padding,
+                                 output_padding=self.output_padding, groups=self.groups, dilation=self.dilation)
+        return self.function(x, w, b, stride=self.stride, padding=self.padding, dilation=self.dilation,
+                             groups=self.groups)
+
+    def backward(self, x, w, d_o):
+        return torch.ops.aten.convolution_backward(
+            d_o, x, w, [d_o.shape[1]], self.stride, self.padding, self.dilation, self.transposed,
+            self.output_padding, self.groups, [True, True, True])
+
+
+def make_layer(info):
+    return FamilyLayer(info) if "family" in info else Layer(info)
 
 
 PATHS = ("onednn", "im2col")
@@ -110,6 +169,11 @@ def short(pass_name):
 def geomean(values):
     values = [v for v in values if v and v > 0 and math.isfinite(v)]
     return math.exp(sum(math.log(v) for v in values) / len(values)) if values else float("nan")
+
+
+def finite_or_none(v):
+    """`v`, or None for NaN and infinities (the JSON has no NaN: convchart's decoder rejects it)."""
+    return v if v is not None and math.isfinite(v) else None
 
 
 def fmt_ms(v):
@@ -132,7 +196,7 @@ def main():
     options = engine["options"]
     threads = options["threads"]
     passes = options["passes"]
-    layers = [Layer(info) for info in engine["layers"]]
+    layers = [make_layer(info) for info in engine["layers"]]
     if options.get("precision", "float") != "float":
         progress(f"compare.py: warning: ConvEngine ran in {options['precision']}, PyTorch runs in Float32")
     if os.environ.get("GLIBC_TUNABLES", "") != TUNABLES:
@@ -155,7 +219,7 @@ def main():
         for i, layer in enumerate(layers):
             label = f"[{i + 1}/{len(layers)}] {layer.name}"
             if not layer.symmetric:
-                progress(f"{label}: asymmetric padding, which conv2d cannot express: skipped")
+                progress(f"{label}: asymmetric padding, which PyTorch's padding argument cannot express: skipped")
                 continue
             x, w, b, d_o = layer.tensors(seed=1234 + i)
             for t in threads:
@@ -222,10 +286,22 @@ def main():
             rows = [r for r in merged if r["pass"] == p and r["threads"] == t]
             suite = geomean([r["ratio"] for r in rows if r["source"] == "suite"])
             everything = geomean([r["ratio"] for r in rows])
-            summary[f"{p}@{t}"] = {"all": everything, "suite": suite}
+            summary[f"{p}@{t}"] = {"all": finite_or_none(everything), "suite": finite_or_none(suite)}
             named = sum(1 for r in rows if r["source"] == "suite")
-            print(f"  {p:<8} {t} thread{'s' if t > 1 else ' '}: {everything:.2f} (all {len(rows)} layers),"
-                  f" {suite:.2f} ({named} named layers)")
+            print(f"  {p:<8} {t} thread{'s' if t > 1 else ' '}: {everything:.2f} (all {len(rows)} layers)"
+                  + (f", {suite:.2f} ({named} named layers)" if named else ""))
+    family = [r for r in merged if r["source"] == "family"]
+    if family:
+        print("geometric mean of ConvEngine / PyTorch over the convolution family's rows (transposed, 1-D, 3-D):")
+        for p in passes:
+            for t in threads:
+                rows = [r for r in family if r["pass"] == p and r["threads"] == t]
+                ratios = [r["ratio"] for r in rows if r["ratio"]]
+                mean = geomean(ratios)
+                summary[f"{p}@{t}"]["family"] = finite_or_none(mean)
+                highest = max(rows, key=lambda r: r["ratio"] or 0, default=None)
+                print(f"  {p:<8} {t} thread{'s' if t > 1 else ' '}: {mean:.2f} ({len(ratios)} of {len(rows)} rows)"
+                      + (f", highest {highest['layer']} {highest['ratio']:.2f}" if highest and highest["ratio"] else ""))
     overall = geomean([r["ratio"] for r in merged])
     print(f"  overall: {overall:.2f} over {len(merged)} rows")
     worst, seen = [], set()

@@ -10,13 +10,14 @@ struct ConvBench: ParsableCommand {
         commandName: "convbench",
         abstract: "ConvEngine throughput per layer: GFLOP/s, the share of the GEMM ceiling, verified outputs.",
         discussion: """
-            Runs the nine-layer suite and generated geometries, forward and backward, at each thread count.
+            Runs the nine-layer suite, generated geometries and the convolution family's five rows (transposed,
+            1-D and 3-D convolutions), forward and backward, at each thread count.
             The table goes to stdout, progress to stderr. Exits non-zero if any row fails verification.
             See Benchmarks/README.md for the columns and the JSON schema.
             """)
 
     @Option(name: [.customLong("layer"), .customShort("l")],
-            help: "Only layers whose name contains this (repeatable, or comma-separated; e.g. res2, vgg, gen).")
+            help: "Only layers whose name contains this (repeatable, or comma-separated; e.g. res2, vgg, gen, convT, conv3d).")
     var layers: [String] = []
 
     @Option(help: "Override every layer's batch size.")
@@ -118,9 +119,13 @@ struct ConvBench: ParsableCommand {
         let forced = algorithm.flatMap(ConvAlgorithm.init(rawValue:))
         let selected = (filters.isEmpty ? all : all.filter { l in filters.contains { l.name.lowercased().contains($0) } })
             .filter { forced?.supports($0.geometry) ?? true }
-        guard !selected.isEmpty else {
+        // The convolution family's rows (issue 13), after the 2-D layers, selected by the same filters.
+        let family = try FamilySuite.layers(quick: quick, batch: batch)
+        let selectedFamily = (filters.isEmpty ? family : family.filter { l in filters.contains { l.name.lowercased().contains($0) } })
+            .filter { l in forced.map { l.geometry.supports($0) } ?? true }
+        guard !selected.isEmpty || !selectedFamily.isEmpty else {
             throw BenchError.usage("no layer matches --layer \(filters.joined(separator: ",")); layers: "
-                                   + all.map(\.name).joined(separator: ", "))
+                                   + (all.map(\.name) + family.map(\.name)).joined(separator: ", "))
         }
 
         var repetitionPolicy = RepetitionPolicy()
@@ -139,7 +144,8 @@ struct ConvBench: ParsableCommand {
                                   samples: samples)
         print(TableWriter.header(machine: machine, options: options), terminator: "")
         print("layers:")
-        print(TableWriter.legend(selected), terminator: "")
+        print(TableWriter.legend(selected.map { ($0.name, $0.geometry.shortDescription) }
+                                 + selectedFamily.map { ($0.name, $0.shortDescription) }), terminator: "")
         flushStdout()
 
         // The machine's GEMM rate at each thread count, measured now (in this run) for the %gemm column.
@@ -157,26 +163,42 @@ struct ConvBench: ParsableCommand {
                             algorithm: forced, numerics: ConvNumerics(rawValue: numerics) ?? .default,
                             tileRows: tileRows),
             gemmRates: Dictionary(uniqueKeysWithValues: rates.map { ($0.threads, $0) }))
+        let familyRunner = FamilyRunner<T>(settings: runner.settings, gemmRates: runner.gemmRates)
         var layerInfos: [LayerInfo] = []
         var rows: [ResultRow] = []
-        for (i, layer) in selected.enumerated() {
-            let label = "[\(i + 1)/\(selected.count)] \(layer.name)"
-            Progress.say("\(label): \(layer.geometry.shortDescription)")
+        let count = selected.count + selectedFamily.count
+        // Runs one layer (2-D or family) with its progress lines.
+        func runLayer(_ index: Int, _ name: String, _ description: String,
+                      _ body: (String) throws -> (LayerInfo, [ResultRow])) throws {
+            let label = "[\(index)/\(count)] \(name)"
+            Progress.say("\(label): \(description)")
             let layerStart = Clock.nanoseconds()
-            let (info, layerRows) = try runner.run(layer, label: label)
+            let (info, layerRows) = try body(label)
             Progress.say(String(format: "%@: %.1f s (run so far %.0f s)", label, Double(Clock.nanoseconds() - layerStart) / 1e9,
                                 Double(Clock.nanoseconds() - start) / 1e9))
             layerInfos.append(info)
             rows += layerRows
         }
+        for (i, layer) in selected.enumerated() {
+            try runLayer(i + 1, layer.name, layer.geometry.shortDescription) { try runner.run(layer, label: $0) }
+        }
+        for (i, layer) in selectedFamily.enumerated() {
+            try runLayer(selected.count + i + 1, layer.name, layer.shortDescription) { try familyRunner.run(layer, label: $0) }
+        }
 
         // Rows grouped by pass then thread count, layers in suite order within each group.
         let ordered = passes.flatMap { p in threadList.flatMap { t in rows.filter { $0.pass == p && $0.threads == t } } }
-        var geomeans: [String: Double] = [:]
+        let familyNames = Set(selectedFamily.map(\.name))
+        var geomeans: [String: Double] = [:], familyGeomeans: [String: Double] = [:]
         for p in passes {
             for t in threadList {
-                let ratios = ordered.filter { $0.pass == p && $0.threads == t }.map(\.ceilingRatio)
+                let cell = ordered.filter { $0.pass == p && $0.threads == t }
+                let ratios = cell.map(\.ceilingRatio)
                 if !ratios.isEmpty { geomeans["\(p.rawValue)@\(t)"] = exp(ratios.map { log($0) }.reduce(0, +) / Double(ratios.count)) }
+                let familyRatios = cell.filter { familyNames.contains($0.layer) }.map(\.ceilingRatio)
+                if !familyRatios.isEmpty {
+                    familyGeomeans["\(p.rawValue)@\(t)"] = exp(familyRatios.map { log($0) }.reduce(0, +) / Double(familyRatios.count))
+                }
             }
         }
         let failures = ordered.filter { !$0.verification.passed }.count
@@ -188,6 +210,7 @@ struct ConvBench: ParsableCommand {
         }
         var summary = Summary(rows: ordered.count, failures: failures, geomeanCeilingRatio: geomeans,
                               totalSeconds: Double(Clock.nanoseconds() - start) / 1e9, worstCeilingRatios: worstLayers)
+        summary.familyGeomeanCeilingRatio = familyGeomeans
         for p in passes {
             for t in threadList where t > 1 {
                 let paired = ordered.filter { $0.pass == p && $0.threads == t && $0.speedup != nil }
@@ -202,7 +225,7 @@ struct ConvBench: ParsableCommand {
         print(TableWriter.notes)
         print(TableWriter.summary(summary), terminator: "")
         flushStdout()
-        if !noPlanning && algorithm == nil {
+        if !noPlanning && algorithm == nil && !selected.isEmpty {
             let planning = try PlanningReport.measure(selected, threads: threadList,
                                                       numerics: ConvNumerics(rawValue: numerics) ?? .default,
                                                       scalar: T.self)

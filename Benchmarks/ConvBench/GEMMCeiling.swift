@@ -1,6 +1,78 @@
 @_spi(Tools) import ConvEngine
 import Foundation
 
+/// The GEMM shapes of MATH.md's canonical lowering of one convolution, per image and group: the column matrix
+/// has `columnRows` = Cg·(kernel taps) rows and `columnColumns` = output positions columns; the filter of a group
+/// is Kg × columnRows, the output gradient of an image and group Kg × columnColumns. For a 3-D convolution this
+/// is vol2col's (taps T·R·S, positions E·P·Q); a 1-D convolution is the 2-D one with H = R = 1.
+struct LoweringShape: Sendable {
+    let batch, groups, inputChannels, outputChannels: Int
+    /// Elements of one input channel of one image (H·W, or D·H·W).
+    let inputPlane: Int
+    let columnRows: Int
+    let columnColumns: Int
+    /// A 1×1 (×1) kernel at stride 1 without padding: the input images are the column matrices.
+    let isPointwise: Bool
+
+    var inputChannelsPerGroup: Int { inputChannels / groups }
+    var outputChannelsPerGroup: Int { outputChannels / groups }
+    var filterCount: Int { outputChannels * columnRows }
+    var inputCount: Int { batch * inputChannels * inputPlane }
+    var outputCount: Int { batch * outputChannels * columnColumns }
+
+    init(batch: Int, groups: Int, inputChannels: Int, outputChannels: Int, inputPlane: Int, columnRows: Int,
+         columnColumns: Int, isPointwise: Bool) {
+        self.batch = batch; self.groups = groups
+        self.inputChannels = inputChannels; self.outputChannels = outputChannels
+        self.inputPlane = inputPlane; self.columnRows = columnRows; self.columnColumns = columnColumns
+        self.isPointwise = isPointwise
+    }
+
+    init(_ g: ConvGeometry) {
+        self.init(batch: g.batch, groups: g.groups, inputChannels: g.inputChannels, outputChannels: g.outputChannels,
+                  inputPlane: g.inputHeight * g.inputWidth, columnRows: g.columnRows, columnColumns: g.columnColumns,
+                  isPointwise: g.isPointwise)
+    }
+}
+
+/// One GEMM of the lowering (a row of MATH.md's GEMM table), run per image and group.
+enum CeilingGEMM: Sendable {
+    /// `O_g = F_g · col` (Kg×CgRS · CgRS×PQ).
+    case forward
+    /// `dF_g (+)= dO_g · colᵀ` (Kg×PQ · PQ×CgRS), accumulated over a worker's images.
+    case filterGradient
+    /// `dcol = F_gᵀ · dO_g` (CgRS×Kg · Kg×PQ).
+    case inputGradient
+
+    /// A convolution's GEMMs per pass: forward, then the filter and input gradients.
+    static func convolution(_ pass: Pass) -> [CeilingGEMM] {
+        pass == .forward ? [.forward] : [.filterGradient, .inputGradient]
+    }
+
+    /// A transposed convolution's GEMMs per pass, those of its associated convolution (MATH.md): its forward
+    /// pass is the associated input gradient, its backward pass the associated forward (dX) and filter gradient.
+    static func transposed(_ pass: Pass) -> [CeilingGEMM] {
+        pass == .forward ? [.inputGradient] : [.forward, .filterGradient]
+    }
+}
+
+/// The operands the ceiling's GEMMs read, in the lowered convolution's roles: X (read only when the lowering is
+/// pointwise, where the images are the column matrices), F and dO.
+struct CeilingOperands<T: ConvScalar> {
+    let input: UnsafeMutablePointer<T>
+    let filter: UnsafeMutablePointer<T>
+    let outputGradient: UnsafeMutablePointer<T>
+
+    /// A 2-D convolution's own tensors.
+    init(_ t: LayerTensors<T>) {
+        self.init(input: t.input.pointer, filter: t.filter.pointer, outputGradient: t.outputGradient.pointer)
+    }
+
+    init(input: UnsafeMutablePointer<T>, filter: UnsafeMutablePointer<T>, outputGradient: UnsafeMutablePointer<T>) {
+        self.input = input; self.filter = filter; self.outputGradient = outputGradient
+    }
+}
+
 /// The GEMM ceiling of one layer: exactly the GEMM calls of MATH.md's canonical lowering (one per image and
 /// group per GEMM-table row, with the same M, N, K, transposes and count), on preallocated matrices whose
 /// pages are already touched, and nothing else: no im2col, no col2im, no bias.
@@ -10,9 +82,10 @@ import Foundation
 /// | forward | `O_g = F_g · col` (Kg×CgRS · CgRS×PQ) |
 /// | backward | `dF_g (+)= dO_g · colᵀ` (Kg×PQ · PQ×CgRS), then `dcol = F_gᵀ · dO_g` (CgRS×Kg · Kg×PQ) |
 ///
+/// (A transposed convolution runs its associated convolution's rows: ``CeilingGEMM/transposed(_:)``.)
 /// `col` is one CgRS×PQ matrix per worker, reused image after image as an engine would reuse its column
 /// buffer (`dcol` is written into it too); for a 1×1 stride-1 unpadded layer the input images themselves
-/// are the column matrices and `dcol` is written straight into the input-gradient buffer. It is a property
+/// are the column matrices and `dcol` is written straight into an input-gradient buffer. It is a property
 /// of the geometry, not of the engine's plan, so a plan better than the canonical lowering may beat it.
 final class GEMMCeiling<T: ConvScalar> {
     /// How the GEMMs are spread over threads.
@@ -23,88 +96,88 @@ final class GEMMCeiling<T: ConvScalar> {
         case imageParallel = "images"
     }
 
-    let geometry: ConvGeometry
+    let shape: LoweringShape
     let workers: Int
     private let columns: [Tensor<T>]          // one CgRS×PQ matrix per worker
     private let output: Tensor<T>             // O of the forward GEMMs (not the engine's)
     private let filterGradients: [Tensor<T>]  // dF per worker
     private let inputGradient: Tensor<T>?     // dX of the pointwise case (dcol is dX itself)
 
-    /// Allocates and touches every matrix for up to `workers` threads. The inputs (X, F, dO) are those of the
-    /// ``LayerTensors`` passed to each run.
+    /// Allocates and touches every matrix for up to `workers` threads. The operands (X, F, dO) are passed to
+    /// each run.
     /// - Throws: ``ConvError`` when a matrix would not fit in physical memory (``MemoryCheck``).
-    init(_ g: ConvGeometry, workers: Int, rng: inout SeededGenerator) throws {
-        geometry = g
+    init(_ shape: LoweringShape, workers: Int, rng: inout SeededGenerator) throws {
+        self.shape = shape
         self.workers = workers
-        let n = g.isPointwise ? 0 : g.columnRows * g.columnColumns
+        let n = shape.isPointwise ? 0 : shape.columnRows * shape.columnColumns
         columns = try (0..<workers).map { _ in try Tensor("ceiling column matrix", count: n, uniformIn: -0.5...1, using: &rng) }
-        output = try Tensor("ceiling output", count: g.outputCount)
-        filterGradients = try (0..<workers).map { _ in try Tensor("ceiling filter gradient", count: g.filterCount) }
-        inputGradient = g.isPointwise ? try Tensor("ceiling input gradient", count: g.inputCount) : nil
+        output = try Tensor("ceiling output", count: shape.outputCount)
+        filterGradients = try (0..<workers).map { _ in try Tensor("ceiling filter gradient", count: shape.filterCount) }
+        inputGradient = shape.isPointwise ? try Tensor("ceiling input gradient", count: shape.inputCount) : nil
     }
 
-    /// The forward GEMMs with `policy` (`imageParallel` uses `threads` workers; serial uses one).
+    /// A 2-D convolution's ceiling.
+    convenience init(_ g: ConvGeometry, workers: Int, rng: inout SeededGenerator) throws {
+        try self.init(LoweringShape(g), workers: workers, rng: &rng)
+    }
+
+    /// The forward GEMMs of a 2-D convolution with `policy` (`imageParallel` uses `threads` workers; serial uses one).
     func forward(_ t: LayerTensors<T>, policy: Policy, threads: Int) throws {
-        try run(policy: policy, threads: threads) { worker, images in
-            try self.forwardGEMMs(t, worker: worker, images: images)
-        }
+        try run(CeilingGEMM.convolution(.forward), CeilingOperands(t), policy: policy, threads: threads)
     }
 
-    /// The backward GEMMs (filter and input gradients) with `policy`.
+    /// The backward GEMMs (filter and input gradients) of a 2-D convolution with `policy`.
     func backward(_ t: LayerTensors<T>, policy: Policy, threads: Int) throws {
-        try run(policy: policy, threads: threads) { worker, images in
-            try self.backwardGEMMs(t, worker: worker, images: images)
-        }
+        try run(CeilingGEMM.convolution(.backward), CeilingOperands(t), policy: policy, threads: threads)
     }
 
-    private func run(policy: Policy, threads: Int, _ body: @escaping (Int, Range<Int>) throws -> Void) throws {
-        let batch = geometry.batch
+    /// `gemms`, in this order for each image and group, on `operands` with `policy`.
+    func run(_ gemms: [CeilingGEMM], _ operands: CeilingOperands<T>, policy: Policy, threads: Int) throws {
+        let batch = shape.batch
         let split = policy == .serial ? 1 : min(threads, workers, batch)
         if split <= 1 {
-            try body(0, 0..<batch)
+            try gemmsOverImages(gemms, operands, worker: 0, images: 0..<batch)
             return
         }
-        let box = SendableBox(body)
+        let box = SendableBox((self, gemms, operands))
         let errors = ErrorSlot()
         DispatchQueue.concurrentPerform(iterations: split) { w in
-            do { try box.value(w, imageShare(batch, worker: w, of: split)) } catch { errors.set(error) }
+            let (ceiling, gemms, operands) = box.value
+            do {
+                try ceiling.gemmsOverImages(gemms, operands, worker: w, images: imageShare(batch, worker: w, of: split))
+            } catch { errors.set(error) }
         }
         if let error = errors.error { throw error }
     }
 
-    private func forwardGEMMs(_ t: LayerTensors<T>, worker: Int, images: Range<Int>) throws {
-        let g = geometry
-        let Kg = g.outputChannelsPerGroup, Cg = g.inputChannelsPerGroup
-        let CgRS = g.columnRows, PQ = g.columnColumns, HW = g.inputHeight * g.inputWidth
-        for n in images {
-            for grp in 0..<g.groups {
-                let b: UnsafePointer<T> = g.isPointwise
-                    ? UnsafePointer(t.input.pointer + (n * g.inputChannels + grp * Cg) * HW)
-                    : UnsafePointer(columns[worker].pointer)
-                try BLAS.gemm(transposeA: .none, transposeB: .none, m: Kg, n: PQ, k: CgRS,
-                              alpha: 1, a: t.filter.pointer + grp * Kg * CgRS, lda: CgRS, b: b, ldb: PQ,
-                              beta: 0, c: output.pointer + (n * g.outputChannels + grp * Kg) * PQ, ldc: PQ)
-            }
-        }
-    }
-
-    private func backwardGEMMs(_ t: LayerTensors<T>, worker: Int, images: Range<Int>) throws {
-        let g = geometry
-        let Kg = g.outputChannelsPerGroup, Cg = g.inputChannelsPerGroup
-        let CgRS = g.columnRows, PQ = g.columnColumns, HW = g.inputHeight * g.inputWidth
+    private func gemmsOverImages(_ gemms: [CeilingGEMM], _ t: CeilingOperands<T>, worker: Int, images: Range<Int>) throws {
+        let s = shape
+        let Kg = s.outputChannelsPerGroup, Cg = s.inputChannelsPerGroup
+        let CgRS = s.columnRows, PQ = s.columnColumns, plane = s.inputPlane
         let dF = filterGradients[worker].pointer
         for n in images {
-            for grp in 0..<g.groups {
-                let dOg = t.outputGradient.pointer + (n * g.outputChannels + grp * Kg) * PQ
-                let image = n * g.inputChannels + grp * Cg
-                let col: UnsafeMutablePointer<T> = g.isPointwise ? t.input.pointer + image * HW : columns[worker].pointer
-                try BLAS.gemm(transposeA: .none, transposeB: .transpose, m: Kg, n: CgRS, k: PQ,
-                              alpha: 1, a: dOg, lda: PQ, b: col, ldb: PQ,
-                              beta: n == images.lowerBound ? 0 : 1, c: dF + grp * Kg * CgRS, ldc: CgRS)
-                let dcol: UnsafeMutablePointer<T> = g.isPointwise ? inputGradient!.pointer + image * HW : col
-                try BLAS.gemm(transposeA: .transpose, transposeB: .none, m: CgRS, n: PQ, k: Kg,
-                              alpha: 1, a: t.filter.pointer + grp * Kg * CgRS, lda: CgRS, b: dOg, ldb: PQ,
-                              beta: 0, c: dcol, ldc: PQ)
+            for grp in 0..<s.groups {
+                let dOg = t.outputGradient + (n * s.outputChannels + grp * Kg) * PQ
+                let image = n * s.inputChannels + grp * Cg
+                let col: UnsafeMutablePointer<T> = s.isPointwise ? t.input + image * plane : columns[worker].pointer
+                let filter = t.filter + grp * Kg * CgRS
+                for gemm in gemms {
+                    switch gemm {
+                    case .forward:
+                        try BLAS.gemm(transposeA: .none, transposeB: .none, m: Kg, n: PQ, k: CgRS,
+                                      alpha: 1, a: filter, lda: CgRS, b: col, ldb: PQ,
+                                      beta: 0, c: output.pointer + (n * s.outputChannels + grp * Kg) * PQ, ldc: PQ)
+                    case .filterGradient:
+                        try BLAS.gemm(transposeA: .none, transposeB: .transpose, m: Kg, n: CgRS, k: PQ,
+                                      alpha: 1, a: dOg, lda: PQ, b: col, ldb: PQ,
+                                      beta: n == images.lowerBound ? 0 : 1, c: dF + grp * Kg * CgRS, ldc: CgRS)
+                    case .inputGradient:
+                        let dcol: UnsafeMutablePointer<T> = s.isPointwise ? inputGradient!.pointer + image * plane : col
+                        try BLAS.gemm(transposeA: .transpose, transposeB: .none, m: CgRS, n: PQ, k: Kg,
+                                      alpha: 1, a: filter, lda: CgRS, b: dOg, ldb: PQ,
+                                      beta: 0, c: dcol, ldc: PQ)
+                    }
+                }
             }
         }
     }

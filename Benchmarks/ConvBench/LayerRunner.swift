@@ -121,108 +121,46 @@ struct LayerRunner<T: ConvScalar> {
                          workspace: ConvWorkspace<T>, ceiling: GEMMCeiling<T>, pass: Pass, threads: Int,
                          label: String, paired: (engine: ConvolutionEngine, workspace: ConvWorkspace<T>)?) throws -> ResultRow {
         let g = layer.geometry
-        // At one thread the ceiling is BLAS's single thread; above, the faster of BLAS-threaded GEMMs in
-        // series and images over `threads` workers with single-threaded BLAS.
-        let policies: [(policy: GEMMCeiling<T>.Policy, blasThreads: Int, workers: Int)] = threads == 1
-            ? [(.serial, 1, 1)]
-            : [(.imageParallel, 1, threads), (.serial, threads, 1)]
-        var engineSamples = Samples(), pairedSamples = Samples(), preparedSamples = Samples()
+        let policies = CeilingPolicyChoice.all(threads: threads)
         let prepared = pass == .forward ? try engine.prepareFilter(g, filter: data.filter.readOnly) : nil
-        var ceilingSamples = [Samples](repeating: Samples(), count: policies.count)
-        var lastEngineMs = 0.0
-
-        // One ceiling run with policy `i`, BLAS set to the policy's threads and back to 1 afterwards.
-        func runCeiling(_ i: Int) throws -> Double {
-            let p = policies[i]
-            BLAS.setThreadCount(p.blasThreads)
-            defer { BLAS.setThreadCount(1) }
-            return try Clock.milliseconds {
-                if pass == .forward {
-                    try ceiling.forward(data, policy: p.policy, threads: p.workers)
-                } else {
-                    try ceiling.backward(data, policy: p.policy, threads: p.workers)
-                }
-            }
-        }
-        // With `interleaveThreadedBLAS` off (--quick), the BLAS-threaded policy runs in one block after the
-        // alternating repetitions, so the wait for OpenBLAS's spinning threads is paid once, not every time.
-        let blockThreaded = !settings.repetitions.interleaveThreadedBLAS
-        let interleaved = policies.indices.filter { !(blockThreaded && policies[$0].blasThreads > 1) }
-        let blocked = policies.indices.filter { blockThreaded && policies[$0].blasThreads > 1 }
-
-        // One repetition: the engine, then each interleaved ceiling policy. Returns its wall-clock
-        // milliseconds, waits for idle BLAS threads included (so the repetition budget accounts for them).
-        var afterWait = false
-        func repetition(record: Bool) throws -> Double {
-            let start = Clock.nanoseconds()
-            BLAS.setThreadCount(1)
-            if afterWait {
-                // After ~0.1 s of waiting, threads are parked and caches hold other processes' data, while the
-                // ceiling runs right after the engine: one untimed engine run puts both on the same footing.
-                try run(engine, pass, data, workspace)
-                afterWait = false
-            }
-            let e = try Clock.milliseconds { try run(engine, pass, data, workspace) }
-            lastEngineMs = e
-            if record { engineSamples.append(e) }
-            if let prepared {
-                let p = try Clock.milliseconds { try engine.runForward(data, prepared: prepared, workspace: workspace) }
-                if record { preparedSamples.append(p) }
-            }
-            if let paired {
-                // After the timed run, not before: while one worker runs, the other core idles, and on a virtual
-                // machine an idle core wakes 1–2 ms late, which the next multi-worker run would then pay.
-                let one = try Clock.milliseconds { try run(paired.engine, pass, data, paired.workspace) }
-                if record { pairedSamples.append(one) }
-            }
-            for i in interleaved {
-                let c = try runCeiling(i)
-                if record { ceilingSamples[i].append(c) }
-                if policies[i].blasThreads > 1 {
-                    // OpenBLAS's idle threads spin for a while after a threaded GEMM: let them stop first.
-                    Machine.waitForIdleThreads()
-                    afterWait = true
-                }
-            }
-            return Double(Clock.nanoseconds() - start) / 1e6
-        }
-
         data.clearOutputs()  // NaN: an element no run writes fails verification
-        var last = try repetition(record: false)
-        let extra = settings.repetitions.warmups(firstRunMs: lastEngineMs)
-        for _ in 0..<extra { last = try repetition(record: false) }
-        let reps = settings.repetitions.repetitions(warmupMs: last)
-        for _ in 0..<reps { _ = try repetition(record: true) }
-        for i in blocked {
-            _ = try runCeiling(i)
-            for _ in 0..<reps { ceilingSamples[i].append(try runCeiling(i)) }
-            Machine.waitForIdleThreads()
-        }
+        let cell = try CellTiming(
+            repetitions: settings.repetitions, policies: policies,
+            engine: { try run(engine, pass, data, workspace) },
+            prepared: prepared.map { prepared in { try engine.runForward(data, prepared: prepared, workspace: workspace) } },
+            paired: paired.map { paired in { try run(paired.engine, pass, data, paired.workspace) } },
+            ceiling: { i in
+                // One ceiling run with policy `i`, BLAS set to the policy's threads and back to 1 afterwards.
+                let p = policies[i]
+                BLAS.setThreadCount(p.blasThreads)
+                defer { BLAS.setThreadCount(1) }
+                return try Clock.milliseconds {
+                    if pass == .forward {
+                        try ceiling.forward(data, policy: p.imageParallel ? .imageParallel : .serial, threads: p.workers)
+                    } else {
+                        try ceiling.backward(data, policy: p.imageParallel ? .imageParallel : .serial, threads: p.workers)
+                    }
+                }
+            })
 
-        let policyTimings = policies.enumerated().map { i, p in
-            CeilingInfo.PolicyTiming(policy: threads == 1 ? "serial" : (p.policy == .serial ? "blas×\(threads)" : "images×\(threads)"),
-                                     blasThreads: p.blasThreads, workers: p.workers, timing: TimingInfo(ceilingSamples[i]))
-        }
-        let best = policyTimings.min { $0.timing.medianMs < $1.timing.medianMs }!  // Safe: at least one policy.
+        let ceilingInfo = cell.ceilingInfo(policies, threads: threads)
         let flops = Double(pass == .forward ? g.forwardFLOPs : g.backwardFLOPs)
-        let engineTiming = TimingInfo(engineSamples)
+        let engineTiming = TimingInfo(cell.engine)
         let gflops = flops / engineTiming.medianMs / 1e6
         let rate = gemmRates[threads]?.gflops ?? .nan
         let doubled = try g.withBatch(2 * g.batch)
         return ResultRow(
             layer: layer.name, pass: pass, threads: threads, plan: try engine.plan(for: g).description,
-            warmups: 1 + extra, engine: engineTiming, gflops: gflops, gemmShare: gflops / rate,
-            ceiling: CeilingInfo(medianMs: best.timing.medianMs, minMs: best.timing.minMs, policy: best.policy,
-                                 policies: policyTimings),
-            ceilingRatio: engineTiming.medianMs / best.timing.medianMs,
+            warmups: cell.warmups, engine: engineTiming, gflops: gflops, gemmShare: gflops / rate,
+            ceiling: ceilingInfo, ceilingRatio: engineTiming.medianMs / ceilingInfo.medianMs,
             verification: VerificationInfo(timedRun: [], doubleRun: nil, worstFraction: 0, passed: true),
             workspaceBytes: WorkspaceInfo(batch: g.batch, bytes: try engine.workspaceBytes(for: g, scalar: T.self),
                                           doubleBatch: doubled.batch,
                                           bytesAtDoubleBatch: try engine.workspaceBytes(for: doubled, scalar: T.self)),
             reference: nil,
-            oneWorker: paired == nil ? nil : TimingInfo(pairedSamples),
-            speedup: paired == nil ? nil : pairedSamples.median / engineTiming.medianMs,
-            prepared: prepared == nil ? nil : TimingInfo(preparedSamples))
+            oneWorker: paired == nil ? nil : TimingInfo(cell.paired),
+            speedup: paired == nil ? nil : cell.paired.median / engineTiming.medianMs,
+            prepared: prepared == nil ? nil : TimingInfo(cell.prepared))
     }
 
     private func run<U: ConvScalar>(_ engine: ConvolutionEngine, _ pass: Pass, _ t: LayerTensors<U>,

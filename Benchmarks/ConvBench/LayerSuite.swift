@@ -7,6 +7,8 @@ struct BenchLayer: Sendable {
         case suite
         /// Drawn by ``GeometryGenerator`` from the printed seed.
         case generated
+        /// One of the convolution family's rows (transposed, 1-D and 3-D convolutions, ``FamilySuite``).
+        case family
     }
 
     let name: String

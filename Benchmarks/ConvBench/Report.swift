@@ -45,7 +45,12 @@ enum Pass: String, Codable, CaseIterable, Sendable {
 struct LayerInfo: Codable {
     var name: String
     var source: BenchLayer.Source
-    var geometry: GeometryInfo
+    /// PyTorch's name of the operation: `conv2d`, or a family row's `conv_transpose2d`, `conv1d`, `conv3d`, ….
+    var operation: String = "conv2d"
+    /// A 2-D convolution's geometry (nil for a family row).
+    var geometry: GeometryInfo?
+    /// A family row's geometry, per spatial axis (nil for a 2-D convolution).
+    var family: FamilyGeometryInfo? = nil
     var forwardFLOPs: Int
     var backwardFLOPs: Int
     /// ``ReferenceConvolution`` on the first image, per pass (`"forward"`, `"backward"`), or nil if skipped.
@@ -156,6 +161,8 @@ struct Summary: Codable {
     var failures: Int
     /// Geometric mean of the engine / ceiling ratio, keyed `"forward@1"`, `"backward@2"`, ….
     var geomeanCeilingRatio: [String: Double]
+    /// The same over the convolution family's rows alone (transposed, 1-D, 3-D), when the run has any.
+    var familyGeomeanCeilingRatio: [String: Double] = [:]
     var totalSeconds: Double
     /// The three layers whose worst row has the highest engine / ceiling ratio: `"layer pass threads ratio"`.
     var worstCeilingRatios: [String]
@@ -184,9 +191,10 @@ enum TableWriter {
         return s
     }
 
-    static func legend(_ layers: [BenchLayer]) -> String {
+    /// One line per layer: its name and one-line description.
+    static func legend(_ layers: [(name: String, description: String)]) -> String {
         let width = layers.map(\.name.count).max() ?? 0
-        return layers.map { "  " + pad($0.name, width) + "  " + $0.geometry.shortDescription }.joined(separator: "\n") + "\n"
+        return layers.map { "  " + pad($0.name, width) + "  " + $0.description }.joined(separator: "\n") + "\n"
     }
 
     static func gemmRates(_ rates: [GEMMRate], precision: Precision) -> String {
@@ -231,6 +239,13 @@ enum TableWriter {
             out += "  \(key.replacingOccurrences(of: "@", with: " @")) thr: " + String(format: "%.2f", s.geomeanCeilingRatio[key]!)
         }
         out += "\n"
+        if !s.familyGeomeanCeilingRatio.isEmpty {
+            out += "  family rows only:"
+            for key in s.familyGeomeanCeilingRatio.keys.sorted(by: summaryOrder) {
+                out += "  \(key.replacingOccurrences(of: "@", with: " @")) thr: " + String(format: "%.2f", s.familyGeomeanCeilingRatio[key]!)
+            }
+            out += "\n"
+        }
         out += "worst engine/ceiling (three layers): " + s.worstCeilingRatios.joined(separator: ", ") + "\n"
         if !s.lowestSpeedups.isEmpty {
             out += "lowest speed-up over one worker:" + s.lowestSpeedups.keys.sorted(by: summaryOrder).map {

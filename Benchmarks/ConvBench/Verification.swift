@@ -37,11 +37,18 @@ struct ReferenceSamples: Sendable {
         let L = ErrorBound.termCounts(g)
         let loops = DefinitionLoops(g: g, x: t.input.readOnly, f: t.filter.readOnly, b: t.bias.readOnly,
                                     dO: t.outputGradient.readOnly)
-        let specs: [(Field, Int, Int)] = [(.output, g.outputCount, L.output),
+        self.init(count: count, fields: [(.output, g.outputCount, L.output),
                                          (.inputGradient, g.inputCount, L.inputGradient),
                                          (.filterGradient, g.filterCount, L.filterGradient),
-                                         (.biasGradient, g.biasCount, L.biasGradient)]
-        for (field, total, terms) in specs {
+                                         (.biasGradient, g.biasCount, L.biasGradient)],
+                  rng: &rng, element: { loops.element($0, $1) })
+    }
+
+    /// Draws `count` distinct indices of each of `fields` (field, elements of the whole result, MATH.md's `L`)
+    /// as above and evaluates `element(field, index)` → `(value, Σ|terms|)` at each, in parallel.
+    init(count: Int, fields: [(Field, Int, Int)], rng: inout SeededGenerator,
+         element: @escaping @Sendable (Field, Int) -> (Double, Double)) {
+        for (field, total, terms) in fields {
             let indices = Self.draw(count, from: total, rng: &rng)
             var values = [Double](repeating: 0, count: indices.count)
             var magnitudes = [Double](repeating: 0, count: indices.count)
@@ -51,7 +58,7 @@ struct ReferenceSamples: Sendable {
                     let chunks = min(Machine.processors, max(1, indices.count / 64))
                     DispatchQueue.concurrentPerform(iterations: chunks) { w in
                         for j in imageShare(indices.count, worker: w, of: chunks) {
-                            let (value, magnitude) = loops.element(field, indices[j])
+                            let (value, magnitude) = element(field, indices[j])
                             out.value.0[j] = value
                             out.value.1[j] = magnitude
                         }
@@ -94,15 +101,22 @@ struct ReferenceSamples: Sendable {
 
     /// Checks the sampled elements of `fields` in `t`'s outputs against MATH.md's bound for `T`.
     func check<T: ConvScalar>(_ t: LayerTensors<T>, fields: [Field]) -> [FieldCheck] {
+        check(fields: fields) { field in
+            switch field {
+            case .output: return t.output
+            case .inputGradient: return t.inputGradient
+            case .filterGradient: return t.filterGradient
+            case .biasGradient: return t.biasGradient
+            }
+        }
+    }
+
+    /// Checks the sampled elements of `fields` in the tensors `results` returns per field against MATH.md's
+    /// bound for `T`.
+    func check<T: ConvScalar>(fields: [Field], results: (Field) -> Tensor<T>) -> [FieldCheck] {
         fields.map { field in
             let s = self[field]
-            let result: Tensor<T>
-            switch field {
-            case .output: result = t.output
-            case .inputGradient: result = t.inputGradient
-            case .filterGradient: result = t.filterGradient
-            case .biasGradient: result = t.biasGradient
-            }
+            let result = results(field)
             var worst = FieldCheck(field: field, precision: Precision(T.self), checked: s.indices.count,
                                    total: s.total, terms: s.terms, worstFraction: -1, worstIndex: 0,
                                    value: 0, reference: 0)
@@ -258,7 +272,7 @@ private struct DefinitionLoops: @unchecked Sendable {
 }
 
 /// Neumaier's compensated sum: the error does not grow with the number of terms.
-private struct Neumaier {
+struct Neumaier {
     private var sum: Double
     private var compensation = 0.0
     init(_ first: Double) { sum = first }

@@ -10,6 +10,8 @@ struct Backward: ParsableCommand {
         discussion: """
         Reads X (N, C, H, W), F (K, C/groups, R, S) and the output gradient dO (N, K, P, Q), and writes the gradients requested (at least one): dX (the shape of X), dF (the shape of F, summed over the batch) and dB (K,) (summed over the batch and all positions). X and F are always read, because their shapes give the geometry. Prints one line: each file written and its shape.
 
+        As for forward, 3-D files (N, C, L) are a 1-D convolution, 5-D files (N, C, D, H, W) a 3-D one, and --transposed (with --output-padding) the transposed convolution of 3-D or 4-D files (filter (Cin, Cout/groups, kernel), dO and dB with Cout channels).
+
         Example:
 
           conv backward --input x.npy --filter w.npy --output-gradient dy.npy \\
@@ -17,13 +19,13 @@ struct Backward: ParsableCommand {
                         --filter-gradient dw.npy --bias-gradient db.npy
         """)
 
-    @Option(help: ArgumentHelp("Input X, shape (N, C, H, W).", valueName: "x.npy"))
+    @Option(help: ArgumentHelp("Input X, shape (N, C, H, W); (N, C, L) for 1-D, (N, C, D, H, W) for 3-D.", valueName: "x.npy"))
     var input: String
 
-    @Option(help: ArgumentHelp("Filters F, shape (K, C/groups, R, S).", valueName: "w.npy"))
+    @Option(help: ArgumentHelp("Filters F, shape (K, C/groups, R, S) (kernel axes as the input's); (Cin, Cout/groups, R, S) with --transposed.", valueName: "w.npy"))
     var filter: String
 
-    @Option(help: ArgumentHelp("Output gradient dL/dO, shape (N, K, P, Q).", valueName: "dy.npy"))
+    @Option(help: ArgumentHelp("Output gradient dL/dO, shape (N, K, P, Q) (spatial axes as the input's).", valueName: "dy.npy"))
     var outputGradient: String
 
     @OptionGroup(title: "Geometry")
@@ -53,22 +55,24 @@ struct Backward: ParsableCommand {
             throw ValidationError("nothing to compute: give at least one of --input-gradient, --filter-gradient, --bias-gradient")
         }
         let problem = try ConvolutionProblem(inputPath: input, filterPath: filter, options: convolution)
-        let g = problem.geometry
+        let operation = problem.operation
         let dO = try TensorFile(option: "--output-gradient", path: outputGradient)
-        try dO.expect(shape: problem.outputShape, meaning: "the output's shape (N, K, P, Q) for this geometry")
+        try dO.expect(shape: problem.outputShape, meaning: "the output's shape for this geometry")
         let type = resolve(precision, files: [problem.input, problem.filter, dO])
         var wanted: GradientSet = []
         if inputGradient != nil { wanted.insert(.input) }
         if filterGradient != nil { wanted.insert(.filter) }
         if biasGradient != nil { wanted.insert(.bias) }
-        let backend: any ConvolutionBackend = reference ? ReferenceConvolution() : try engine.makeEngine()
+        let backend: any OperationBackend = reference ? ReferenceConvolution() : try engine.makeEngine(rank: operation.inputShape.count - 2)
 
         var written: [(tensor: String, shape: [Int], path: String)] = []
         func compute<T: ConvScalar>(_: T.Type) throws {
-            let gradients: Gradients<T> = try rethrowingAsCLI("backward") {
-                try backend.backward(g, input: scalars(of: problem.input, as: T.self),
-                                     filter: scalars(of: problem.filter, as: T.self),
-                                     outputGradient: scalars(of: dO, as: T.self), gradients: wanted)
+            var gradients = Gradients<T>()
+            try rethrowingAsCLI("backward") {
+                try operation.backward(backend, input: scalars(of: problem.input, as: T.self),
+                                       filter: scalars(of: problem.filter, as: T.self),
+                                       outputGradient: scalars(of: dO, as: T.self), gradients: wanted,
+                                       into: &gradients, workspace: ConvWorkspace<T>())
             }
             if let path = inputGradient, let dX = gradients.input {
                 try save(dX, shape: problem.input.array.shape, to: path, option: "--input-gradient")
@@ -79,8 +83,8 @@ struct Backward: ParsableCommand {
                 written.append(("dF", problem.filter.array.shape, path))
             }
             if let path = biasGradient, let dB = gradients.bias {
-                try save(dB, shape: [g.outputChannels], to: path, option: "--bias-gradient")
-                written.append(("dB", [g.outputChannels], path))
+                try save(dB, shape: operation.biasShape, to: path, option: "--bias-gradient")
+                written.append(("dB", operation.biasShape, path))
             }
         }
         if type == .float32 { try compute(Float.self) } else { try compute(Double.self) }

@@ -7,7 +7,7 @@ struct Check: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Check the engine against the direct-loop reference on random data, and time both.",
         discussion: """
-        Fills X, F, B and dO with uniform random values in [-1, 1] (from --seed) in the chosen precision, then runs the engine's forward pass and all three gradients, and the reference: direct loops over the definitions, in double precision on the same values, which also give the sum of |terms| of every element. For each tensor it prints the worst element's error as a fraction of the library's error bound (ErrorBound)
+        Fills X, F, B and dO with uniform random values in [-1, 1] (from --seed) in the chosen precision, for a 2-D convolution, or with --dimensions 1 or 3 a 1-D or 3-D one, or with --transposed (and --output-padding) a transposed convolution (1-D or 2-D; --channels is then Cin and --filters Cout), then runs the engine's forward pass and all three gradients, and the reference: direct loops over the definitions, in double precision on the same values, which also give the sum of |terms| of every element. For each tensor it prints the worst element's error as a fraction of the library's error bound (ErrorBound)
 
           |engine - reference| <= c * L * (eps * sum|terms| + eta),  c = \(ErrorBound.defaultConstant)
 
@@ -17,26 +17,36 @@ struct Check: ParsableCommand {
 
           conv check --batch 4 --channels 16 --size 32 --filters 32 --kernel 3 \\
                      --stride 2 --padding 1 --workers 2 --precision double
+          conv check --dimensions 3 --channels 8 --size 6,10,10 --filters 8 --kernel 3 --padding 1
+          conv check --transposed --channels 16 --size 8 --filters 8 --kernel 4 \\
+                     --stride 2 --padding 1 --output-padding 1
         """)
 
     // `parsing: .unconditional`: "-1" is taken as the value (and rejected with the reason), not as an option.
     @Option(parsing: .unconditional, help: "Images in the batch (N).")
     var batch = 2
 
-    @Option(parsing: .unconditional, help: "Input channels (C).")
+    @Option(parsing: .unconditional, help: "Input channels (C; with --transposed, Cin).")
     var channels = 4
 
     @Option(parsing: .unconditional,
-            help: ArgumentHelp("Input image size: one value (square) or height,width.", valueName: "h|h,w"),
-            transform: { try AxisPair.parse($0, name: "--size") })
-    var size = AxisPair(height: 16, width: 16)
+            help: ArgumentHelp("Spatial axes: 2 (images N, C, H, W), 1 (sequences N, C, L) or 3 (volumes N, C, D, H, W); --size, --kernel and the geometry options then take one value for every axis or one per axis.",
+                               valueName: "1|2|3"))
+    var dimensions = 2
 
-    @Option(parsing: .unconditional, help: "Output channels, the number of filters (K).")
+    @Option(parsing: .unconditional,
+            help: ArgumentHelp("Input size: one value (every axis) or one per axis (height,width; length; depth,height,width).",
+                               valueName: "h|h,w|d,h,w"),
+            transform: { try integers($0, name: "--size") })
+    var size: [Int] = [16]
+
+    @Option(parsing: .unconditional, help: "Output channels, the number of filters (K); with --transposed, Cout.")
     var filters = 8
 
-    @Option(parsing: .unconditional, help: ArgumentHelp("Kernel size: one value (square) or height,width (R,S).", valueName: "r|r,s"),
-            transform: { try AxisPair.parse($0, name: "--kernel") })
-    var kernel = AxisPair(height: 3, width: 3)
+    @Option(parsing: .unconditional,
+            help: ArgumentHelp("Kernel size: one value (every axis) or one per axis (R,S; S; T,R,S).", valueName: "r|r,s|t,r,s"),
+            transform: { try integers($0, name: "--kernel") })
+    var kernel: [Int] = [3]
 
     @OptionGroup(title: "Geometry")
     var convolution: ConvolutionOptions
@@ -61,66 +71,56 @@ struct Check: ParsableCommand {
         // Checked here rather than in validate(), which runs before unknown options are reported.
         if `repeat` < 1 { throw ValidationError("--repeat must be at least 1") }
         if !(progressInterval >= 0) { throw ValidationError("--progress-interval must not be negative") }
-        let g = try ConvGeometry.make(batch: batch, channels: channels, height: size.height, width: size.width,
-                                      filters: filters, kernel: kernel, options: convolution)
-        let engine = try engine.makeEngine()
-        if precision == .double { try check(Double.self, g, engine) } else { try check(Float.self, g, engine) }
+        guard (1...3).contains(dimensions) else {
+            throw ValidationError("--dimensions must be 1, 2 or 3, got \(dimensions)")
+        }
+        let operation = try Operation.make(batch: batch, inputChannels: channels,
+                                           size: perAxis(size, "--size", rank: dimensions), outputChannels: filters,
+                                           kernel: perAxis(kernel, "--kernel", rank: dimensions), options: convolution)
+        let engine = try engine.makeEngine(rank: dimensions)
+        if precision == .double {
+            try check(Double.self, operation, engine)
+        } else {
+            try check(Float.self, operation, engine)
+        }
     }
 
-    private func check<T: ConvScalar>(_: T.Type, _ g: ConvGeometry, _ engine: ConvolutionEngine) throws {
+    private func check<T: ConvScalar>(_: T.Type, _ operation: Operation, _ engine: ConvolutionEngine) throws {
+        let g = operation.shape
         // Every tensor below goes through the library's memory check before it is allocated: the engine's
         // inputs and results in T, the reference's copies and results (value and Σ|terms|) in Double.
-        let tensors = [("X", g.inputCount), ("F", g.filterCount), ("B", g.outputChannels), ("dO", g.outputCount)]
+        let tensors = [("X", g.inputCount), ("F", g.filterCount), ("B", g.biasCount), ("dO", g.outputCount)]
         for (name, count) in tensors {
             try checkAllocation("input \(name)", count: count, of: T.self)
             try checkAllocation("input \(name) in double precision", count: count, of: Double.self)
         }
-        for (name, count) in [("O", g.outputCount), ("dX", g.inputCount), ("dF", g.filterCount), ("dB", g.outputChannels)] {
+        for (name, count) in [("O", g.outputCount), ("dX", g.inputCount), ("dF", g.filterCount), ("dB", g.biasCount)] {
             try checkAllocation("result \(name)", count: count, of: T.self)
             try checkAllocation("reference \(name) and its magnitudes", count: count, of: Double.self)
         }
         var rng = CheckRandom(seed: seed)
         func random(_ count: Int) -> [T] { (0..<count).map { _ in T(rng.uniform()) } }
-        let x = random(g.inputCount), f = random(g.filterCount), b = random(g.outputChannels), dO = random(g.outputCount)
-        let plan = try rethrowingAsCLI("engine") { try engine.plan(for: g) }
-        print("geometry   \(g)")
+        let x = random(g.inputCount), f = random(g.filterCount), b = random(g.biasCount), dO = random(g.outputCount)
+        let plan = try rethrowingAsCLI("engine") { try operation.plan(engine) }
+        print("geometry   \(operation.name): \(operation.description)")
         print("engine     \(plan), \(T.self), \(BLAS.configuration)")
 
-        // The engine, through the buffer API with one workspace, best of `repeat` runs.
+        // The engine, through the array API with kept results and one workspace (nothing allocated per call),
+        // best of `repeat` runs.
         let workspace = ConvWorkspace<T>()
         var o = [T](repeating: 0, count: g.outputCount)
-        var dX = [T](repeating: 0, count: g.inputCount), dF = [T](repeating: 0, count: g.filterCount)
-        var dB = [T](repeating: 0, count: g.outputChannels)
+        var grads = Gradients<T>(input: [T](repeating: 0, count: g.inputCount),
+                                 filter: [T](repeating: 0, count: g.filterCount),
+                                 bias: [T](repeating: 0, count: g.biasCount))
         var forwardTime = Double.infinity, backwardTime = Double.infinity
         try rethrowingAsCLI("engine") {
             for _ in 0..<`repeat` {
                 forwardTime = min(forwardTime, try seconds {
-                    try x.withUnsafeBufferPointer { x in
-                        try f.withUnsafeBufferPointer { f in
-                            try b.withUnsafeBufferPointer { b in
-                                try o.withUnsafeMutableBufferPointer { o in
-                                    try engine.forward(g, input: x, filter: f, bias: b, output: o, workspace: workspace)
-                                }
-                            }
-                        }
-                    }
+                    try operation.forward(engine, input: x, filter: f, bias: b, output: &o, workspace: workspace)
                 })
                 backwardTime = min(backwardTime, try seconds {
-                    try x.withUnsafeBufferPointer { x in
-                        try f.withUnsafeBufferPointer { f in
-                            try dO.withUnsafeBufferPointer { dO in
-                                try dX.withUnsafeMutableBufferPointer { dx in
-                                    try dF.withUnsafeMutableBufferPointer { df in
-                                        try dB.withUnsafeMutableBufferPointer { db in
-                                            try engine.backward(g, input: x, filter: f, outputGradient: dO,
-                                                                inputGradient: dx, filterGradient: df, biasGradient: db,
-                                                                workspace: workspace)
-                                        }
-                                    }
-                                }
-                            }
-                        }
-                    }
+                    try operation.backward(engine, input: x, filter: f, outputGradient: dO, gradients: .all,
+                                           into: &grads, workspace: workspace)
                 })
             }
         }
@@ -133,27 +133,27 @@ struct Check: ParsableCommand {
         var refG: (gradients: Gradients<Double>, magnitudes: Gradients<Double>) = (Gradients(), Gradients())
         progress.begin("reference forward")
         let refForwardTime = try rethrowingAsCLI("reference") {
-            try seconds { refO = try reference.forwardWithMagnitudes(g, input: xd, filter: fd, bias: bd) }
+            try seconds { refO = try operation.forwardWithMagnitudes(reference, input: xd, filter: fd, bias: bd) }
         }
         progress.end()
         progress.begin("reference backward")
         let refBackwardTime = try rethrowingAsCLI("reference") {
-            try seconds { refG = try reference.backwardWithMagnitudes(g, input: xd, filter: fd, outputGradient: dOd) }
+            try seconds { refG = try operation.backwardWithMagnitudes(reference, input: xd, filter: fd, outputGradient: dOd) }
         }
         progress.end()
 
-        let L = ErrorBound.termCounts(g)
+        let L = operation.termCounts
         let rows: [(String, [T], [Double], [Double], Int)] = [
             ("O", o, refO.output, refO.magnitudes, L.output),
-            ("dX", dX, refG.gradients.input ?? [], refG.magnitudes.input ?? [], L.inputGradient),
-            ("dF", dF, refG.gradients.filter ?? [], refG.magnitudes.filter ?? [], L.filterGradient),
-            ("dB", dB, refG.gradients.bias ?? [], refG.magnitudes.bias ?? [], L.biasGradient),
+            ("dX", grads.input ?? [], refG.gradients.input ?? [], refG.magnitudes.input ?? [], L.inputGradient),
+            ("dF", grads.filter ?? [], refG.gradients.filter ?? [], refG.magnitudes.filter ?? [], L.filterGradient),
+            ("dB", grads.bias ?? [], refG.gradients.bias ?? [], refG.magnitudes.bias ?? [], L.biasGradient),
         ]
         print("tensor     elements   L (terms)   worst |error| / bound")
         var worst = 0.0, worstTensor = "O"
         for (name, value, ref, magnitude, terms) in rows {
-            var tensorWorst = 0.0
-            for i in value.indices {
+            var tensorWorst = value.count == ref.count && magnitude.count == ref.count ? 0.0 : .infinity
+            for i in value.indices where i < ref.count && i < magnitude.count {
                 let fraction = ErrorBound.fraction(value: Double(value[i]), reference: ref[i], terms: terms,
                                                    magnitude: magnitude[i], scalar: T.self)
                 if !(fraction <= tensorWorst) { tensorWorst = fraction }  // NaN counts as the worst
@@ -166,7 +166,7 @@ struct Check: ParsableCommand {
             print("  \(pad(name, 8)) \(pad(milliseconds(e), 20, right: true)) \(pad(milliseconds(r), 11, right: true))   \(String(format: "%.1f", r / e))×")
         }
         guard worst <= 1 else {
-            throw CLIError("FAIL: worst error is \(String(format: "%.4g", worst)) × the error bound (in \(worstTensor)) for \(g)")
+            throw CLIError("FAIL: worst error is \(String(format: "%.4g", worst)) × the error bound (in \(worstTensor)) for \(operation.description)")
         }
         print("result     PASS: worst error \(String(format: "%.4f", worst)) of the bound (\(worstTensor)), at most 1 passes")
     }

@@ -5,6 +5,9 @@
 //                  [--input-gradient dx.npy] [--filter-gradient dw.npy] [--bias-gradient db.npy]
 //   conv check     [geometry and sizes]   engine against the reference on random data
 //
+// 3-D files (N, C, L) are a 1-D convolution, 5-D files (N, C, D, H, W) a 3-D one; --transposed [--output-padding]
+// gives the transposed convolution of 3-D or 4-D files.
+//
 // Every error is one line on stderr ("conv: error: …") and a non-zero exit status.
 import ArgumentParser
 import ConvEngine
@@ -14,7 +17,7 @@ import Foundation
 struct Conv: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "conv",
-        abstract: "2-D convolution (forward pass and gradients) on NumPy .npy files, with ConvEngine.",
+        abstract: "Convolution (2-D, 1-D, 3-D, transposed; forward pass and gradients) on NumPy .npy files, with ConvEngine.",
         discussion: """
         Tensors are NCHW and row-major, as NumPy and PyTorch store them: input X (N, C, H, W), filters F (K, C/groups, R, S), bias B (K,), output O (N, K, P, Q), and the gradients dO, dX, dF, dB with the shapes of O, X, F and B. The geometry (N, C, H, W, K, R, S) is read from the shapes of the input and filter files; stride, padding, dilation and groups are options. Files hold float32 ('<f4') or float64 ('<f8') arrays (C order, little-endian, .npy format 1.0, 2.0 or 3.0); results are written in the precision computed in (see --precision).
 
@@ -25,6 +28,18 @@ struct Conv: ParsableCommand {
 
         with X read as 0 outside the image (the padding) and g(k) = k / (K/G) the group of channel k.
 
+        The operation follows from the files and one flag:
+
+          input (N, C, H, W), filter (K, C/G, R, S)             2-D convolution (conv2d)
+          input (N, C, L), filter (K, C/G, S)                   1-D convolution (conv1d)
+          input (N, C, D, H, W), filter (K, C/G, T, R, S)       3-D convolution (conv3d)
+          --transposed, input (N, Cin, H, W),
+                        filter (Cin, Cout/G, R, S)              transposed 2-D convolution (conv_transpose2d)
+          --transposed, input (N, Cin, L), filter (Cin, Cout/G, S)
+                                                                transposed 1-D convolution (conv_transpose1d)
+
+        Stride, dilation and padding take one value for every axis or one per axis (length; height,width; depth,height,width); padding also before and after each axis (left,right; top,bottom,left,right; front,back,top,bottom,left,right). A transposed convolution's output is (N, Cout, Ho, Wo) with Ho = (H-1)*sh - top - bottom + dh*(R-1) + oph + 1, where --output-padding oph (one value, or oph,opw) must be below max(sh, dh), as in PyTorch. A 3-D transposed convolution is not offered.
+
         Examples:
 
           conv forward --input x.npy --filter w.npy --bias b.npy \\
@@ -34,14 +49,19 @@ struct Conv: ParsableCommand {
                         --filter-gradient dw.npy --bias-gradient db.npy
           conv check --batch 8 --channels 64 --size 56 --filters 64 --kernel 3 \\
                      --padding same
+          conv forward --transposed --input x.npy --filter w.npy \\
+                       --stride 2 --padding 1 --output-padding 1 --output y.npy
+          conv forward --input audio.npy --filter w1d.npy --stride 5 --output y.npy
+          conv check --dimensions 3 --channels 8 --size 8,28,28 --filters 8 \\
+                     --kernel 3 --padding 1
 
         On success forward and backward print one line naming each file written and its shape.
 
         Exit status 0: success.
 
-        Exit status 64, invalid usage (as for ArgumentParser's own errors; the command line must change): an unknown or missing option, a value out of range, or options that describe no convolution of the given files (a stride, padding, dilation or groups that make the geometry impossible, an --algorithm that cannot run it).
+        Exit status 64, invalid usage (as for ArgumentParser's own errors; the command line must change): an unknown or missing option, a value out of range, or options that describe no convolution of the given files (a stride, padding, dilation, groups or output padding that make the geometry impossible, a number of values that does not fit the number of axes, --output-padding without --transposed, --transposed on 5-D files, an --algorithm that cannot run it).
 
-        Exit status 1, running it failed (the command line is valid): a file that cannot be read, is not a float32 or float64 .npy array, or has the wrong shape for the others; a result that cannot be written or does not fit in memory; a check whose worst error exceeds the bound.
+        Exit status 1, running it failed (the command line is valid): a file that cannot be read, is not a float32 or float64 .npy array, or has the wrong rank or shape for the others; a result that cannot be written or does not fit in memory; a check whose worst error exceeds the bound.
 
         Every error is one line on standard error: 'conv: error: ...'.
         """,

@@ -36,33 +36,43 @@ func format(_ shape: [Int]) -> String {
     "(" + shape.map(String.init).joined(separator: ", ") + (shape.count == 1 ? ",)" : ")")
 }
 
-/// The input and filter files and the geometry their shapes imply.
+/// The input and filter files and the operation their shapes imply: the input's rank gives the spatial axes
+/// (3: N, C, L; 4: N, C, H, W; 5: N, C, D, H, W), `--transposed` the transposed convolution.
 struct ConvolutionProblem {
     let input: TensorFile
     let filter: TensorFile
-    let geometry: ConvGeometry
+    let operation: Operation
 
     init(inputPath: String, filterPath: String, options: ConvolutionOptions) throws {
         input = try TensorFile(option: "--input", path: inputPath)
         filter = try TensorFile(option: "--filter", path: filterPath)
         let x = input.array.shape, f = filter.array.shape
-        guard x.count == 4 else {
-            throw CLIError("--input \(inputPath) has shape \(format(x)); an input must be 4-D (N, C, H, W)")
+        guard (3...5).contains(x.count) else {
+            throw CLIError("--input \(inputPath) has shape \(format(x)); an input must be 4-D (N, C, H, W), 3-D (N, C, L) or 5-D (N, C, D, H, W)")
         }
-        guard f.count == 4 else {
-            throw CLIError("--filter \(filterPath) has shape \(format(f)); a filter must be 4-D (K, C/groups, R, S)")
+        let weight = options.transposed ? "(Cin, Cout/groups, kernel)" : "(K, C/groups, kernel)"
+        guard f.count == x.count else {
+            throw CLIError("--filter \(filterPath) has shape \(format(f)); with a \(x.count)-D input a filter must be \(x.count)-D \(weight)")
         }
         try options.checkGroups()
-        guard f[1] * options.groups == x[1] else {
-            throw CLIError.usage("--filter \(filterPath) has \(f[1]) input channels per group, but --input has \(x[1]) channels and --groups is \(options.groups): need C = C/groups × groups")
+        try options.checkOperation(rank: x.count - 2)
+        let outputChannels: Int
+        if options.transposed {
+            guard f[0] == x[1] else {
+                throw CLIError.usage("--filter \(filterPath) has \(f[0]) input channels, but --input has \(x[1]): a transposed convolution's weight is \(weight)")
+            }
+            outputChannels = f[1] * options.groups
+        } else {
+            guard f[1] * options.groups == x[1] else {
+                throw CLIError.usage("--filter \(filterPath) has \(f[1]) input channels per group, but --input has \(x[1]) channels and --groups is \(options.groups): need C = C/groups × groups")
+            }
+            outputChannels = f[0]
         }
-        geometry = try ConvGeometry.make(batch: x[0], channels: x[1], height: x[2], width: x[3], filters: f[0],
-                                         kernel: AxisPair(height: f[2], width: f[3]), options: options)
+        operation = try Operation.make(batch: x[0], inputChannels: x[1], size: Array(x[2...]),
+                                       outputChannels: outputChannels, kernel: Array(f[2...]), options: options)
     }
 
-    var outputShape: [Int] {
-        [geometry.batch, geometry.outputChannels, geometry.outputHeight, geometry.outputWidth]
-    }
+    var outputShape: [Int] { operation.outputShape }
 }
 
 /// Picks the computing precision: `auto` is float64 when any input file is float64, else float32.

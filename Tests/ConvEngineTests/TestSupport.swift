@@ -298,6 +298,33 @@ func checkWithinBound<T: ConvScalar>(
     return worst
 }
 
+/// The golden tests' second criterion beside the element-wise bound: `max|actual - golden|` over the tensor at most
+/// `relative` (1e-10) of `max|golden|`, so a Double result that stays inside a loose bound on a few elements but
+/// drifts from PyTorch as a whole is caught too. Records one issue naming the tensor, the worst element and the
+/// context; returns the worst difference over `max|golden|` (`.infinity` for a length mismatch or a NaN).
+@discardableResult
+func checkCloseToGolden(_ actual: [Double], golden: [Double], tensor: String, context: some CustomStringConvertible,
+                        relative: Double = 1e-10, sourceLocation: SourceLocation = #_sourceLocation) -> Double {
+    guard actual.count == golden.count else {
+        Issue.record("\(tensor): \(actual.count) elements, PyTorch \(golden.count) — \(context)", sourceLocation: sourceLocation)
+        return .infinity
+    }
+    let scale = golden.map { abs($0) }.max() ?? 0
+    var worst = 0.0, worstIndex = 0
+    for i in actual.indices {
+        let d = abs(actual[i] - golden[i])
+        // `!(d <= worst)` also takes a NaN difference as the worst.
+        if !(d <= worst) { worst = d.isNaN ? .infinity : d; worstIndex = i }
+    }
+    if worst > relative * scale {
+        Issue.record("""
+            \(tensor)[\(worstIndex)] = \(actual[worstIndex]), PyTorch \(golden[worstIndex]): max |diff| \(worst) \
+            > \(relative) · max|PyTorch| (\(scale)) — \(context)
+            """, sourceLocation: sourceLocation)
+    }
+    return scale > 0 ? worst / scale : (worst == 0 ? 0 : .infinity)
+}
+
 extension ReferenceResults {
     /// Checks one run's four results against these with
     /// ``checkWithinBound(_:reference:magnitudes:terms:tensor:shape:context:constant:sourceLocation:)``, one tensor

@@ -1,0 +1,110 @@
+import ConvEngine
+
+/// One way of running the GEMM ceiling in a cell: how the GEMMs are spread, BLAS's threads and the workers.
+struct CeilingPolicyChoice: Sendable {
+    /// `serial` (GEMMs one after another) or `images` (images over workers).
+    let imageParallel: Bool
+    let blasThreads: Int
+    let workers: Int
+
+    /// At one thread the ceiling is BLAS's single thread; above, the faster of BLAS-threaded GEMMs in series
+    /// and images over `threads` workers with single-threaded BLAS.
+    static func all(threads: Int) -> [CeilingPolicyChoice] {
+        threads == 1
+            ? [CeilingPolicyChoice(imageParallel: false, blasThreads: 1, workers: 1)]
+            : [CeilingPolicyChoice(imageParallel: true, blasThreads: 1, workers: threads),
+               CeilingPolicyChoice(imageParallel: false, blasThreads: threads, workers: 1)]
+    }
+
+    /// The name in the table and JSON: `serial`, `images×N` or `blas×N`.
+    func name(threads: Int) -> String {
+        threads == 1 ? "serial" : (imageParallel ? "images×\(threads)" : "blas×\(threads)")
+    }
+}
+
+/// The timed repetitions of one cell (a layer, a pass and a thread count): what every row of the table is made of.
+struct CellTiming {
+    var engine = Samples()
+    /// The one-worker engine, timed after the engine in every repetition (rows above one thread).
+    var paired = Samples()
+    /// The engine with a prepared filter, timed after the engine in every repetition (forward rows of 2-D layers).
+    var prepared = Samples()
+    /// One per ceiling policy, in the order given.
+    var ceilings: [Samples]
+    /// Untimed repetitions before the timed ones.
+    var warmups = 1
+
+    /// Warm-up, then repetitions of: the engine, `prepared` and `paired` if given, then each ceiling policy
+    /// (`ceiling(i)` runs policy `i` once, BLAS threads set by the caller and back to 1 afterwards).
+    ///
+    /// With `interleaveThreadedBLAS` off (--quick), the BLAS-threaded policies run in one block after the
+    /// alternating repetitions, so the wait for OpenBLAS's spinning threads is paid once, not every time.
+    init(repetitions policy: RepetitionPolicy, policies: [CeilingPolicyChoice], engine: () throws -> Void,
+         prepared: (() throws -> Void)?, paired: (() throws -> Void)?, ceiling: (Int) throws -> Double) throws {
+        ceilings = [Samples](repeating: Samples(), count: policies.count)
+        let blockThreaded = !policy.interleaveThreadedBLAS
+        let interleaved = policies.indices.filter { !(blockThreaded && policies[$0].blasThreads > 1) }
+        let blocked = policies.indices.filter { blockThreaded && policies[$0].blasThreads > 1 }
+        var lastEngineMs = 0.0
+
+        // One repetition: the engine, then each interleaved ceiling policy. Returns its wall-clock
+        // milliseconds, waits for idle BLAS threads included (so the repetition budget accounts for them).
+        var afterWait = false
+        func repetition(record: Bool) throws -> Double {
+            let start = Clock.nanoseconds()
+            BLAS.setThreadCount(1)
+            if afterWait {
+                // After ~0.1 s of waiting, threads are parked and caches hold other processes' data, while the
+                // ceiling runs right after the engine: one untimed engine run puts both on the same footing.
+                try engine()
+                afterWait = false
+            }
+            let e = try Clock.milliseconds(engine)
+            lastEngineMs = e
+            if record { self.engine.append(e) }
+            if let prepared {
+                let p = try Clock.milliseconds(prepared)
+                if record { self.prepared.append(p) }
+            }
+            if let paired {
+                // After the timed run, not before: while one worker runs, the other core idles, and on a virtual
+                // machine an idle core wakes 1–2 ms late, which the next multi-worker run would then pay.
+                let one = try Clock.milliseconds(paired)
+                if record { self.paired.append(one) }
+            }
+            for i in interleaved {
+                let c = try ceiling(i)
+                if record { ceilings[i].append(c) }
+                if policies[i].blasThreads > 1 {
+                    // OpenBLAS's idle threads spin for a while after a threaded GEMM: let them stop first.
+                    Machine.waitForIdleThreads()
+                    afterWait = true
+                }
+            }
+            return Double(Clock.nanoseconds() - start) / 1e6
+        }
+
+        var last = try repetition(record: false)
+        let extra = policy.warmups(firstRunMs: lastEngineMs)
+        for _ in 0..<extra { last = try repetition(record: false) }
+        warmups = 1 + extra
+        let reps = policy.repetitions(warmupMs: last)
+        for _ in 0..<reps { _ = try repetition(record: true) }
+        for i in blocked {
+            _ = try ceiling(i)
+            for _ in 0..<reps { ceilings[i].append(try ceiling(i)) }
+            Machine.waitForIdleThreads()
+        }
+    }
+
+    /// The ceiling column: every policy's timing and the faster one's.
+    func ceilingInfo(_ policies: [CeilingPolicyChoice], threads: Int) -> CeilingInfo {
+        let timings = policies.enumerated().map { i, p in
+            CeilingInfo.PolicyTiming(policy: p.name(threads: threads), blasThreads: p.blasThreads, workers: p.workers,
+                                     timing: TimingInfo(ceilings[i]))
+        }
+        let best = timings.min { $0.timing.medianMs < $1.timing.medianMs }!  // Safe: at least one policy.
+        return CeilingInfo(medianMs: best.timing.medianMs, minMs: best.timing.minMs, policy: best.policy,
+                           policies: timings)
+    }
+}
