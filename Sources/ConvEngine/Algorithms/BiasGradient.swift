@@ -30,10 +30,3 @@ func sumChannelPlanes<T: ConvScalar>(_ dO: UnsafePointer<T>, batch: Int, channel
         }
     }
 }
-
-/// ``sumChannelPlanes(_:batch:channels:planeSize:into:workers:)`` under the name the 3-D convolution calls it by
-/// (its positions are `E·P·Q`). (Merge of two branches that each generalised the function under its own name.)
-func sumBiasGradient<T: ConvScalar>(batch: Int, channels K: Int, positions PQ: Int, _ dO: UnsafePointer<T>,
-                                    into dB: UnsafeMutablePointer<T>, workers: Int) {
-    sumChannelPlanes(dO, batch: batch, channels: K, planeSize: PQ, into: dB, workers: workers)
-}
