@@ -7,7 +7,7 @@ import ConvEngine
 
 /// A geometry of the family, seen by the tests: its shapes, its term counts, and its calls on the engine and
 /// on the reference.
-protocol FamilyGeometry: ConvolutionShape {
+protocol FamilyGeometry: LayerGeometry {
     /// The operation's name in printed counts, e.g. `transposed`.
     static var operation: String { get }
     /// Shapes of X, F and O (the bias is `[biasCount]`).
@@ -46,22 +46,28 @@ protocol FamilyGeometry: ConvolutionShape {
     func workspaceCount(_ e: ConvolutionEngine) throws -> Int
 }
 
+// The calls on the engine and the reference, written once over LayerGeometry's dispatch and the generic array forms.
 extension FamilyGeometry {
-    func bounded(_ r: FamilyReference, algorithm: ConvAlgorithm, route: InputGradientAlgorithm,
-                 operands p: FamilyProblem) -> FamilyReference { r }
-    var biasShape: [Int] { [biasCount] }
-}
-
-extension TransposedConvGeometry: FamilyGeometry {
+    func forward<T: ConvScalar>(_ e: ConvolutionEngine, _ x: UnsafeBufferPointer<T>, _ f: UnsafeBufferPointer<T>,
+                                _ b: UnsafeBufferPointer<T>?, _ o: UnsafeMutableBufferPointer<T>, _ ws: ConvWorkspace<T>) throws {
+        try forward(on: e, input: x, filter: f, bias: b, output: o, workspace: ws)
+    }
+    func backward<T: ConvScalar>(_ e: ConvolutionEngine, _ x: UnsafeBufferPointer<T>?, _ f: UnsafeBufferPointer<T>?,
+                                 _ dO: UnsafeBufferPointer<T>, _ dx: UnsafeMutableBufferPointer<T>?,
+                                 _ df: UnsafeMutableBufferPointer<T>?, _ db: UnsafeMutableBufferPointer<T>?,
+                                 _ ws: ConvWorkspace<T>) throws {
+        try backward(on: e, input: x, filter: f, outputGradient: dO, inputGradient: dx, filterGradient: df,
+                     biasGradient: db, workspace: ws)
+    }
     func referenceForward(_ x: UnsafeBufferPointer<Double>, _ f: UnsafeBufferPointer<Double>,
                           _ b: UnsafeBufferPointer<Double>?, _ o: UnsafeMutableBufferPointer<Double>) throws {
-        try ReferenceConvolution().forward(self, input: x, filter: f, bias: b, output: o, workspace: ConvWorkspace<Double>())
+        try forward(on: ReferenceConvolution(), input: x, filter: f, bias: b, output: o, workspace: ConvWorkspace<Double>())
     }
     func referenceBackward(_ x: UnsafeBufferPointer<Double>?, _ f: UnsafeBufferPointer<Double>?,
                            _ dO: UnsafeBufferPointer<Double>, _ dx: UnsafeMutableBufferPointer<Double>?,
                            _ df: UnsafeMutableBufferPointer<Double>?, _ db: UnsafeMutableBufferPointer<Double>?) throws {
-        try ReferenceConvolution().backward(self, input: x, filter: f, outputGradient: dO, inputGradient: dx,
-                                            filterGradient: df, biasGradient: db, workspace: ConvWorkspace<Double>())
+        try backward(on: ReferenceConvolution(), input: x, filter: f, outputGradient: dO, inputGradient: dx,
+                     filterGradient: df, biasGradient: db, workspace: ConvWorkspace<Double>())
     }
     func arrayForward(_ e: ConvolutionEngine, input: [Double], filter: [Double]) throws -> [Double] {
         try e.forward(self, input: input, filter: filter)
@@ -70,6 +76,12 @@ extension TransposedConvGeometry: FamilyGeometry {
                        gradients: GradientSet) throws -> Gradients<Double> {
         try e.backward(self, input: input, filter: filter, outputGradient: outputGradient, gradients: gradients)
     }
+    func bounded(_ r: FamilyReference, algorithm: ConvAlgorithm, route: InputGradientAlgorithm,
+                 operands p: FamilyProblem) -> FamilyReference { r }
+    var biasShape: [Int] { [biasCount] }
+}
+
+extension TransposedConvGeometry: FamilyGeometry {
     func workspaceCount(_ e: ConvolutionEngine) throws -> Int { try e.workspaceElementCount(for: self, scalar: Double.self) }
     static var operation: String { "transposed" }
     var inputShape: [Int] { [batch, inputChannels, inputHeight, inputWidth] }
@@ -77,17 +89,6 @@ extension TransposedConvGeometry: FamilyGeometry {
     var outputShape: [Int] { [batch, outputChannels, outputHeight, outputWidth] }
     var termCounts: ErrorBound.TermCounts { ErrorBound.termCounts(self) }
     func mappedPlan(_ engine: ConvolutionEngine) throws -> MappedConvPlan { try engine.plan(for: self, scalar: Double.self) }
-    func forward<T: ConvScalar>(_ e: ConvolutionEngine, _ x: UnsafeBufferPointer<T>, _ f: UnsafeBufferPointer<T>,
-                                _ b: UnsafeBufferPointer<T>?, _ o: UnsafeMutableBufferPointer<T>, _ ws: ConvWorkspace<T>) throws {
-        try e.forward(self, input: x, filter: f, bias: b, output: o, workspace: ws)
-    }
-    func backward<T: ConvScalar>(_ e: ConvolutionEngine, _ x: UnsafeBufferPointer<T>?, _ f: UnsafeBufferPointer<T>?,
-                                 _ dO: UnsafeBufferPointer<T>, _ dx: UnsafeMutableBufferPointer<T>?,
-                                 _ df: UnsafeMutableBufferPointer<T>?, _ db: UnsafeMutableBufferPointer<T>?,
-                                 _ ws: ConvWorkspace<T>) throws {
-        try e.backward(self, input: x, filter: f, outputGradient: dO, inputGradient: dx, filterGradient: df,
-                       biasGradient: db, workspace: ws)
-    }
     func referenceForward(_ x: [Double], _ f: [Double], _ b: [Double]?) throws -> (output: [Double], magnitudes: [Double]) {
         try ReferenceConvolution().forwardWithMagnitudes(self, input: x, filter: f, bias: b)
     }
@@ -127,23 +128,6 @@ extension TransposedConvGeometry: FamilyGeometry {
 }
 
 extension ConvGeometry1D: FamilyGeometry {
-    func referenceForward(_ x: UnsafeBufferPointer<Double>, _ f: UnsafeBufferPointer<Double>,
-                          _ b: UnsafeBufferPointer<Double>?, _ o: UnsafeMutableBufferPointer<Double>) throws {
-        try ReferenceConvolution().forward(self, input: x, filter: f, bias: b, output: o, workspace: ConvWorkspace<Double>())
-    }
-    func referenceBackward(_ x: UnsafeBufferPointer<Double>?, _ f: UnsafeBufferPointer<Double>?,
-                           _ dO: UnsafeBufferPointer<Double>, _ dx: UnsafeMutableBufferPointer<Double>?,
-                           _ df: UnsafeMutableBufferPointer<Double>?, _ db: UnsafeMutableBufferPointer<Double>?) throws {
-        try ReferenceConvolution().backward(self, input: x, filter: f, outputGradient: dO, inputGradient: dx,
-                                            filterGradient: df, biasGradient: db, workspace: ConvWorkspace<Double>())
-    }
-    func arrayForward(_ e: ConvolutionEngine, input: [Double], filter: [Double]) throws -> [Double] {
-        try e.forward(self, input: input, filter: filter)
-    }
-    func arrayBackward(_ e: ConvolutionEngine, input: [Double]?, filter: [Double]?, outputGradient: [Double],
-                       gradients: GradientSet) throws -> Gradients<Double> {
-        try e.backward(self, input: input, filter: filter, outputGradient: outputGradient, gradients: gradients)
-    }
     func workspaceCount(_ e: ConvolutionEngine) throws -> Int { try e.workspaceElementCount(for: self, scalar: Double.self) }
     static var operation: String { "1-D" }
     var inputShape: [Int] { [batch, inputChannels, inputLength] }
@@ -151,17 +135,6 @@ extension ConvGeometry1D: FamilyGeometry {
     var outputShape: [Int] { [batch, outputChannels, outputLength] }
     var termCounts: ErrorBound.TermCounts { ErrorBound.termCounts(self) }
     func mappedPlan(_ engine: ConvolutionEngine) throws -> MappedConvPlan { try engine.plan(for: self, scalar: Double.self) }
-    func forward<T: ConvScalar>(_ e: ConvolutionEngine, _ x: UnsafeBufferPointer<T>, _ f: UnsafeBufferPointer<T>,
-                                _ b: UnsafeBufferPointer<T>?, _ o: UnsafeMutableBufferPointer<T>, _ ws: ConvWorkspace<T>) throws {
-        try e.forward(self, input: x, filter: f, bias: b, output: o, workspace: ws)
-    }
-    func backward<T: ConvScalar>(_ e: ConvolutionEngine, _ x: UnsafeBufferPointer<T>?, _ f: UnsafeBufferPointer<T>?,
-                                 _ dO: UnsafeBufferPointer<T>, _ dx: UnsafeMutableBufferPointer<T>?,
-                                 _ df: UnsafeMutableBufferPointer<T>?, _ db: UnsafeMutableBufferPointer<T>?,
-                                 _ ws: ConvWorkspace<T>) throws {
-        try e.backward(self, input: x, filter: f, outputGradient: dO, inputGradient: dx, filterGradient: df,
-                       biasGradient: db, workspace: ws)
-    }
     func referenceForward(_ x: [Double], _ f: [Double], _ b: [Double]?) throws -> (output: [Double], magnitudes: [Double]) {
         try ReferenceConvolution().forwardWithMagnitudes(self, input: x, filter: f, bias: b)
     }
@@ -172,23 +145,6 @@ extension ConvGeometry1D: FamilyGeometry {
 }
 
 extension TransposedConvGeometry1D: FamilyGeometry {
-    func referenceForward(_ x: UnsafeBufferPointer<Double>, _ f: UnsafeBufferPointer<Double>,
-                          _ b: UnsafeBufferPointer<Double>?, _ o: UnsafeMutableBufferPointer<Double>) throws {
-        try ReferenceConvolution().forward(self, input: x, filter: f, bias: b, output: o, workspace: ConvWorkspace<Double>())
-    }
-    func referenceBackward(_ x: UnsafeBufferPointer<Double>?, _ f: UnsafeBufferPointer<Double>?,
-                           _ dO: UnsafeBufferPointer<Double>, _ dx: UnsafeMutableBufferPointer<Double>?,
-                           _ df: UnsafeMutableBufferPointer<Double>?, _ db: UnsafeMutableBufferPointer<Double>?) throws {
-        try ReferenceConvolution().backward(self, input: x, filter: f, outputGradient: dO, inputGradient: dx,
-                                            filterGradient: df, biasGradient: db, workspace: ConvWorkspace<Double>())
-    }
-    func arrayForward(_ e: ConvolutionEngine, input: [Double], filter: [Double]) throws -> [Double] {
-        try e.forward(self, input: input, filter: filter)
-    }
-    func arrayBackward(_ e: ConvolutionEngine, input: [Double]?, filter: [Double]?, outputGradient: [Double],
-                       gradients: GradientSet) throws -> Gradients<Double> {
-        try e.backward(self, input: input, filter: filter, outputGradient: outputGradient, gradients: gradients)
-    }
     func workspaceCount(_ e: ConvolutionEngine) throws -> Int { try e.workspaceElementCount(for: self, scalar: Double.self) }
     static var operation: String { "1-D transposed" }
     var inputShape: [Int] { [batch, inputChannels, inputLength] }
@@ -196,17 +152,6 @@ extension TransposedConvGeometry1D: FamilyGeometry {
     var outputShape: [Int] { [batch, outputChannels, outputLength] }
     var termCounts: ErrorBound.TermCounts { ErrorBound.termCounts(self) }
     func mappedPlan(_ engine: ConvolutionEngine) throws -> MappedConvPlan { try engine.plan(for: self, scalar: Double.self) }
-    func forward<T: ConvScalar>(_ e: ConvolutionEngine, _ x: UnsafeBufferPointer<T>, _ f: UnsafeBufferPointer<T>,
-                                _ b: UnsafeBufferPointer<T>?, _ o: UnsafeMutableBufferPointer<T>, _ ws: ConvWorkspace<T>) throws {
-        try e.forward(self, input: x, filter: f, bias: b, output: o, workspace: ws)
-    }
-    func backward<T: ConvScalar>(_ e: ConvolutionEngine, _ x: UnsafeBufferPointer<T>?, _ f: UnsafeBufferPointer<T>?,
-                                 _ dO: UnsafeBufferPointer<T>, _ dx: UnsafeMutableBufferPointer<T>?,
-                                 _ df: UnsafeMutableBufferPointer<T>?, _ db: UnsafeMutableBufferPointer<T>?,
-                                 _ ws: ConvWorkspace<T>) throws {
-        try e.backward(self, input: x, filter: f, outputGradient: dO, inputGradient: dx, filterGradient: df,
-                       biasGradient: db, workspace: ws)
-    }
     func referenceForward(_ x: [Double], _ f: [Double], _ b: [Double]?) throws -> (output: [Double], magnitudes: [Double]) {
         try ReferenceConvolution().forwardWithMagnitudes(self, input: x, filter: f, bias: b)
     }
