@@ -197,9 +197,10 @@ extension ConvolutionEngine {
 }
 
 extension ConvolutionEngine {
-    /// The 3-D algorithms in the order the automatic rule asks them (kept once: `allCases` builds a new array on
-    /// every access, and planning runs on every call).
-    static let volumeAutomaticOrder = ConvAlgorithm3D.allCases
+    /// The 3-D algorithms in the order the automatic rule asks them: the specialised one first, then the fallback
+    /// that takes every geometry (``ConvAlgorithm3D/vol2col`` answers yes to all, so anything after it would never
+    /// be chosen). Kept once because planning runs on every call.
+    static let volumeAutomaticOrder: [ConvAlgorithm3D] = [.kernelDepthGEMM, .vol2col]
 }
 
 /// The length checks of a backward call on any geometry of the family, shared by the 3-D engine and reference:

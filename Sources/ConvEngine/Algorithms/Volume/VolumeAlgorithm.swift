@@ -10,7 +10,7 @@ protocol VolumeAlgorithm {
     /// Why the algorithm cannot run `geometry`, or `nil` when it can.
     static func inapplicability(to geometry: ConvGeometry3D) -> String?
 
-    /// Whether the automatic plan picks this algorithm (asked in ``ConvAlgorithm3D/allCases`` order).
+    /// Whether the automatic plan picks this algorithm (asked in the engine's automatic order, fallback last).
     static func isAutomaticChoice(for geometry: ConvGeometry3D) -> Bool
 
     /// Output planes per tile before any workspace limit halves them (at least 1, at most E).
