@@ -140,7 +140,7 @@ enum Operation {
     /// The bias: (K,).
     var biasShape: [Int] { [shape.biasCount] }
 
-    /// MATH.md's `L` per result, for the error bound.
+    /// `L` per result (products summed into one element), for the error bound (``ErrorBound``).
     var termCounts: ErrorBound.TermCounts {
         switch self {
         case .conv2D(let g): return ErrorBound.termCounts(g)

@@ -1,4 +1,5 @@
-// The transposed 2-D convolution, run on its associated convolution's algorithms (MATH.md's table):
+// The transposed 2-D convolution, run on its associated convolution's algorithms (the table in
+// <doc:TransposedConvolution>):
 //
 //   forward Ot      = the associated input gradient with dO = X̃t, then + Bt per output channel
 //   input gradient  = the associated forward pass with X = dOt (no bias), its first H × W outputs
@@ -248,7 +249,7 @@ extension ConvolutionEngine {
     }
 }
 
-/// The transposed convolution's passes on checked pointers, one row of MATH.md's table each.
+/// The transposed convolution's passes on checked pointers, one row of the table in <doc:TransposedConvolution> each.
 struct TransposedPasses<T: ConvScalar> {
     let g: TransposedConvGeometry
     let layout: TransposedLayout

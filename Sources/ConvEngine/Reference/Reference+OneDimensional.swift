@@ -1,5 +1,5 @@
 // The 1-D convolution's and the 1-D transposed convolution's references: direct loops written from the
-// per-axis definitions (MATH.md, "One and three spatial dimensions"), not from the 2-D geometry the engine
+// per-axis definitions (<doc:OneDimensionalConvolution>), not from the 2-D geometry the engine
 // runs them as.
 
 extension ReferenceConvolution {

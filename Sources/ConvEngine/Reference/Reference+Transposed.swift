@@ -1,5 +1,5 @@
-// The transposed 2-D convolution's reference: direct loops written from its definition (MATH.md, "Transposed
-// convolution"), not from the associated convolution the engine runs it on.
+// The transposed 2-D convolution's reference: direct loops written from its definition
+// (<doc:TransposedConvolution>), not from the associated convolution the engine runs it on.
 
 extension ReferenceConvolution {
     /// The transposed forward pass by direct loops over its definition; the workspace is not used.

@@ -1,5 +1,5 @@
 // The 3-D convolution in the reference: the four computations written as direct loops from the definitions
-// of <doc:ThreeDimensionalConvolution> (MATH.md's 2-D formulas with a depth axis added), with no lowering and
+// of <doc:ThreeDimensionalConvolution> (the 2-D formulas of <doc:TheMathAndTheLowering> with a depth axis added), with no lowering and
 // no BLAS, and Σ|terms| per element for the error bound.
 
 extension ReferenceConvolution {
