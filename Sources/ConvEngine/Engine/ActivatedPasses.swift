@@ -1,7 +1,7 @@
-// The fused activation of every operation of the family other than the 2-D convolution, written once over
-// ConvolutionShape: those operations' algorithms have no epilogue of their own, so the forward pass applies f
-// over the whole output right after the plain pass (in parallel runs small enough to stay in cache while they
-// are activated), and the backward pass applies f′ to dL/dO before the plain backward pass.
+// The fused activation's passes written once over ConvolutionShape. Forward, for every operation of the family
+// other than the 2-D convolution (whose algorithms activate each output region themselves): the plain pass, then f
+// over the whole output in parallel runs small enough to stay in cache. Backward, for every operation the 2-D one
+// included: f′ applied to dL/dO, then the plain backward pass.
 
 extension ConvolutionEngine {
     /// Runs `plain` (a forward pass writing `output`), then f over `output`.
@@ -83,5 +83,18 @@ extension ConvolutionEngine {
         }
         try plain(input, filter, UnsafeBufferPointer(preActivationGradient), inputGradient, filterGradient,
                   biasGradient)
+    }
+
+    /// dL/dZ in runs of 64 Ki elements shared by the workers (each element's value does not depend on who
+    /// computes it).
+    private func activationDerivative<T: ConvScalar>(_ e: Epilogue<T>, output y: UnsafePointer<T>,
+                                                     outputGradient dO: UnsafePointer<T>,
+                                                     into dZ: UnsafeMutablePointer<T>, count: Int) {
+        let run = 1 << 16
+        parallelItems(workers, count: (count + run - 1) / run) { _, item in
+            let start = item * run
+            e.derivative(output: y + start, outputGradient: dO + start, into: dZ + start,
+                         count: min(run, count - start))
+        }
     }
 }

@@ -1,5 +1,5 @@
-// The backward pass of a convolution whose forward pass fused an activation: the activation's derivative on
-// dL/dO first, then the plain backward pass on the result.
+// The array form of the forward pass with a fused activation, and the backward pass of such a forward pass: the
+// activation's derivative on dL/dO first (ActivatedPasses.swift), then the plain backward pass on the result.
 
 extension ConvolutionEngine {
     /// ``forward(_:input:filter:bias:activation:output:workspace:)-(ConvGeometry,_,UnsafeBufferPointer<T>,_,_,_,_)`` on arrays, returning a new output array
@@ -59,45 +59,13 @@ extension ConvolutionEngine {
         inputGradient: UnsafeMutableBufferPointer<T>?, filterGradient: UnsafeMutableBufferPointer<T>?,
         biasGradient: UnsafeMutableBufferPointer<T>?, workspace: ConvWorkspace<T>
     ) throws(ConvError) {
-        try activation.validate()
-        let g = geometry
-        try checkBackwardBuffers(g, input: input, filter: filter, outputGradient: outputGradient,
-                                 inputGradient: inputGradient, filterGradient: filterGradient,
-                                 biasGradient: biasGradient)
-        try checkLength("output", output.count, g.outputCount)
-        try checkLength("preActivationGradient", preActivationGradient.count, g.outputCount)
-        try checkNoOverlap(
-            outputs: [BufferSpan("preActivationGradient", preActivationGradient),
-                      BufferSpan("inputGradient", inputGradient), BufferSpan("filterGradient", filterGradient),
-                      BufferSpan("biasGradient", biasGradient)],
-            others: [BufferSpan("input", input), BufferSpan("filter", filter), BufferSpan("output", output),
-                     BufferSpan("outputGradient", outputGradient), BufferSpan("workspace", UnsafeMutableBufferPointer(start: workspace.storage, count: workspace.capacity))])
-        // Safe: output, outputGradient and preActivationGradient were checked with the geometry's (nonzero) length.
-        switch ScalarKind.of(T.self) {
-        case .float:
-            activationDerivative(Epilogue<Float>(activation), output: retype(output, Float.self).baseAddress!,
-                                 outputGradient: retype(outputGradient, Float.self).baseAddress!,
-                                 into: retype(preActivationGradient, Float.self).baseAddress!, count: g.outputCount)
-        case .double:
-            activationDerivative(Epilogue<Double>(activation), output: retype(output, Double.self).baseAddress!,
-                                 outputGradient: retype(outputGradient, Double.self).baseAddress!,
-                                 into: retype(preActivationGradient, Double.self).baseAddress!, count: g.outputCount)
-        }
-        try backward(g, input: input, filter: filter, outputGradient: UnsafeBufferPointer(preActivationGradient),
-                     inputGradient: inputGradient, filterGradient: filterGradient, biasGradient: biasGradient,
-                     workspace: workspace)
-    }
-
-    /// dL/dZ in runs of 64 Ki elements shared by the workers (each element's value does not depend on who
-    /// computes it).
-    func activationDerivative<T: ConvScalar>(_ e: Epilogue<T>, output y: UnsafePointer<T>,
-                                                     outputGradient dO: UnsafePointer<T>,
-                                                     into dZ: UnsafeMutablePointer<T>, count: Int) {
-        let run = 1 << 16
-        parallelItems(workers, count: (count + run - 1) / run) { _, item in
-            let start = item * run
-            e.derivative(output: y + start, outputGradient: dO + start, into: dZ + start,
-                         count: min(run, count - start))
+        try activatedBackward(geometry, input: input, filter: filter, activation: activation, output: output,
+                              outputGradient: outputGradient, preActivationGradient: preActivationGradient,
+                              inputGradient: inputGradient, filterGradient: filterGradient,
+                              biasGradient: biasGradient, workspace: workspace) {
+            x, f, dZ, dx, df, db throws(ConvError) in
+            try backward(geometry, input: x, filter: f, outputGradient: dZ, inputGradient: dx, filterGradient: df,
+                         biasGradient: db, workspace: workspace)
         }
     }
 }

@@ -105,60 +105,19 @@ extension DirectLoops {
 
     /// The forward pass on arrays with `Σ|terms|` per output element.
     func forwardWithMagnitudes<T: ConvScalar>(input: [T], filter: [T], bias: [T]?) throws(ConvError) -> (output: [T], magnitudes: [T]) {
-        // Checked before the results are allocated, so wrong arrays never cost (or trap in) a huge allocation.
-        try checkLength("input", input.count, shape.inputCount)
-        try checkLength("filter", filter.count, shape.filterCount)
-        if let bias { try checkLength("bias", bias.count, shape.biasCount) }
-        try checkResultFitsInMemory("output and magnitudes",
-                                    checkedProduct(2, shape.outputCount, quantity: "output elements"), T.self)
-        var output = [T](repeating: 0, count: shape.outputCount), magnitudes = output
-        try input.withUnsafeBufferPointer { x throws(ConvError) in
-            try filter.withUnsafeBufferPointer { f throws(ConvError) in
-                try withOptionalBuffer(bias) { b throws(ConvError) in
-                    try output.withUnsafeMutableBufferPointer { o throws(ConvError) in
-                        try magnitudes.withUnsafeMutableBufferPointer { m throws(ConvError) in
-                            try checkedForward(input: x, filter: f, bias: b, output: o, magnitudes: m)
-                        }
-                    }
-                }
-            }
+        try forwardWithMagnitudesArrays(shape, input: input, filter: filter, bias: bias) {
+            x, f, b, o, m throws(ConvError) in
+            try checkedForward(input: x, filter: f, bias: b, output: o, magnitudes: m)
         }
-        return (output, magnitudes)
     }
 
     /// The backward pass on arrays (all three gradients) with `Σ|terms|` per element of each.
     func backwardWithMagnitudes<T: ConvScalar>(input: [T], filter: [T], outputGradient: [T])
         throws(ConvError) -> (gradients: Gradients<T>, magnitudes: Gradients<T>) {
-        try checkLength("input", input.count, shape.inputCount)
-        try checkLength("filter", filter.count, shape.filterCount)
-        try checkLength("outputGradient", outputGradient.count, shape.outputCount)
-        let results = try checkedSum(shape.inputCount, shape.filterCount, shape.biasCount, quantity: "gradient elements")
-        try checkResultFitsInMemory("gradients and magnitudes", checkedProduct(2, results, quantity: "gradient elements"),
-                                    T.self)
-        var dX = [T](repeating: 0, count: shape.inputCount), mX = dX
-        var dF = [T](repeating: 0, count: shape.filterCount), mF = dF
-        var dB = [T](repeating: 0, count: shape.biasCount), mB = dB
-        try input.withUnsafeBufferPointer { x throws(ConvError) in
-            try filter.withUnsafeBufferPointer { f throws(ConvError) in
-                try outputGradient.withUnsafeBufferPointer { dO throws(ConvError) in
-                    try dX.withUnsafeMutableBufferPointer { dx throws(ConvError) in
-                        try dF.withUnsafeMutableBufferPointer { df throws(ConvError) in
-                            try dB.withUnsafeMutableBufferPointer { db throws(ConvError) in
-                                try mX.withUnsafeMutableBufferPointer { mx throws(ConvError) in
-                                    try mF.withUnsafeMutableBufferPointer { mf throws(ConvError) in
-                                        try mB.withUnsafeMutableBufferPointer { mb throws(ConvError) in
-                                            try checkedBackward(input: x, filter: f, outputGradient: dO,
-                                                                inputGradient: dx, filterGradient: df,
-                                                                biasGradient: db, magnitudes: (mx, mf, mb))
-                                        }
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
-            }
+        try backwardWithMagnitudesArrays(shape, input: input, filter: filter, outputGradient: outputGradient) {
+            x, f, dO, dx, df, db, mx, mf, mb throws(ConvError) in
+            try checkedBackward(input: x, filter: f, outputGradient: dO, inputGradient: dx, filterGradient: df,
+                                biasGradient: db, magnitudes: (mx, mf, mb))
         }
-        return (Gradients(input: dX, filter: dF, bias: dB), Gradients(input: mX, filter: mF, bias: mB))
     }
 }

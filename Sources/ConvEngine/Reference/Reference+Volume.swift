@@ -126,26 +126,10 @@ extension ReferenceConvolution {
     public func forwardWithMagnitudes<T: ConvScalar>(
         _ g: ConvGeometry3D, input: [T], filter: [T], bias: [T]? = nil
     ) throws(ConvError) -> (output: [T], magnitudes: [T]) {
-        // Checked before the results are allocated, so wrong arrays never cost (or trap in) a huge allocation.
-        try checkLength("input", input.count, g.inputCount)
-        try checkLength("filter", filter.count, g.filterCount)
-        if let bias { try checkLength("bias", bias.count, g.biasCount) }
-        try checkResultFitsInMemory("output and magnitudes",
-                                    checkedProduct(2, g.outputCount, quantity: "output elements"), T.self)
-        var output = [T](repeating: 0, count: g.outputCount)
-        var magnitudes = [T](repeating: 0, count: g.outputCount)
-        try input.withUnsafeBufferPointer { x throws(ConvError) in
-            try filter.withUnsafeBufferPointer { f throws(ConvError) in
-                try withOptionalBuffer(bias) { b throws(ConvError) in
-                    try output.withUnsafeMutableBufferPointer { o throws(ConvError) in
-                        try magnitudes.withUnsafeMutableBufferPointer { m throws(ConvError) in
-                            try forward(g, input: x, filter: f, bias: b, output: o, magnitudes: m)
-                        }
-                    }
-                }
-            }
+        try forwardWithMagnitudesArrays(g, input: input, filter: filter, bias: bias) {
+            x, f, b, o, m throws(ConvError) in
+            try forward(g, input: x, filter: f, bias: b, output: o, magnitudes: m)
         }
-        return (output, magnitudes)
     }
 
     /// Array form of the 3-D backward pass (all three gradients) with `Σ|terms|` per element of each.
@@ -161,38 +145,12 @@ extension ReferenceConvolution {
     public func backwardWithMagnitudes<T: ConvScalar>(
         _ g: ConvGeometry3D, input: [T], filter: [T], outputGradient: [T]
     ) throws(ConvError) -> (gradients: Gradients<T>, magnitudes: Gradients<T>) {
-        try checkLength("input", input.count, g.inputCount)
-        try checkLength("filter", filter.count, g.filterCount)
-        try checkLength("outputGradient", outputGradient.count, g.outputCount)
-        let results = try checkedSum(g.inputCount, g.filterCount, g.biasCount, quantity: "gradient elements")
-        try checkResultFitsInMemory("gradients and magnitudes",
-                                    checkedProduct(2, results, quantity: "gradient elements"), T.self)
-        var dX = [T](repeating: 0, count: g.inputCount), mX = dX
-        var dF = [T](repeating: 0, count: g.filterCount), mF = dF
-        var dB = [T](repeating: 0, count: g.biasCount), mB = dB
-        try input.withUnsafeBufferPointer { x throws(ConvError) in
-            try filter.withUnsafeBufferPointer { f throws(ConvError) in
-                try outputGradient.withUnsafeBufferPointer { dO throws(ConvError) in
-                    try dX.withUnsafeMutableBufferPointer { dx throws(ConvError) in
-                        try dF.withUnsafeMutableBufferPointer { df throws(ConvError) in
-                            try dB.withUnsafeMutableBufferPointer { db throws(ConvError) in
-                                try mX.withUnsafeMutableBufferPointer { mx throws(ConvError) in
-                                    try mF.withUnsafeMutableBufferPointer { mf throws(ConvError) in
-                                        try mB.withUnsafeMutableBufferPointer { mb throws(ConvError) in
-                                            try backward(g, input: x, filter: f, outputGradient: dO,
-                                                         inputGradient: dx, filterGradient: df, biasGradient: db,
-                                                         inputGradientMagnitudes: mx, filterGradientMagnitudes: mf,
-                                                         biasGradientMagnitudes: mb)
-                                        }
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
-            }
+        try backwardWithMagnitudesArrays(g, input: input, filter: filter, outputGradient: outputGradient) {
+            x, f, dO, dx, df, db, mx, mf, mb throws(ConvError) in
+            try backward(g, input: x, filter: f, outputGradient: dO, inputGradient: dx, filterGradient: df,
+                         biasGradient: db, inputGradientMagnitudes: mx, filterGradientMagnitudes: mf,
+                         biasGradientMagnitudes: mb)
         }
-        return (Gradients(input: dX, filter: dF, bias: dB), Gradients(input: mX, filter: mF, bias: mB))
     }
 }
 
