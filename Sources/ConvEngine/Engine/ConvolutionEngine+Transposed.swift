@@ -124,7 +124,7 @@ extension ConvolutionEngine {
     ///
     /// - Parameters:
     ///   - geometry: the transposed convolution.
-    ///   - input: Xt, `geometry.inputCount` elements, `N×Cin×H×W`. Read only.
+    ///   - input: Xt, `geometry.inputCount` elements, `N×Cin×H×W` (`N×H×W×Cin` with channels-last activations). Read only.
     ///   - filter: the weight Wt, `geometry.filterCount` elements, `Cin×(Cout/G)×R×S`. Read only.
     ///   - bias: Bt, `geometry.outputChannels` elements, or `nil` for none. Read only.
     ///   - output: Ot, `geometry.outputCount` elements, `N×Cout×Ho×Wo`; overwritten. It must not overlap any

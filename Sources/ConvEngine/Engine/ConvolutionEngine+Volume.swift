@@ -11,6 +11,11 @@ extension ConvolutionEngine {
     /// (at least one); under a ``workspaceLimit`` they are halved until the workspace fits, and an automatic
     /// plan that still does not fit at one plane tries ``ConvAlgorithm3D/vol2col`` at one plane.
     ///
+    /// The 3-D algorithms read NCDHW tensors with a `K×C/G×T×R×S` filter; a geometry in another layout
+    /// (<doc:Layouts>) runs them through the conversion fallback, and the plan says so
+    /// (``ConvPlan3D/layoutConversion``): X and dO copied into NCDHW and O and dX back a chunk of images at a time
+    /// (halved first under a workspace limit), the filter repacked and dF permuted back.
+    ///
     /// - Parameters:
     ///   - geometry: the 3-D convolution.
     ///   - scalar: the element type of the calls (`Float` by default): tiles are sized in bytes.
@@ -62,7 +67,10 @@ extension ConvolutionEngine {
     /// - ``ConvAlgorithm3D/kernelDepthGEMM``: `W·C/G·R·S·min(D, (t−1)·sd + dd·(T−1) + 1)·P·Q` for the lowered
     ///   input planes and `|F|` for the repacked filter;
     ///
-    /// and, for the filter gradient, `W·|F|` for the per-worker sums.
+    /// and, for the filter gradient, `W·|F|` for the per-worker sums. A plan through the layout conversion also
+    /// needs its staging before that: with n images per chunk, `n·(C·D·H·W + K·E·P·Q)` forward and
+    /// `n·(K·E·P·Q + 2·C·D·H·W) + |F| + K` backward, plus `2·|F|` when the filter's layout differs (the repacked
+    /// filter and dF in `K×C/G×T×R×S`).
     ///
     /// - Parameters:
     ///   - geometry: the 3-D convolution.
@@ -95,10 +103,10 @@ extension ConvolutionEngine {
     ///
     /// - Parameters:
     ///   - geometry: the 3-D convolution.
-    ///   - input: X, `geometry.inputCount` elements, N×C×D×H×W. Read only.
-    ///   - filter: F, `geometry.filterCount` elements, K×(C/G)×T×R×S. Read only.
+    ///   - input: X, `geometry.inputCount` elements, N×C×D×H×W (N×D×H×W×C with channels-last activations). Read only.
+    ///   - filter: F, `geometry.filterCount` elements, K×(C/G)×T×R×S (K×T×R×S×(C/G) with a channels-last filter). Read only.
     ///   - bias: B, `geometry.outputChannels` elements, or `nil` for none. Read only.
-    ///   - output: O, `geometry.outputCount` elements, N×K×E×P×Q; overwritten. It must not overlap any other buffer.
+    ///   - output: O, `geometry.outputCount` elements, N×K×E×P×Q (N×E×P×Q×K channels-last); overwritten. It must not overlap any other buffer.
     ///   - workspace: scratch memory, grown to `workspaceElementCount(for:scalar:)` if smaller
     ///     and kept for later calls. Not thread-safe: one workspace per concurrent call.
     /// - Throws: ``ConvError/bufferLength(name:expected:actual:)`` for a buffer of the wrong length,
@@ -150,7 +158,7 @@ extension ConvolutionEngine {
     ///   - geometry: the 3-D convolution.
     ///   - input: X, `geometry.inputCount` elements; required for the filter gradient, else may be `nil`.
     ///   - filter: F, `geometry.filterCount` elements; required for the input gradient, else may be `nil`.
-    ///   - outputGradient: dL/dO, `geometry.outputCount` elements, N×K×E×P×Q. Read only.
+    ///   - outputGradient: dL/dO, `geometry.outputCount` elements, N×K×E×P×Q (N×E×P×Q×K channels-last). Read only.
     ///   - inputGradient: dL/dX, `geometry.inputCount` elements, or `nil` if not wanted.
     ///   - filterGradient: dL/dF, `geometry.filterCount` elements, or `nil` if not wanted.
     ///   - biasGradient: dL/dB, `geometry.outputChannels` elements, or `nil` if not wanted.

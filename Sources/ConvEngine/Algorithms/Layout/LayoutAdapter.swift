@@ -178,15 +178,15 @@ struct LayoutAdapter<A: ConvolutionAlgorithm>: ConvolutionAlgorithm {
     }
 }
 
-/// Images per conversion chunk for images of `imageElements` elements (input plus output): as many as fit four
-/// tile budgets, rounded down to a multiple of the workers (every worker gets whole images), at least one per
-/// worker and at most 256. Never depends on the batch.
+/// Images per conversion chunk for images of `imageElements` elements (input plus output): as many as fit one tile
+/// budget (about a core's L2, so a chunk's copies are still in cache when the algorithm reads them), rounded down
+/// to a multiple of the workers (every worker gets whole images), at least one per worker and at most 64. Never
+/// depends on the batch: a call with fewer images leaves part of the staging unused.
 func imagesPerChunk(imageElements: Int, policy: TilePolicy) -> Int {
     let workers = max(1, policy.workers)
     let (bytes, overflow) = imageElements.multipliedReportingOverflow(by: max(1, policy.scalarBytes))
-    let (budget, budgetOverflow) = policy.budgetBytes.multipliedReportingOverflow(by: 4)
-    let fit = overflow ? 1 : (budgetOverflow ? Int.max : budget) / max(1, bytes)
-    let images = min(256, max(1, fit))
+    let fit = overflow ? 1 : policy.budgetBytes / max(1, bytes)
+    let images = min(64, max(1, fit))
     return images >= workers ? images - images % workers : workers
 }
 

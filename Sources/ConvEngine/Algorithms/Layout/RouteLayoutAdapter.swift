@@ -5,7 +5,7 @@
 /// the route already sees copies in its own layout, and this adapter converts nothing.
 ///
 /// Workspace: `n·(K·P·Q + C·H·W)` for the copies of a chunk of n images (``LayoutStaging/regions(for:preparedFilter:)``),
-/// `|F|` for the repacked filter, then R's own workspace. n fills four default tile budgets of Double elements
+/// `|F|` for the repacked filter, then R's own workspace. n fills one default tile budget of Double elements
 /// (at least one image), so the workspace does not depend on the batch.
 struct RouteLayoutAdapter<R: InputGradientRoute>: InputGradientRoute {
     /// The staging regions, then R's layout for the full chunk and for a shorter last chunk.
@@ -25,12 +25,16 @@ struct RouteLayoutAdapter<R: InputGradientRoute>: InputGradientRoute {
     let invalid: Bool
 
     init(_ geometry: ConvGeometry) {
-        let inner = geometry.withLayout(ConvLayout.nearest(to: geometry.layout, among: R.runsNatively))
-        let images = imagesPerChunk(
+        self.init(geometry, imagesPerChunk: imagesPerChunk(
             imageElements: geometry.inputChannels * geometry.inputHeight * geometry.inputWidth
                 + geometry.outputChannels * geometry.columnColumns,
             policy: TilePolicy(budgetBytes: ConvolutionEngine.defaultTileBudgetBytes, forcedRows: nil,
-                               scalarBytes: MemoryLayout<Double>.stride, workers: 1))
+                               scalarBytes: MemoryLayout<Double>.stride, workers: 1)))
+    }
+
+    /// The adapter with `images` images per chunk (tests use small chunks).
+    init(_ geometry: ConvGeometry, imagesPerChunk images: Int) {
+        let inner = geometry.withLayout(ConvLayout.nearest(to: geometry.layout, among: R.runsNatively))
         staging = LayoutStaging(ConversionShape(geometry), requested: geometry.layout, algorithm: inner.layout,
                                 imagesPerChunk: images)
         let chunks = staging.chunkGeometries(inner) { n throws(ConvError) in try inner.withBatch(n) }
