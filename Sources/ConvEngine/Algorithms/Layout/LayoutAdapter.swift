@@ -205,7 +205,9 @@ extension ConvLayout {
     /// requested filter layout if it reads it with those activations, else the other. Whatever differs from
     /// `requested` is converted.
     static func nearest(to requested: ConvLayout, among runs: (ConvLayout) -> Bool) -> ConvLayout {
-        let activations = FilterLayout.allCases.contains { runs(ConvLayout(activations: requested.activations, filter: $0)) }
+        // Both filter layouts spelled out: `allCases` would build an array on every call.
+        let activations = runs(ConvLayout(activations: requested.activations, filter: .channelsFirst))
+            || runs(ConvLayout(activations: requested.activations, filter: .channelsLast))
             ? requested.activations : requested.activations.other
         let filter = runs(ConvLayout(activations: activations, filter: requested.filter)) ? requested.filter : requested.filter.other
         return ConvLayout(activations: activations, filter: filter)

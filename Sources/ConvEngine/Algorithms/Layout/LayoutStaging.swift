@@ -40,10 +40,11 @@ struct LayoutStaging {
     var chunks: StrideTo<Int> { stride(from: 0, to: shape.batch, by: imagesPerChunk) }
     /// Images in the chunk starting at `start`.
     func images(from start: Int) -> Int { min(imagesPerChunk, shape.batch - start) }
-    /// The distinct chunk sizes of the batch: the full one, and a shorter last one if any.
-    var chunkSizes: [Int] {
+    /// The distinct chunk sizes of the batch: the full one, and a shorter last one if any (a pair, not an array:
+    /// every call makes one, and must not allocate).
+    var chunkSizes: (full: Int, last: Int?) {
         let full = min(imagesPerChunk, shape.batch), last = shape.batch % imagesPerChunk
-        return shape.batch > imagesPerChunk && last != 0 ? [full, last] : [full]
+        return (full, shape.batch > imagesPerChunk && last != 0 ? last : nil)
     }
 
     /// `inner` (a geometry in the algorithm's layout) at the batch of the full chunk and of a shorter last one,
@@ -51,9 +52,9 @@ struct LayoutStaging {
     /// adapters then refuse every pass instead of trapping).
     func chunkGeometries<G>(_ inner: G, withBatch: (Int) throws(ConvError) -> G) -> (full: G, last: G?, invalid: Bool) {
         let sizes = chunkSizes
-        let full = try? withBatch(sizes[0])
-        let last = sizes.count > 1 ? try? withBatch(sizes[1]) : nil
-        return (full ?? inner, last, full == nil || (sizes.count > 1 && last == nil))
+        let full = try? withBatch(sizes.full)
+        let last = sizes.last.flatMap { try? withBatch($0) }
+        return (full ?? inner, last, full == nil || (sizes.last != nil && last == nil))
     }
 
     /// The staging regions of one pass, shared by the workers (the conversions split each copy among them).
