@@ -1,12 +1,17 @@
 /// The shape of one 2-D convolution: batch, channels, image and kernel sizes, stride, padding,
-/// dilation and groups. All tensors are row-major (NCHW):
+/// dilation and groups, and the memory layout of its tensors (``layout``). All tensors are row-major, in
+/// the geometry's ``layout`` (NCHW with a `K×C/G×R×S` filter by default):
 ///
-/// | tensor | shape |
-/// | --- | --- |
-/// | input X | `batch × inputChannels × inputHeight × inputWidth` |
-/// | filter F | `outputChannels × (inputChannels/groups) × kernelHeight × kernelWidth` |
-/// | bias B | `outputChannels` |
-/// | output O | `batch × outputChannels × outputHeight × outputWidth` |
+/// | tensor | ``ConvLayout/nchw`` (default) | ``ConvLayout/nhwc`` |
+/// | --- | --- | --- |
+/// | input X, dX | `batch × inputChannels × inputHeight × inputWidth` | `batch × inputHeight × inputWidth × inputChannels` |
+/// | filter F, dF | `outputChannels × (inputChannels/groups) × kernelHeight × kernelWidth` | `outputChannels × kernelHeight × kernelWidth × (inputChannels/groups)` |
+/// | bias B, dB | `outputChannels` | `outputChannels` |
+/// | output O, dO | `batch × outputChannels × outputHeight × outputWidth` | `batch × outputHeight × outputWidth × outputChannels` |
+///
+/// The activations' and the filter's layouts are chosen separately (``ConvLayout/activations``,
+/// ``ConvLayout/filter``); <doc:Layouts> shows every operation's shapes and which plans run natively in which
+/// layout.
 ///
 /// A `ConvGeometry` is valid by construction: its initializer throws ``ConvError`` for every impossible
 /// combination (non-positive sizes, negative padding, channels not divisible by groups, a dilated kernel
@@ -69,6 +74,9 @@ public struct ConvGeometry: Hashable, Sendable, CustomStringConvertible {
     public let forwardFLOPs: Int
     /// Nominal floating-point operations of the input and filter gradients together (twice the forward).
     public let backwardFLOPs: Int
+    /// The memory layout of X, O, dX, dO (``ConvLayout/activations``) and of F, dF (``ConvLayout/filter``).
+    /// Element counts do not depend on it; equality and hashing do, so plans and caches are per layout.
+    public private(set) var layout: ConvLayout
 
     /// Makes and validates a geometry.
     ///
@@ -86,6 +94,8 @@ public struct ConvGeometry: Hashable, Sendable, CustomStringConvertible {
     ///   - dilationHeight: vertical dilation (dh), at least 1: kernel taps are this many rows apart.
     ///   - dilationWidth: horizontal dilation (dw), at least 1.
     ///   - groups: groups (G), at least 1; `groups == inputChannels` is a depthwise convolution.
+    ///   - layout: the memory layout of the tensors (``ConvLayout``): NCHW activations and a `K×C/G×R×S`
+    ///     filter by default.
     /// - Throws: ``ConvError`` naming the offending field and its value.
     public init(
         batch: Int, inputChannels: Int, inputHeight: Int, inputWidth: Int,
@@ -93,7 +103,8 @@ public struct ConvGeometry: Hashable, Sendable, CustomStringConvertible {
         strideHeight: Int = 1, strideWidth: Int = 1,
         padding: PaddingSpec = .valid,
         dilationHeight: Int = 1, dilationWidth: Int = 1,
-        groups: Int = 1
+        groups: Int = 1,
+        layout: ConvLayout = .nchw
     ) throws(ConvError) {
         for (field, value) in [
             ("batch", batch), ("inputChannels", inputChannels), ("inputHeight", inputHeight),
@@ -161,6 +172,7 @@ public struct ConvGeometry: Hashable, Sendable, CustomStringConvertible {
         self.dilationHeight = kernelHeight == 1 ? 1 : dilationHeight
         self.dilationWidth = kernelWidth == 1 ? 1 : dilationWidth
         self.groups = groups
+        self.layout = layout
         self.outputHeight = p
         self.outputWidth = q
         self.inputCount = try checkedProduct(batch, inputChannels, inputHeight, inputWidth, quantity: "input element count")
@@ -192,13 +204,22 @@ public struct ConvGeometry: Hashable, Sendable, CustomStringConvertible {
         _ = try checkedProduct(filterCount, 8, 4, quantity: "filter bytes")
     }
 
-    /// The same geometry with another batch size (for example to size a workspace for a larger batch).
+    /// The same geometry with another batch size (for example to size a workspace for a larger batch), in the
+    /// same layout.
     public func withBatch(_ newBatch: Int) throws(ConvError) -> ConvGeometry {
         try ConvGeometry(
             batch: newBatch, inputChannels: inputChannels, inputHeight: inputHeight, inputWidth: inputWidth,
             outputChannels: outputChannels, kernelHeight: kernelHeight, kernelWidth: kernelWidth,
             strideHeight: requestedStrideHeight, strideWidth: requestedStrideWidth, padding: .explicit(padding),
-            dilationHeight: dilationHeight, dilationWidth: dilationWidth, groups: groups)
+            dilationHeight: dilationHeight, dilationWidth: dilationWidth, groups: groups, layout: layout)
+    }
+
+    /// The same convolution with its tensors in another memory layout. Nothing but the layout changes (the
+    /// element counts and every size stay), so this cannot fail.
+    public func withLayout(_ layout: ConvLayout) -> ConvGeometry {
+        var copy = self
+        copy.layout = layout
+        return copy
     }
 
     /// Elements of the bias B and of its gradient (`K`).
@@ -222,10 +243,12 @@ public struct ConvGeometry: Hashable, Sendable, CustomStringConvertible {
     public var isDepthwise: Bool { groups == inputChannels }
 
     /// A one-line summary, for example `N2 C3→K16 32×32 k3×3 s(1,1) p(1,1,1,1) d(1,1) g1 → 32×32`
-    /// (batch, channels, image, kernel, stride, padding top/bottom/left/right, dilation, groups → output size).
+    /// (batch, channels, image, kernel, stride, padding top/bottom/left/right, dilation, groups → output size),
+    /// followed by the layout when it is not ``ConvLayout/nchw``, for example `… → 32×32 NHWC`.
     public var description: String {
         "N\(batch) C\(inputChannels)→K\(outputChannels) \(inputHeight)×\(inputWidth) k\(kernelHeight)×\(kernelWidth)"
             + " s(\(strideHeight),\(strideWidth)) p(\(padding.top),\(padding.bottom),\(padding.left),\(padding.right))"
             + " d(\(dilationHeight),\(dilationWidth)) g\(groups) → \(outputHeight)×\(outputWidth)"
+            + layout.descriptionSuffix
     }
 }

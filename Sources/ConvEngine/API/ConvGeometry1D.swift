@@ -47,7 +47,10 @@ public struct ConvGeometry1D: ConvolutionShape {
     public let biasCount: Int
     /// The same convolution as a 2-D one with `inputHeight` 1 and `kernelHeight` 1 (no vertical padding): every
     /// buffer of this geometry is a buffer of that one, element for element.
-    public let planar: ConvGeometry
+    public private(set) var planar: ConvGeometry
+    /// The memory layout of X, O, dX, dO (N×C×L or N×L×C) and of F, dF (K×C/G×S or K×S×C/G) (<doc:Layouts>).
+    /// The ``planar`` geometry has the same one: N×L×C is N×1×L×C, and K×S×C/G is K×1×S×C/G.
+    public private(set) var layout: ConvLayout
 
     /// Makes and validates a 1-D convolution geometry.
     ///
@@ -61,13 +64,16 @@ public struct ConvGeometry1D: ConvolutionShape {
     ///   - padding: zeros before and after the input (an integer literal pads both sides), at least 0.
     ///   - dilation: dilation, at least 1.
     ///   - groups: groups (G), at least 1.
+    ///   - layout: the memory layout of the tensors (``ConvLayout``, N×C×L and a channels-first weight by
+    ///     default; <doc:Layouts>).
     /// - Throws: ``ConvError/nonPositive(field:value:)``, ``ConvError/negativePadding(field:value:)`` (naming
     ///   `padding.left` or `padding.right`), ``ConvError/notDivisibleByGroups(field:value:groups:)``,
     ///   ``ConvError/kernelLargerThanPaddedInput(axis:paddedInput:dilatedKernel:)`` (axis `length`),
     ///   ``ConvError/sizeOverflow(quantity:)`` and ``ConvError/blasDimensionTooLarge(quantity:value:)``.
     public init(
         batch: Int, inputChannels: Int, inputLength: Int, outputChannels: Int, kernelLength: Int,
-        stride: Int = 1, padding: Padding1D = .zero, dilation: Int = 1, groups: Int = 1
+        stride: Int = 1, padding: Padding1D = .zero, dilation: Int = 1, groups: Int = 1,
+        layout: ConvLayout = .nchw
     ) throws(ConvError) {
         for (field, value) in [
             ("batch", batch), ("inputChannels", inputChannels), ("inputLength", inputLength),
@@ -102,6 +108,7 @@ public struct ConvGeometry1D: ConvolutionShape {
         self.padding = padding
         self.dilation = dilation
         self.groups = groups
+        self.layout = layout
         self.outputLength = q
         self.inputCount = try checkedProduct(batch, inputChannels, inputLength, quantity: "input element count")
         self.filterCount = try checkedProduct(outputChannels, inputChannels / groups, kernelLength,
@@ -114,7 +121,16 @@ public struct ConvGeometry1D: ConvolutionShape {
             outputChannels: outputChannels, kernelHeight: 1, kernelWidth: kernelLength,
             strideHeight: 1, strideWidth: stride,
             padding: .explicit(Padding(top: 0, bottom: 0, left: padding.left, right: padding.right)),
-            dilationHeight: 1, dilationWidth: dilation, groups: groups)
+            dilationHeight: 1, dilationWidth: dilation, groups: groups, layout: layout)
+    }
+
+    /// The same operation with its tensors in another memory layout (<doc:Layouts>); nothing else changes, so this
+    /// cannot fail.
+    public func withLayout(_ layout: ConvLayout) -> Self {
+        var copy = self
+        copy.layout = layout
+        copy.planar = planar.withLayout(layout)
+        return copy
     }
 
     /// Input channels per group (`C/G`).
@@ -122,9 +138,10 @@ public struct ConvGeometry1D: ConvolutionShape {
     /// Output channels per group (`K/G`).
     public var outputChannelsPerGroup: Int { outputChannels / groups }
 
-    /// A one-line summary, for example `1-D N8 C1→K512 16000 k10 s5 p(0,0) d1 g1 → 3199`.
+    /// A one-line summary (with the layout at the end unless it is ``ConvLayout/nchw``), for example `1-D N8 C1→K512 16000 k10 s5 p(0,0) d1 g1 → 3199`.
     public var description: String {
         "1-D N\(batch) C\(inputChannels)→K\(outputChannels) \(inputLength) k\(kernelLength) s\(stride)"
             + " p(\(padding.left),\(padding.right)) d\(dilation) g\(groups) → \(outputLength)"
+            + layout.descriptionSuffix(rank: 1)
     }
 }

@@ -75,6 +75,9 @@ public struct ConvGeometry3D: ConvolutionShape {
     public let forwardFLOPs: Int
     /// Nominal floating-point operations of the input and filter gradients together (twice the forward).
     public let backwardFLOPs: Int
+    /// The memory layout of X, O, dX, dO (N×C×D×H×W or N×D×H×W×C) and of F, dF (K×C/G×T×R×S or K×T×R×S×C/G)
+    /// (<doc:Layouts>).
+    public private(set) var layout: ConvLayout
 
     /// Makes and validates a 3-D geometry.
     ///
@@ -96,6 +99,8 @@ public struct ConvGeometry3D: ConvolutionShape {
     ///   - dilationHeight: vertical dilation (dh), at least 1.
     ///   - dilationWidth: horizontal dilation (dw), at least 1.
     ///   - groups: groups (G), at least 1; `groups == inputChannels` is a depthwise convolution.
+    ///   - layout: the memory layout of the tensors (``ConvLayout``, N×C×D×H×W and a channels-first weight by
+    ///     default; <doc:Layouts>).
     /// - Throws: ``ConvError/nonPositive(field:value:)``, ``ConvError/notDivisibleByGroups(field:value:groups:)``,
     ///   ``ConvError/negativePadding(field:value:)``, ``ConvError/kernelLargerThanPaddedInput(axis:paddedInput:dilatedKernel:)``
     ///   (axis `"depth"`, `"height"` or `"width"`), ``ConvError/sizeOverflow(quantity:)`` and
@@ -105,7 +110,7 @@ public struct ConvGeometry3D: ConvolutionShape {
         outputChannels: Int, kernelDepth: Int, kernelHeight: Int, kernelWidth: Int,
         strideDepth: Int = 1, strideHeight: Int = 1, strideWidth: Int = 1, padding: Padding3D = .zero,
         dilationDepth: Int = 1, dilationHeight: Int = 1, dilationWidth: Int = 1,
-        groups: Int = 1
+        groups: Int = 1, layout: ConvLayout = .nchw
     ) throws(ConvError) {
         for (field, value) in [
             ("batch", batch), ("inputChannels", inputChannels), ("inputDepth", inputDepth),
@@ -169,6 +174,7 @@ public struct ConvGeometry3D: ConvolutionShape {
         self.dilationHeight = kernelHeight == 1 ? 1 : dilationHeight
         self.dilationWidth = kernelWidth == 1 ? 1 : dilationWidth
         self.groups = groups
+        self.layout = layout
         self.outputDepth = e
         self.outputHeight = p
         self.outputWidth = q
@@ -207,7 +213,7 @@ public struct ConvGeometry3D: ConvolutionShape {
 
     /// The same geometry with another batch size (for example to size a workspace for a larger batch).
     ///
-    /// - Throws: as ``init(batch:inputChannels:inputDepth:inputHeight:inputWidth:outputChannels:kernelDepth:kernelHeight:kernelWidth:strideDepth:strideHeight:strideWidth:padding:dilationDepth:dilationHeight:dilationWidth:groups:)``.
+    /// - Throws: as ``init(batch:inputChannels:inputDepth:inputHeight:inputWidth:outputChannels:kernelDepth:kernelHeight:kernelWidth:strideDepth:strideHeight:strideWidth:padding:dilationDepth:dilationHeight:dilationWidth:groups:layout:)``.
     public func withBatch(_ newBatch: Int) throws(ConvError) -> ConvGeometry3D {
         try ConvGeometry3D(
             batch: newBatch, inputChannels: inputChannels, inputDepth: inputDepth, inputHeight: inputHeight,
@@ -215,7 +221,15 @@ public struct ConvGeometry3D: ConvolutionShape {
             kernelHeight: kernelHeight, kernelWidth: kernelWidth, strideDepth: requestedStrideDepth,
             strideHeight: requestedStrideHeight, strideWidth: requestedStrideWidth, padding: padding,
             dilationDepth: dilationDepth, dilationHeight: dilationHeight, dilationWidth: dilationWidth,
-            groups: groups)
+            groups: groups, layout: layout)
+    }
+
+    /// The same convolution with its tensors in another memory layout (<doc:Layouts>); nothing else changes, so
+    /// this cannot fail.
+    public func withLayout(_ layout: ConvLayout) -> ConvGeometry3D {
+        var copy = self
+        copy.layout = layout
+        return copy
     }
 
     /// Elements of the bias B and of its gradient (`K`).
@@ -233,13 +247,14 @@ public struct ConvGeometry3D: ConvolutionShape {
 
     /// A one-line summary, for example
     /// `N2 C64→K64 8×28×28 k3×3×3 s(1,1,1) p(1,1,1,1,1,1) d(1,1,1) g1 → 8×28×28` (batch, channels, volume, kernel,
-    /// stride, padding front/back/top/bottom/left/right, dilation, groups → output size).
+    /// stride, padding front/back/top/bottom/left/right, dilation, groups → output size), with the layout at the
+    /// end unless it is ``ConvLayout/nchw``.
     public var description: String {
         let pad = padding
         return "N\(batch) C\(inputChannels)→K\(outputChannels) \(inputDepth)×\(inputHeight)×\(inputWidth)"
             + " k\(kernelDepth)×\(kernelHeight)×\(kernelWidth) s(\(strideDepth),\(strideHeight),\(strideWidth))"
             + " p(\(pad.front),\(pad.back),\(pad.top),\(pad.bottom),\(pad.left),\(pad.right))"
             + " d(\(dilationDepth),\(dilationHeight),\(dilationWidth)) g\(groups)"
-            + " → \(outputDepth)×\(outputHeight)×\(outputWidth)"
+            + " → \(outputDepth)×\(outputHeight)×\(outputWidth)" + layout.descriptionSuffix(rank: 3)
     }
 }

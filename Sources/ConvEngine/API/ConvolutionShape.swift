@@ -12,6 +12,16 @@ public protocol ConvolutionShape: Hashable, Sendable, CustomStringConvertible {
     var outputCount: Int { get }
     /// Elements of the bias (B), one per output channel.
     var biasCount: Int { get }
+    /// The memory layout of the activations and of the filter (<doc:Layouts>); the counts do not depend on it.
+    var layout: ConvLayout { get }
+}
+
+/// Refuses a layout that the code path of `operation` does not read yet (it would read the tensors as
+/// channels-first ones).
+func requireChannelsFirst<S: ConvolutionShape>(_ shape: S, _ operation: String) throws(ConvError) {
+    if shape.layout != .nchw {
+        throw .invalidArgument(name: "layout", reason: "\(operation) does not support \(shape.layout) tensors yet")
+    }
 }
 
 extension ConvGeometry: ConvolutionShape {}

@@ -69,7 +69,10 @@ public struct TransposedConvGeometry: ConvolutionShape {
     /// `outputHeight × outputWidth`, `K = Cin` output channels, the same kernel, stride, padding, dilation and
     /// groups. Its output has `H + ⌊outputPaddingHeight/sh⌋` rows (and `W + ⌊outputPaddingWidth/sw⌋` columns):
     /// exactly this geometry's input size unless `sh ≤ outputPaddingHeight < dh` (or the same for the width).
-    public let associated: ConvGeometry
+    public private(set) var associated: ConvGeometry
+    /// The memory layout of Xt, Ot, dXt, dOt and of the weight Wt, dWt (<doc:Layouts>); the ``associated``
+    /// convolution has the same one (its filter is Wt).
+    public private(set) var layout: ConvLayout
 
     /// Makes and validates a transposed-convolution geometry.
     ///
@@ -89,6 +92,8 @@ public struct TransposedConvGeometry: ConvolutionShape {
     ///   - dilationHeight: vertical dilation (dh), at least 1.
     ///   - dilationWidth: horizontal dilation (dw), at least 1.
     ///   - groups: groups (G), at least 1.
+    ///   - layout: the memory layout of the tensors (``ConvLayout``, NCHW and a channels-first weight by
+    ///     default; <doc:Layouts>).
     /// - Throws: ``ConvError/nonPositive(field:value:)`` for a size, stride, dilation or group count below 1,
     ///   and for an output without rows or columns (`outputHeight`, `outputWidth`: padding larger than the
     ///   output); ``ConvError/negativePadding(field:value:)`` for a negative padding or output padding;
@@ -101,7 +106,8 @@ public struct TransposedConvGeometry: ConvolutionShape {
         outputChannels: Int, kernelHeight: Int, kernelWidth: Int,
         strideHeight: Int = 1, strideWidth: Int = 1, padding: Padding = .zero,
         outputPaddingHeight: Int = 0, outputPaddingWidth: Int = 0,
-        dilationHeight: Int = 1, dilationWidth: Int = 1, groups: Int = 1
+        dilationHeight: Int = 1, dilationWidth: Int = 1, groups: Int = 1,
+        layout: ConvLayout = .nchw
     ) throws(ConvError) {
         for (field, value) in [
             ("batch", batch), ("inputChannels", inputChannels), ("inputHeight", inputHeight),
@@ -157,6 +163,7 @@ public struct TransposedConvGeometry: ConvolutionShape {
         self.dilationHeight = dilationHeight
         self.dilationWidth = dilationWidth
         self.groups = groups
+        self.layout = layout
         self.outputHeight = ho
         self.outputWidth = wo
         self.inputCount = try checkedProduct(batch, inputChannels, inputHeight, inputWidth, quantity: "input element count")
@@ -172,7 +179,16 @@ public struct TransposedConvGeometry: ConvolutionShape {
             batch: batch, inputChannels: outputChannels, inputHeight: ho, inputWidth: wo,
             outputChannels: inputChannels, kernelHeight: kernelHeight, kernelWidth: kernelWidth,
             strideHeight: strideHeight, strideWidth: strideWidth, padding: .explicit(padding),
-            dilationHeight: dilationHeight, dilationWidth: dilationWidth, groups: groups)
+            dilationHeight: dilationHeight, dilationWidth: dilationWidth, groups: groups, layout: layout)
+    }
+
+    /// The same operation with its tensors in another memory layout (<doc:Layouts>); nothing else changes, so this
+    /// cannot fail.
+    public func withLayout(_ layout: ConvLayout) -> Self {
+        var copy = self
+        copy.layout = layout
+        copy.associated = associated.withLayout(layout)
+        return copy
     }
 
     /// Input channels per group (`Cin/G`).
@@ -187,14 +203,14 @@ public struct TransposedConvGeometry: ConvolutionShape {
         associated.outputHeight != inputHeight || associated.outputWidth != inputWidth
     }
 
-    /// A one-line summary, for example
+    /// A one-line summary (with the layout at the end unless it is ``ConvLayout/nchw``), for example
     /// `transposed N2 Cin8→Cout4 5×5 k3×3 s(2,2) p(1,1,1,1) op(1,1) d(1,1) g1 → 10×10`.
     public var description: String {
         "transposed N\(batch) Cin\(inputChannels)→Cout\(outputChannels) \(inputHeight)×\(inputWidth)"
             + " k\(kernelHeight)×\(kernelWidth) s(\(strideHeight),\(strideWidth))"
             + " p(\(padding.top),\(padding.bottom),\(padding.left),\(padding.right))"
             + " op(\(outputPaddingHeight),\(outputPaddingWidth)) d(\(dilationHeight),\(dilationWidth)) g\(groups)"
-            + " → \(outputHeight)×\(outputWidth)"
+            + " → \(outputHeight)×\(outputWidth)" + layout.descriptionSuffix
     }
 }
 

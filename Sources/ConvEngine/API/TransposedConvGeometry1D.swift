@@ -47,7 +47,10 @@ public struct TransposedConvGeometry1D: ConvolutionShape {
     public let biasCount: Int
     /// The same operation as a 2-D transposed convolution with `inputHeight` 1 and `kernelHeight` 1: every
     /// buffer of this geometry is a buffer of that one, element for element.
-    public let planar: TransposedConvGeometry
+    public private(set) var planar: TransposedConvGeometry
+    /// The memory layout of Xt, Ot, dXt, dOt (N×C×L or N×L×C) and of Wt, dWt (Cin×Cout/G×S or Cin×S×Cout/G)
+    /// (<doc:Layouts>). The ``planar`` geometry has the same one.
+    public private(set) var layout: ConvLayout
 
     /// Makes and validates a 1-D transposed-convolution geometry.
     ///
@@ -62,6 +65,8 @@ public struct TransposedConvGeometry1D: ConvolutionShape {
     ///   - outputPadding: elements added at the end of the output, `0 ≤ value < max(stride, dilation)`.
     ///   - dilation: dilation, at least 1.
     ///   - groups: groups (G), at least 1.
+    ///   - layout: the memory layout of the tensors (``ConvLayout``, N×C×L and a channels-first weight by
+    ///     default; <doc:Layouts>).
     /// - Throws: ``ConvError/nonPositive(field:value:)`` (also `outputLength` for an output with no element),
     ///   ``ConvError/negativePadding(field:value:)`` (`padding.left`, `padding.right`, `outputPadding`),
     ///   ``ConvError/notDivisibleByGroups(field:value:groups:)``, ``ConvError/invalidArgument(name:reason:)``
@@ -70,7 +75,7 @@ public struct TransposedConvGeometry1D: ConvolutionShape {
     public init(
         batch: Int, inputChannels: Int, inputLength: Int, outputChannels: Int, kernelLength: Int,
         stride: Int = 1, padding: Padding1D = .zero, outputPadding: Int = 0, dilation: Int = 1,
-        groups: Int = 1
+        groups: Int = 1, layout: ConvLayout = .nchw
     ) throws(ConvError) {
         for (field, value) in [
             ("batch", batch), ("inputChannels", inputChannels), ("inputLength", inputLength),
@@ -108,6 +113,7 @@ public struct TransposedConvGeometry1D: ConvolutionShape {
         self.outputPadding = outputPadding
         self.dilation = dilation
         self.groups = groups
+        self.layout = layout
         self.outputLength = lo
         self.inputCount = try checkedProduct(batch, inputChannels, inputLength, quantity: "input element count")
         self.filterCount = try checkedProduct(inputChannels, outputChannels / groups, kernelLength,
@@ -120,7 +126,16 @@ public struct TransposedConvGeometry1D: ConvolutionShape {
             strideHeight: 1, strideWidth: stride,
             padding: Padding(top: 0, bottom: 0, left: padding.left, right: padding.right),
             outputPaddingHeight: 0, outputPaddingWidth: outputPadding,
-            dilationHeight: 1, dilationWidth: dilation, groups: groups)
+            dilationHeight: 1, dilationWidth: dilation, groups: groups, layout: layout)
+    }
+
+    /// The same operation with its tensors in another memory layout (<doc:Layouts>); nothing else changes, so this
+    /// cannot fail.
+    public func withLayout(_ layout: ConvLayout) -> Self {
+        var copy = self
+        copy.layout = layout
+        copy.planar = planar.withLayout(layout)
+        return copy
     }
 
     /// Input channels per group (`Cin/G`).
@@ -128,10 +143,10 @@ public struct TransposedConvGeometry1D: ConvolutionShape {
     /// Output channels per group (`Cout/G`).
     public var outputChannelsPerGroup: Int { outputChannels / groups }
 
-    /// A one-line summary, for example `1-D transposed N4 Cin8→Cout4 100 k4 s2 p(1,1) op1 d1 g1 → 201`.
+    /// A one-line summary (with the layout at the end unless it is ``ConvLayout/nchw``), for example `1-D transposed N4 Cin8→Cout4 100 k4 s2 p(1,1) op1 d1 g1 → 201`.
     public var description: String {
         "1-D transposed N\(batch) Cin\(inputChannels)→Cout\(outputChannels) \(inputLength) k\(kernelLength)"
             + " s\(stride) p(\(padding.left),\(padding.right)) op\(outputPadding) d\(dilation) g\(groups)"
-            + " → \(outputLength)"
+            + " → \(outputLength)" + layout.descriptionSuffix(rank: 1)
     }
 }

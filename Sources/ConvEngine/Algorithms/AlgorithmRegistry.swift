@@ -4,9 +4,31 @@
 ///
 /// Dispatch goes through a visitor with a concrete type per line, not through an existential, so every pass
 /// runs code specialised for its algorithm and element type.
+///
+/// The registry also decides the layout (<doc:Layouts>), from the visitor's geometry: for channels-last
+/// activations it lists the native channels-last types by the same public names, and any type that does not
+/// run the geometry's layout natively (``ConvolutionAlgorithm/runsNatively(_:)``) runs through
+/// ``LayoutAdapter``, which converts the operands. The engine never tests layouts itself.
 enum AlgorithmRegistry {
-    /// Calls `visitor` with the type that implements `algorithm`.
+    /// Calls `visitor` with the type that runs `algorithm` on the visitor's geometry: the algorithm's own type
+    /// when it runs that geometry's layout natively, else ``LayoutAdapter`` over it.
     static func visit<V: AlgorithmVisitor>(_ algorithm: ConvAlgorithm, _ visitor: V) throws(V.Failure) -> V.Result {
+        let layout = visitor.geometry.layout
+        let choice = LayoutChoice(visitor: visitor, layout: layout)
+        if layout.activations == .channelsLast {
+            // The native channels-last algorithms, one line each, by the public name they implement, in the
+            // form `case .pointwise: return try choice.visit(ChannelsLastPointwiseAlgorithm.self)`. A name not
+            // listed here runs its channels-first type through the conversion.
+            switch algorithm {
+            default: break
+            }
+        }
+        return try visitListed(algorithm, choice)
+    }
+
+    /// The channels-first algorithms (the default layout's), one line each.
+    private static func visitListed<V: AlgorithmVisitor>(_ algorithm: ConvAlgorithm,
+                                                         _ visitor: LayoutChoice<V>) throws(V.Failure) -> V.Result {
         switch algorithm {
         case .depthwiseDirect: return try visitor.visit(DepthwiseDirectAlgorithm.self)
         case .pointwise: return try visitor.visit(PointwiseAlgorithm.self)
@@ -54,7 +76,21 @@ enum AlgorithmRegistry {
 protocol AlgorithmVisitor {
     associatedtype Result
     associatedtype Failure: Error = Never
+    /// The geometry the algorithm is for: its layout decides which type the registry passes.
+    var geometry: ConvGeometry { get }
     func visit<A: ConvolutionAlgorithm>(_: A.Type) throws(Failure) -> Result
+}
+
+/// Passes a listed algorithm type to the visitor as it is when it runs the layout natively, else wrapped in
+/// ``LayoutAdapter``.
+struct LayoutChoice<V: AlgorithmVisitor> {
+    let visitor: V
+    let layout: ConvLayout
+
+    func visit<A: ConvolutionAlgorithm>(_: A.Type) throws(V.Failure) -> V.Result {
+        if A.runsNatively(layout) { return try visitor.visit(A.self) }
+        return try visitor.visit(LayoutAdapter<A>.self)
+    }
 }
 
 /// Something done with an input-gradient route's type.

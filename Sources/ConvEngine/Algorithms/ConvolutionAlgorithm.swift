@@ -26,6 +26,18 @@ protocol ConvolutionAlgorithm {
     /// order of ``ConvAlgorithm/allCases`` and takes the first that says yes).
     static func isAutomaticChoice(for geometry: ConvGeometry) -> Bool
 
+    /// Whether the algorithm's passes read and write tensors in `layout` themselves. Default: `.nchw` only.
+    /// ``AlgorithmRegistry`` runs an algorithm on any other layout through ``LayoutAdapter``, which converts
+    /// the operands into a layout the algorithm runs natively. A native channels-last algorithm says yes for
+    /// `.channelsLast` activations (with either filter layout, if it repacks the filter itself).
+    static func runsNatively(_ layout: ConvLayout) -> Bool
+
+    /// Whether the automatic plan may pick this algorithm for `geometry` (not in a layout the algorithm runs
+    /// natively) through ``LayoutAdapter``'s conversion of the activations, when its own rule
+    /// (``isAutomaticChoice(for:)`` on the converted geometry) also says yes. Default `false`: a plan that copies
+    /// every activation twice is chosen automatically only where it is known to pay.
+    static func isAutomaticThroughActivationConversion(for geometry: ConvGeometry) -> Bool
+
     /// The tile the plan starts from, before any workspace limit shrinks it.
     static func initialTile(for geometry: ConvGeometry, policy: TilePolicy) -> ConvTile
 
@@ -63,6 +75,8 @@ extension ConvolutionAlgorithm {
     static func smallerTile(than tile: ConvTile, for geometry: ConvGeometry) -> ConvTile? { nil }
     static var workspaceFallback: ConvAlgorithm? { nil }
     static func isAutomaticChoice(for geometry: ConvGeometry) -> Bool { false }
+    static func runsNatively(_ layout: ConvLayout) -> Bool { layout == .nchw }
+    static func isAutomaticThroughActivationConversion(for geometry: ConvGeometry) -> Bool { false }
     static func initialTile(for geometry: ConvGeometry, policy: TilePolicy) -> ConvTile { .images(1) }
     func preparedFilterCount() throws(ConvError) -> Int? { nil }
     func prepareFilter<T: ConvScalar>(_ filter: UnsafePointer<T>, into prepared: UnsafeMutablePointer<T>, workers: Int) {}

@@ -19,6 +19,7 @@ extension ConvolutionEngine {
     ///   ``ConvError/sizeOverflow(quantity:)`` if the workspace size overflows `Int`.
     public func plan<T: ConvScalar>(for geometry: ConvGeometry3D, scalar: T.Type = Float.self) throws(ConvError) -> ConvPlan3D {
         let g = geometry
+        try requireChannelsFirst(g, "the 3-D engine")
         let chosen: ConvAlgorithm3D
         if let forced = volumeAlgorithm {
             if let reason = VolumeAlgorithmRegistry.inapplicability(of: forced, to: g) {

@@ -37,6 +37,10 @@ extension ConvolutionEngine {
                 let facts = AlgorithmRegistry.visit(candidate, AlgorithmRegistry.Describe(geometry: g))
                 return facts.inapplicability == nil && facts.isAutomaticChoice
             } ?? .tiledIm2col
+            // The last resort runs every geometry in the channels-first layout; in another layout it may not.
+            if let reason = AlgorithmRegistry.inapplicability(of: chosen, to: g) {
+                throw .algorithmNotApplicable(algorithm: chosen.rawValue, reason: reason)
+            }
         }
         let policy = TilePolicy(budgetBytes: tileBudgetBytes, forcedRows: tileRows,
                                 scalarBytes: MemoryLayout<T>.stride, workers: workers)

@@ -47,6 +47,7 @@ extension DirectLoops {
         input: UnsafeBufferPointer<T>, filter: UnsafeBufferPointer<T>, bias: UnsafeBufferPointer<T>?,
         output: UnsafeMutableBufferPointer<T>, magnitudes: UnsafeMutableBufferPointer<T>?
     ) throws(ConvError) {
+        try requireChannelsFirst(shape, "the reference")
         try checkLength("input", input.count, shape.inputCount)
         try checkLength("filter", filter.count, shape.filterCount)
         if let bias { try checkLength("bias", bias.count, shape.biasCount) }
@@ -72,6 +73,7 @@ extension DirectLoops {
         magnitudes: (input: UnsafeMutableBufferPointer<T>?, filter: UnsafeMutableBufferPointer<T>?,
                      bias: UnsafeMutableBufferPointer<T>?) = (nil, nil, nil)
     ) throws(ConvError) {
+        try requireChannelsFirst(shape, "the reference")
         try checkBackwardBuffers(shape, input: input, filter: filter, outputGradient: outputGradient,
                                  inputGradient: inputGradient, filterGradient: filterGradient,
                                  biasGradient: biasGradient)

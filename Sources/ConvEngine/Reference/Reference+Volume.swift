@@ -25,6 +25,7 @@ extension ReferenceConvolution {
         input: UnsafeBufferPointer<T>, filter: UnsafeBufferPointer<T>, bias: UnsafeBufferPointer<T>?,
         output: UnsafeMutableBufferPointer<T>, magnitudes: UnsafeMutableBufferPointer<T>?
     ) throws(ConvError) {
+        try requireChannelsFirst(g, "the 3-D reference")
         try checkLength("input", input.count, g.inputCount)
         try checkLength("filter", filter.count, g.filterCount)
         if let bias { try checkLength("bias", bias.count, g.biasCount) }
@@ -77,6 +78,7 @@ extension ReferenceConvolution {
         filterGradientMagnitudes: UnsafeMutableBufferPointer<T>?,
         biasGradientMagnitudes: UnsafeMutableBufferPointer<T>?
     ) throws(ConvError) {
+        try requireChannelsFirst(g, "the 3-D reference")
         try checkShapeBackwardBuffers(g, input: input, filter: filter, outputGradient: outputGradient,
                                       inputGradient: inputGradient, filterGradient: filterGradient,
                                       biasGradient: biasGradient)

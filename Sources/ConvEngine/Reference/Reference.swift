@@ -172,19 +172,29 @@ public struct ReferenceConvolution: ConvolutionBackend, Sendable {
 @_spi(Tools)
 public typealias ReferenceProgress = @Sendable (_ computation: String, _ done: Int, _ total: Int) -> Void
 
-/// The loops themselves, one function per definition in <doc:TheMathAndTheLowering>.
+/// The loops themselves, one function per definition in <doc:TheMathAndTheLowering>. Every tensor is indexed
+/// by its logical indices (`[n, c, h, w]`, `[k, c, r, s]`) through the strides of the geometry's layout
+/// (<doc:Layouts>), so the same loops, in the same order, are the oracle for every layout.
 struct ReferenceLoops {
     let g: ConvGeometry
     /// Called after each outer iteration, whose cost is a whole plane or more, so that the calls cost nothing
     /// next to the loops.
     let progress: ReferenceProgress?
-    init(_ g: ConvGeometry, _ progress: ReferenceProgress? = nil) { self.g = g; self.progress = progress }
+    /// Where X and dX, O and dO, F and dF elements are in the geometry's layout.
+    let xs: ActivationStrides, os: ActivationStrides, fs: FilterStrides
+    init(_ g: ConvGeometry, _ progress: ReferenceProgress? = nil) {
+        self.g = g
+        self.progress = progress
+        xs = g.inputStrides
+        os = g.outputStrides
+        fs = g.filterStrides
+    }
 
     /// X[n, c, h, w], or zero outside the image (the padding).
     @inline(__always)
     func x<T: ConvScalar>(_ x: UnsafeBufferPointer<T>, _ n: Int, _ c: Int, _ h: Int, _ w: Int) -> T {
         guard h >= 0, h < g.inputHeight, w >= 0, w < g.inputWidth else { return 0 }
-        return x[((n * g.inputChannels + c) * g.inputHeight + h) * g.inputWidth + w]
+        return x[xs.offset(n, c, h, w)]
     }
 
     // O[n,k,p,q] = B[k] + Σ_{c,r,s} F[k,c,r,s] · X[n, g(k)*Cg + c, p*sh - pt + r*dh, q*sw - pl + s*dw]
@@ -201,7 +211,7 @@ struct ReferenceLoops {
                         for c in 0..<Cg {
                             for r in 0..<R {
                                 for s in 0..<S {
-                                    let term = F[((k * Cg + c) * R + r) * S + s]
+                                    let term = F[fs.offset(k, c, r, s)]
                                         * x(X, n, (k / Kg) * Cg + c,
                                             p * g.strideHeight - g.padding.top + r * g.dilationHeight,
                                             q * g.strideWidth - g.padding.left + s * g.dilationWidth)
@@ -210,7 +220,7 @@ struct ReferenceLoops {
                                 }
                             }
                         }
-                        let i = ((n * g.outputChannels + k) * P + p) * Q + q
+                        let i = os.offset(n, k, p, q)
                         O[i] = sum
                         M?[i] = magnitude
                     }
@@ -233,7 +243,7 @@ struct ReferenceLoops {
                         for n in 0..<g.batch {
                             for p in 0..<P {
                                 for q in 0..<Q {
-                                    let term = dO[((n * g.outputChannels + k) * P + p) * Q + q]
+                                    let term = dO[os.offset(n, k, p, q)]
                                         * x(X, n, (k / Kg) * Cg + c,
                                             p * g.strideHeight - g.padding.top + r * g.dilationHeight,
                                             q * g.strideWidth - g.padding.left + s * g.dilationWidth)
@@ -242,7 +252,7 @@ struct ReferenceLoops {
                                 }
                             }
                         }
-                        let i = ((k * Cg + c) * R + r) * S + s
+                        let i = fs.offset(k, c, r, s)
                         dF[i] = sum
                         M?[i] = magnitude
                     }
@@ -255,14 +265,15 @@ struct ReferenceLoops {
     // dB[k] = Σ_{n,p,q} dO[n,k,p,q]
     func biasGradient<T: ConvScalar>(_ dO: UnsafeBufferPointer<T>, _ dB: UnsafeMutableBufferPointer<T>,
                                      _ M: UnsafeMutableBufferPointer<T>?) {
-        let PQ = g.outputHeight * g.outputWidth
         for k in 0..<g.outputChannels {
             var sum: T = 0, magnitude: T = 0
             for n in 0..<g.batch {
-                for i in 0..<PQ {
-                    let term = dO[(n * g.outputChannels + k) * PQ + i]
-                    sum += term
-                    magnitude += abs(term)
+                for p in 0..<g.outputHeight {
+                    for q in 0..<g.outputWidth {
+                        let term = dO[os.offset(n, k, p, q)]
+                        sum += term
+                        magnitude += abs(term)
+                    }
                 }
             }
             dB[k] = sum
@@ -293,14 +304,13 @@ struct ReferenceLoops {
                                     let qw = w + g.padding.left - s * g.dilationWidth
                                     guard qw >= 0, qw % g.strideWidth == 0, qw / g.strideWidth < Q else { continue }
                                     let q = qw / g.strideWidth
-                                    let term = dO[((n * g.outputChannels + k) * P + p) * Q + q]
-                                        * F[((k * Cg + (c - group * Cg)) * R + r) * S + s]
+                                    let term = dO[os.offset(n, k, p, q)] * F[fs.offset(k, c - group * Cg, r, s)]
                                     sum += term
                                     magnitude += abs(term)
                                 }
                             }
                         }
-                        let i = ((n * g.inputChannels + c) * g.inputHeight + h) * g.inputWidth + w
+                        let i = xs.offset(n, c, h, w)
                         dX[i] = sum
                         M?[i] = magnitude
                     }
