@@ -331,7 +331,8 @@ def main():
                               " input, weight and dO in memory_format=torch.channels_last (the faster of its oneDNN"
                               " and im2col paths); CE n/c, PT n/c: each one's NHWC time over its NCHW time on the"
                               " same layer", " (channels_last)")
-        print_nhwc_targets(nhwc, passes, threads, layout_ratios, {l.name for l in layers if l.pointwise})
+        print_nhwc_targets(nhwc, passes, threads, layout_ratios, {l.name for l in layers if l.pointwise},
+                           options.get("numerics", "?"))
 
     if args.out:
         with open(args.out, "w") as f:
@@ -409,7 +410,7 @@ def nhwc_over_nchw(nhwc, nchw):
     return {key: finite_or_none(geomean(values)) for key, values in means.items()}
 
 
-def print_nhwc_targets(nhwc, passes, threads, layout_ratios, pointwise_layers):
+def print_nhwc_targets(nhwc, passes, threads, layout_ratios, pointwise_layers, numerics):
     """The issue's targets for the NHWC rows: none above 1.3 × PyTorch (channels_last); ConvEngine's NHWC time at
     most 1.15 × its NCHW time on every row, and at most 1.0 × on the 1×1 (pointwise) rows."""
     def listing(rows, key, of):
@@ -424,7 +425,7 @@ def print_nhwc_targets(nhwc, passes, threads, layout_ratios, pointwise_layers):
     if not paired:
         print("ConvEngine NHWC / NCHW: no NCHW rows in this run to compare with (convbench --layout nchw,nhwc)")
         return
-    print("geometric mean of ConvEngine NHWC / NCHW (same layer, pass and threads):"
+    print(f"geometric mean of ConvEngine NHWC / NCHW (same layer, pass and threads; both in numerics {numerics}):"
           + "".join(f"  {p} @{t} thr: {fmt_ratio(layout_ratios.get(f'{p}@{t}'))}" for p in passes for t in threads))
     slower = [r for r in paired if r["convEngineNHWCOverNCHW"] > 1.15]
     print(f"ConvEngine NHWC rows above 1.15 × their NCHW row: {listing(slower, 'convEngineNHWCOverNCHW', paired)}")
