@@ -100,9 +100,10 @@ extension ConvolutionEngine {
 }
 
 extension ConvGeometry {
-    /// Whether `other` is this convolution at some batch.
+    /// Whether `other` is this convolution at some batch, in the same layout (a filter prepared for one filter
+    /// layout holds another ordering of the elements).
     func matchesExceptBatch(_ other: ConvGeometry) -> Bool {
-        inputChannels == other.inputChannels && inputHeight == other.inputHeight && inputWidth == other.inputWidth
+        layout == other.layout && inputChannels == other.inputChannels && inputHeight == other.inputHeight && inputWidth == other.inputWidth
             && outputChannels == other.outputChannels && kernelHeight == other.kernelHeight
             && kernelWidth == other.kernelWidth && requestedStrideHeight == other.requestedStrideHeight
             && requestedStrideWidth == other.requestedStrideWidth && padding == other.padding

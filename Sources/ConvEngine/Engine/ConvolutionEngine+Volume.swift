@@ -19,7 +19,6 @@ extension ConvolutionEngine {
     ///   ``ConvError/sizeOverflow(quantity:)`` if the workspace size overflows `Int`.
     public func plan<T: ConvScalar>(for geometry: ConvGeometry3D, scalar: T.Type = Float.self) throws(ConvError) -> ConvPlan3D {
         let g = geometry
-        try requireChannelsFirst(g, "the 3-D engine")
         let chosen: ConvAlgorithm3D
         if let forced = volumeAlgorithm {
             if let reason = VolumeAlgorithmRegistry.inapplicability(of: forced, to: g) {
@@ -33,14 +32,22 @@ extension ConvolutionEngine {
                                 workers: workers)
         var plan = ConvPlan3D(algorithm: chosen, workers: workers,
                               planesPerTile: VolumeAlgorithmRegistry.visit(chosen, InitialPlanes(geometry: g, policy: policy)))
+        plan.layoutConversion = VolumeAlgorithmRegistry.visit(chosen, VolumeConversion(geometry: g, policy: policy))
         guard let limit = workspaceLimit else { return plan }
         var bytes = try volumeWorkspaceBytes(g, plan, T.self)
+        // Fewer images per conversion chunk first (the copies), then fewer planes per tile (the GEMMs).
+        while bytes > limit, let smaller = plan.layoutConversion?.halved() {
+            plan.layoutConversion = smaller
+            bytes = try volumeWorkspaceBytes(g, plan, T.self)
+        }
         while bytes > limit && plan.planesPerTile > 1 {
             plan.planesPerTile /= 2
             bytes = try volumeWorkspaceBytes(g, plan, T.self)
         }
         if bytes > limit, volumeAlgorithm == nil, plan.algorithm != .vol2col {
             plan = ConvPlan3D(algorithm: .vol2col, workers: workers, planesPerTile: 1)
+            plan.layoutConversion = VolumeAlgorithmRegistry.visit(.vol2col, VolumeConversion(geometry: g, policy: policy))
+                .map { LayoutConversion(from: g.layout, to: $0.algorithmLayout, imagesPerChunk: 1, rank: 3) }
             bytes = try volumeWorkspaceBytes(g, plan, T.self)
         }
         if bytes > limit { throw .workspaceCapTooSmall(required: bytes, cap: limit) }
@@ -225,34 +232,38 @@ func checkShapeBackwardBuffers<S: ConvolutionShape, T>(
 /// A 3-D algorithm's starting tile.
 private struct InitialPlanes: VolumeAlgorithmVisitor {
     let geometry: ConvGeometry3D, policy: TilePolicy
-    func visit<A: VolumeAlgorithm>(_: A.Type) -> Int { A.initialPlanes(for: geometry, policy: policy) }
+    func visit<A: VolumePasses>(_: A.Type) -> Int { A.initialPlanes(for: geometry, policy: policy) }
+}
+
+/// The layout conversion of a 3-D algorithm's type for a geometry (`nil`: none).
+private struct VolumeConversion: VolumeAlgorithmVisitor {
+    let geometry: ConvGeometry3D, policy: TilePolicy
+    func visit<A: VolumePasses>(_: A.Type) -> LayoutConversion? { A.layoutConversion(for: geometry, policy: policy) }
 }
 
 /// The workspace elements of one pass (`nil`: the larger of the forward pass and a backward pass with all
 /// three gradients).
 private struct VolumeWorkspace: VolumeAlgorithmVisitor {
     let geometry: ConvGeometry3D, plan: ConvPlan3D, pass: ConvPass?
-    func visit<A: VolumeAlgorithm>(_: A.Type) throws(ConvError) -> Int {
+    func visit<A: VolumePasses>(_: A.Type) throws(ConvError) -> Int {
         let algorithm = A(geometry, plan: plan)
-        if let pass { return try algorithm.layout(for: pass).total }
-        return try max(algorithm.layout(for: .forward).total, algorithm.layout(for: .backward(.all)).total)
+        if let pass { return try algorithm.workspace(for: pass) }
+        return try max(algorithm.workspace(for: .forward), algorithm.workspace(for: .backward(.all)))
     }
 }
 
 /// Runs the forward pass of the plan's 3-D algorithm on checked buffers.
 private struct VolumeForwardRun<T: ConvScalar>: VolumeAlgorithmVisitor {
     let geometry: ConvGeometry3D, plan: ConvPlan3D, call: ForwardCall<T>
-    func visit<A: VolumeAlgorithm>(_: A.Type) throws(ConvError) {
-        let algorithm = A(geometry, plan: plan)
-        algorithm.forward(call, try algorithm.layout(for: .forward))
+    func visit<A: VolumePasses>(_: A.Type) throws(ConvError) {
+        try A(geometry, plan: plan).run(forward: call)
     }
 }
 
 /// Runs the backward pass of the plan's 3-D algorithm on checked buffers.
 private struct VolumeBackwardRun<T: ConvScalar>: VolumeAlgorithmVisitor {
     let geometry: ConvGeometry3D, plan: ConvPlan3D, call: BackwardCall<T>
-    func visit<A: VolumeAlgorithm>(_: A.Type) throws(ConvError) {
-        let algorithm = A(geometry, plan: plan)
-        algorithm.backward(call, try algorithm.layout(for: .backward(call.gradients)))
+    func visit<A: VolumePasses>(_: A.Type) throws(ConvError) {
+        try A(geometry, plan: plan).run(backward: call)
     }
 }

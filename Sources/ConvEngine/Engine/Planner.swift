@@ -46,6 +46,7 @@ extension ConvolutionEngine {
                                 scalarBytes: MemoryLayout<T>.stride, workers: workers)
         var plan = ConvPlan(algorithm: chosen, inputGradientAlgorithm: inputGradientAlgorithm ?? .col2im,
                             workers: workers, tile: AlgorithmRegistry.visit(chosen, InitialTile(geometry: g, policy: policy)))
+        plan.layoutConversion = AlgorithmRegistry.visit(chosen, Conversion(geometry: g, policy: policy))
         guard let limit = workspaceLimit else { return plan }
         var bytes = try workspaceBytes(g, plan, T.self)
         if bytes <= limit { return plan }
@@ -53,6 +54,12 @@ extension ConvolutionEngine {
            let fallback = AlgorithmRegistry.visit(chosen, AlgorithmRegistry.Describe(geometry: g)).workspaceFallback {
             plan.algorithm = fallback
             plan.tile = .images(1)
+            plan.layoutConversion = AlgorithmRegistry.visit(fallback, Conversion(geometry: g, policy: policy))
+            bytes = try workspaceBytes(g, plan, T.self)
+        }
+        // Fewer images per conversion chunk first (the copies), then smaller tiles (the algorithm's GEMMs).
+        while bytes > limit, let smaller = plan.layoutConversion?.halved() {
+            plan.layoutConversion = smaller
             bytes = try workspaceBytes(g, plan, T.self)
         }
         while bytes > limit, let smaller = AlgorithmRegistry.visit(plan.algorithm, SmallerTile(geometry: g, tile: plan.tile)) {
@@ -132,6 +139,12 @@ private struct InitialTile: AlgorithmVisitor {
     func visit<A: ConvolutionAlgorithm>(_: A.Type) -> ConvTile { A.initialTile(for: geometry, policy: policy) }
 }
 
+/// The layout conversion an algorithm's type needs for a geometry (`nil`: none).
+private struct Conversion: AlgorithmVisitor {
+    let geometry: ConvGeometry, policy: TilePolicy
+    func visit<A: ConvolutionAlgorithm>(_: A.Type) -> LayoutConversion? { A.layoutConversion(for: geometry, policy: policy) }
+}
+
 /// An algorithm's next smaller tile.
 private struct SmallerTile: AlgorithmVisitor {
     let geometry: ConvGeometry, tile: ConvTile
@@ -156,7 +169,7 @@ struct BackwardWorkspace<A: ConvolutionAlgorithm>: RouteVisitor {
     let algorithm: A, geometry: ConvGeometry, gradients: GradientSet, workers: Int
 
     func visit<R: InputGradientRoute>(_: R.Type) throws(ConvError) -> Int {
-        try BackwardLayouts<A, R>(algorithm, R(geometry), gradients: gradients, workers: workers).total
+        try algorithm.backwardWorkspace(route: R.self, geometry: geometry, gradients: gradients, workers: workers)
     }
 }
 
