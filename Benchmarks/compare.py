@@ -325,7 +325,6 @@ def main():
     nhwc = [r for r in merged if r["layout"] == "nhwc"]
     if nhwc:
         layout_ratios = nhwc_over_nchw(nhwc, nchw)
-        print()
         nhwc_summary = report(nhwc, passes, threads,
                               "NHWC rows: ConvEngine (channels-last activations, K×R×S×C/G filter) vs PyTorch with"
                               " input, weight and dO in memory_format=torch.channels_last (the faster of its oneDNN"
