@@ -11,7 +11,17 @@ gradients with `torch.ops.aten.convolution_backward(..., output_mask=[True, True
 convolution family (source "family" in the JSON: transposed 2-D, 1-D and 3-D convolutions) run PyTorch's
 `conv_transpose2d`, `conv1d`, `conv3d` (and `conv_transpose1d`) on the same shapes, and their geometric means
 are printed separately. Timing is the
-median of at least 7 runs after a warm-up. Run it (through Benchmarks/compare.sh) with
+median of at least 7 runs after a warm-up.
+
+NHWC rows (convbench `--layout nhwc`: layout "nhwc" in the JSON, the layer named `<layer>/nhwc`) run PyTorch on
+channels-last tensors: input, weight and dO in `memory_format=torch.channels_last` (4-D), `channels_last_3d`
+(conv3d), and for 1-D, whose tensors have no channels-last memory format, (N, L, C) / (K, S, C/G) storage seen
+through `permute` as PyTorch's (N, C, L) / (K, C/G, S). The same two paths are timed and the faster kept. With
+torch 2.13 on the CPU both 2-D paths run channels-last without converting (oneDNN's `mkldnn_convolution` on
+NHWC, and `_slow_conv2d_forward`'s channels-last im2col, which `mkldnn.flags(enabled=False)` selects), as do
+both transposed 2-D paths; the 1-D and 3-D ones copy the tensors into the contiguous layout first (conv3d then
+runs `slow_conv3d` on either path). Those rows get their own table and geometric means, the ConvEngine
+NHWC/NCHW ratio of each layer, and the list of rows above the issue's targets. Run it (through Benchmarks/compare.sh) with
 GLIBC_TUNABLES=glibc.malloc.mmap_threshold=4294967295:glibc.malloc.trim_threshold=4294967295 so that
 PyTorch's freed buffers stay mapped and neither side pays page faults on every call.
 
@@ -66,6 +76,30 @@ def uniform_tensors(seed, *shapes):
     return [torch.rand(*shape, generator=gen, dtype=torch.float32) * 1.5 - 0.5 for shape in shapes]
 
 
+def channels_last(t, rank):
+    """`t` (logical N, C, spatial… or K, C/G, kernel…) stored channels-last: PyTorch's channels_last (rank 2),
+    channels_last_3d (rank 3), or for rank 1, which has no memory format, (N, L, C) storage seen through a permute."""
+    if rank == 2:
+        return t.contiguous(memory_format=torch.channels_last)
+    if rank == 3:
+        return t.contiguous(memory_format=torch.channels_last_3d)
+    return t.transpose(1, 2).contiguous().transpose(1, 2)
+
+
+def in_layout(tensors, layout, rank):
+    """X, W, B, dO as `uniform_tensors` made them, with X, W and dO channels-last for an NHWC row (B is 1-D)."""
+    if layout != "nhwc":
+        return tensors
+    x, w, b, d_o = tensors
+    return channels_last(x, rank), channels_last(w, rank), b, channels_last(d_o, rank)
+
+
+def base_name(name, layout):
+    """The NCHW row's layer of an NHWC row (`res2.3x3/nhwc` -> `res2.3x3`)."""
+    suffix = "/" + layout
+    return name[:-len(suffix)] if layout != "nchw" and name.endswith(suffix) else name
+
+
 class Layer:
     """A 2-D convolution row (convbench's suite and generated layers): conv2d."""
 
@@ -73,6 +107,7 @@ class Layer:
         g = info["geometry"]
         self.name = info["name"]
         self.source = info.get("source", "suite")
+        self.layout = info.get("layout", "nchw")
         self.g = g
         p = g["padding"]
         self.symmetric = p["top"] == p["bottom"] and p["left"] == p["right"]
@@ -80,15 +115,17 @@ class Layer:
         self.padding = [p["top"], p["left"]]
         self.dilation = [g["dilationHeight"], g["dilationWidth"]]
         self.groups = g["groups"]
+        self.pointwise = (g["kernelHeight"] == g["kernelWidth"] == g["strideHeight"] == g["strideWidth"] == 1
+                          and not any(p.values()))
 
     def tensors(self, seed):
         g = self.g
-        return uniform_tensors(
+        return in_layout(uniform_tensors(
             seed,
             (g["batch"], g["inputChannels"], g["inputHeight"], g["inputWidth"]),
             (g["outputChannels"], g["inputChannels"] // g["groups"], g["kernelHeight"], g["kernelWidth"]),
             (g["outputChannels"],),
-            (g["batch"], g["outputChannels"], g["outputHeight"], g["outputWidth"]))
+            (g["batch"], g["outputChannels"], g["outputHeight"], g["outputWidth"])), self.layout, 2)
 
     def forward(self, x, w, b):
         return torch.nn.functional.conv2d(x, w, b, stride=self.stride, padding=self.padding,
@@ -118,6 +155,7 @@ class FamilyLayer:
         g = info["family"]
         self.name = info["name"]
         self.source = info.get("source", "family")
+        self.layout = info.get("layout", "nchw")
         self.operation = g["operation"]
         self.function, self.transposed = self.FUNCTIONS[self.operation]
         self.g = g
@@ -127,13 +165,14 @@ class FamilyLayer:
         self.dilation = g["dilation"]
         self.output_padding = g["outputPadding"]
         self.groups = g["groups"]
+        self.pointwise = False  # the issue's 1×1 target is about the 2-D rows
 
     def tensors(self, seed):
         g = self.g
         n, cin, cout, groups = g["batch"], g["inputChannels"], g["outputChannels"], g["groups"]
         weight = (cin, cout // groups) if self.transposed else (cout, cin // groups)
-        return uniform_tensors(seed, (n, cin, *g["inputSize"]), (*weight, *g["kernelSize"]), (cout,),
-                               (n, cout, *g["outputSize"]))
+        return in_layout(uniform_tensors(seed, (n, cin, *g["inputSize"]), (*weight, *g["kernelSize"]), (cout,),
+                                         (n, cout, *g["outputSize"])), self.layout, len(g["inputSize"]))
 
     def forward(self, x, w, b):
         if self.transposed:
@@ -174,6 +213,10 @@ def geomean(values):
 def finite_or_none(v):
     """`v`, or None for NaN and infinities (the JSON has no NaN: convchart's decoder rejects it)."""
     return v if v is not None and math.isfinite(v) else None
+
+
+def fmt_ratio(v):
+    return f"{v:.2f}" if v is not None and math.isfinite(v) else "-"
 
 
 def fmt_ms(v):
@@ -253,7 +296,7 @@ def main():
                 if e is None:
                     continue
                 merged.append({
-                    "layer": layer.name, "source": layer.source, "pass": p, "threads": t,
+                    "layer": layer.name, "source": layer.source, "layout": layer.layout, "pass": p, "threads": t,
                     "convEngineMs": e["engine"]["medianMs"],
                     "pytorchMs": tr["medianMs"] if tr else None,
                     "pytorchPath": tr["path"] if tr else None,
@@ -264,62 +307,130 @@ def main():
                     "verified": e["verification"]["passed"],
                 })
 
-    width = max([len("layer")] + [len(r["layer"]) for r in merged])
-    header = (f"{'layer':<{width}} pass thr {'ConvEngine':>10} {'PyTorch':>9} {'path':<6} {'CE/PT':>6}"
-              f" {'oneDNN':>9} {'im2col':>9} {'eng/ceil':>8}")
-    print()
-    print("ConvEngine vs PyTorch (median ms per call; CE/PT < 1: ConvEngine faster; PyTorch = the faster of"
-          " its oneDNN and im2col paths)")
-    print(header)
-    print("-" * len(header))
-    for r in merged:
-        ratio = f"{r['ratio']:.2f}" if r["ratio"] else "-"
-        print(f"{r['layer']:<{width}} {short(r['pass']):<4} {r['threads']:>3} {fmt_ms(r['convEngineMs']):>10}"
-              f" {fmt_ms(r['pytorchMs']):>9} {r['pytorchPath'] or '-':<6} {ratio:>6}"
-              f" {fmt_ms(r['onednnMs']):>9} {fmt_ms(r['im2colMs']):>9} {r['ceilingRatio']:>8.2f}"
-              + ("" if r["verified"] else "  FAIL"))
-    print()
-    print("geometric mean of ConvEngine / PyTorch:")
-    summary = {}
-    for p in passes:
-        for t in threads:
-            rows = [r for r in merged if r["pass"] == p and r["threads"] == t]
-            suite = geomean([r["ratio"] for r in rows if r["source"] == "suite"])
-            everything = geomean([r["ratio"] for r in rows])
-            summary[f"{p}@{t}"] = {"all": finite_or_none(everything), "suite": finite_or_none(suite)}
-            named = sum(1 for r in rows if r["source"] == "suite")
-            print(f"  {p:<8} {t} thread{'s' if t > 1 else ' '}: {everything:.2f} (all {len(rows)} layers)"
-                  + (f", {suite:.2f} ({named} named layers)" if named else ""))
-    family = [r for r in merged if r["source"] == "family"]
-    if family:
-        print("geometric mean of ConvEngine / PyTorch over the convolution family's rows (transposed, 1-D, 3-D):")
-        for p in passes:
-            for t in threads:
-                rows = [r for r in family if r["pass"] == p and r["threads"] == t]
-                ratios = [r["ratio"] for r in rows if r["ratio"]]
-                mean = geomean(ratios)
-                summary[f"{p}@{t}"]["family"] = finite_or_none(mean)
-                highest = max(rows, key=lambda r: r["ratio"] or 0, default=None)
-                print(f"  {p:<8} {t} thread{'s' if t > 1 else ' '}: {mean:.2f} ({len(ratios)} of {len(rows)} rows)"
-                      + (f", highest {highest['layer']} {highest['ratio']:.2f}" if highest and highest["ratio"] else ""))
-    overall = geomean([r["ratio"] for r in merged])
-    print(f"  overall: {overall:.2f} over {len(merged)} rows")
-    worst, seen = [], set()
-    for r in sorted((r for r in merged if r["ratio"]), key=lambda r: -r["ratio"]):
-        if r["layer"] not in seen:
-            seen.add(r["layer"])
-            worst.append(r)
-    print("worst ConvEngine / PyTorch (three layers, each at its worst row): "
-          + ", ".join(f"{r['layer']} {short(r['pass'])} {r['threads']}t {r['ratio']:.2f}" for r in worst[:3]))
+    summary, nhwc_summary, layout_ratios = {}, {}, {}
+    nchw = [r for r in merged if r["layout"] == "nchw"]
+    if nchw:
+        summary = report(nchw, passes, threads,
+                         "ConvEngine vs PyTorch (median ms per call; CE/PT < 1: ConvEngine faster; PyTorch = the faster"
+                         " of its oneDNN and im2col paths)", "")
+        overall = geomean([r["ratio"] for r in nchw])
+        print(f"  overall: {overall:.2f} over {len(nchw)} rows")
+        worst, seen = [], set()
+        for r in sorted((r for r in nchw if r["ratio"]), key=lambda r: -r["ratio"]):
+            if r["layer"] not in seen:
+                seen.add(r["layer"])
+                worst.append(r)
+        print("worst ConvEngine / PyTorch (three layers, each at its worst row): "
+              + ", ".join(f"{r['layer']} {short(r['pass'])} {r['threads']}t {r['ratio']:.2f}" for r in worst[:3]))
+    nhwc = [r for r in merged if r["layout"] == "nhwc"]
+    if nhwc:
+        layout_ratios = nhwc_over_nchw(nhwc, nchw)
+        nhwc_summary = report(nhwc, passes, threads,
+                              "NHWC rows: ConvEngine (channels-last activations, K×R×S×C/G filter) vs PyTorch with"
+                              " input, weight and dO in memory_format=torch.channels_last (the faster of its oneDNN"
+                              " and im2col paths); CE n/c, PT n/c: each one's NHWC time over its NCHW time on the"
+                              " same layer", " (channels_last)")
+        print_nhwc_targets(nhwc, passes, threads, layout_ratios, {l.name for l in layers if l.pointwise},
+                           options.get("numerics", "?"))
 
     if args.out:
         with open(args.out, "w") as f:
             machine = engine.get("machine", {})
-            json.dump({"schema": "convbench-compare/1", "torch": torch.__version__, "engine": args.engine_json,
-                       "date": engine.get("date"),
-                       "machine": f"{machine.get('cpu', '?')}, {machine.get('processors', '?')} logical processors",
-                       "pytorch": torch_rows, "merged": merged, "geomean": summary}, f, indent=1)
+            document = {"schema": "convbench-compare/1", "torch": torch.__version__, "engine": args.engine_json,
+                        "date": engine.get("date"),
+                        "machine": f"{machine.get('cpu', '?')}, {machine.get('processors', '?')} logical processors",
+                        "pytorch": torch_rows, "merged": merged, "geomean": summary}
+            if nhwc:
+                document["geomeanNHWC"] = nhwc_summary
+                document["nhwcOverNCHW"] = layout_ratios
+            json.dump(document, f, indent=1)
 
+
+def report(rows, passes, threads, title, anchor):
+    """Prints the merged table of `rows` (one layout) and its geometric means of ConvEngine / PyTorch per pass and
+    thread count (all layers, the named ones, the family's); returns those means keyed `forward@1`, …. An NHWC
+    table adds ConvEngine's and PyTorch's NHWC / NCHW ratio of the same layer (`convEngineNHWCOverNCHW`, …)."""
+    layouts = "convEngineNHWCOverNCHW" in rows[0]
+    width = max([len("layer")] + [len(r["layer"]) for r in rows])
+    header = (f"{'layer':<{width}} pass thr {'ConvEngine':>10} {'PyTorch':>9} {'path':<6} {'CE/PT':>6}"
+              f" {'oneDNN':>9} {'im2col':>9} {'eng/ceil':>8}" + (f" {'CE n/c':>6} {'PT n/c':>6}" if layouts else ""))
+    print()
+    print(title)
+    print(header)
+    print("-" * len(header))
+    for r in rows:
+        ratio = f"{r['ratio']:.2f}" if r["ratio"] else "-"
+        line = (f"{r['layer']:<{width}} {short(r['pass']):<4} {r['threads']:>3} {fmt_ms(r['convEngineMs']):>10}"
+                f" {fmt_ms(r['pytorchMs']):>9} {r['pytorchPath'] or '-':<6} {ratio:>6}"
+                f" {fmt_ms(r['onednnMs']):>9} {fmt_ms(r['im2colMs']):>9} {r['ceilingRatio']:>8.2f}")
+        if layouts:
+            line += f" {fmt_ratio(r['convEngineNHWCOverNCHW']):>6} {fmt_ratio(r['pytorchNHWCOverNCHW']):>6}"
+        print(line + ("" if r["verified"] else "  FAIL"))
+    print()
+    print(f"geometric mean of ConvEngine / PyTorch{anchor}:")
+    summary = {}
+    for p in passes:
+        for t in threads:
+            cell = [r for r in rows if r["pass"] == p and r["threads"] == t]
+            suite = geomean([r["ratio"] for r in cell if r["source"] == "suite"])
+            everything = geomean([r["ratio"] for r in cell])
+            summary[f"{p}@{t}"] = {"all": finite_or_none(everything), "suite": finite_or_none(suite)}
+            named = sum(1 for r in cell if r["source"] == "suite")
+            print(f"  {p:<8} {t} thread{'s' if t > 1 else ' '}: {everything:.2f} (all {len(cell)} layers)"
+                  + (f", {suite:.2f} ({named} named layers)" if named else ""))
+    family = [r for r in rows if r["source"] == "family"]
+    if family:
+        print(f"geometric mean of ConvEngine / PyTorch{anchor} over the convolution family's rows"
+              " (transposed, 1-D, 3-D):")
+        for p in passes:
+            for t in threads:
+                cell = [r for r in family if r["pass"] == p and r["threads"] == t]
+                ratios = [r["ratio"] for r in cell if r["ratio"]]
+                mean = geomean(ratios)
+                summary[f"{p}@{t}"]["family"] = finite_or_none(mean)
+                highest = max(cell, key=lambda r: r["ratio"] or 0, default=None)
+                print(f"  {p:<8} {t} thread{'s' if t > 1 else ' '}: {mean:.2f} ({len(ratios)} of {len(cell)} rows)"
+                      + (f", highest {highest['layer']} {highest['ratio']:.2f}" if highest and highest["ratio"] else ""))
+    return summary
+
+
+def nhwc_over_nchw(nhwc, nchw):
+    """Adds to every NHWC row ConvEngine's and PyTorch's NHWC / NCHW ratio (None without the NCHW row of the same
+    layer, pass and thread count); returns ConvEngine's geometric mean of it per pass and thread count."""
+    twins = {(r["layer"], r["pass"], r["threads"]): r for r in nchw}
+    for r in nhwc:
+        twin = twins.get((base_name(r["layer"], "nhwc"), r["pass"], r["threads"]))
+        r["convEngineNHWCOverNCHW"] = r["convEngineMs"] / twin["convEngineMs"] if twin else None
+        r["pytorchNHWCOverNCHW"] = (r["pytorchMs"] / twin["pytorchMs"]
+                                    if twin and r["pytorchMs"] and twin["pytorchMs"] else None)
+    means = {}
+    for r in nhwc:
+        means.setdefault(f"{r['pass']}@{r['threads']}", []).append(r["convEngineNHWCOverNCHW"])
+    return {key: finite_or_none(geomean(values)) for key, values in means.items()}
+
+
+def print_nhwc_targets(nhwc, passes, threads, layout_ratios, pointwise_layers, numerics):
+    """The issue's targets for the NHWC rows: none above 1.3 × PyTorch (channels_last); ConvEngine's NHWC time at
+    most 1.15 × its NCHW time on every row, and at most 1.0 × on the 1×1 (pointwise) rows."""
+    def listing(rows, key, of):
+        if not rows:
+            return f"none of {len(of)}"
+        return f"{len(rows)} of {len(of)}: " + ", ".join(
+            f"{r['layer']} {short(r['pass'])} {r['threads']}t {r[key]:.2f}" for r in rows)
+
+    above = [r for r in nhwc if r["ratio"] and r["ratio"] > 1.3]
+    print(f"NHWC rows above 1.3 × PyTorch (channels_last): {listing(above, 'ratio', nhwc)}")
+    paired = [r for r in nhwc if r["convEngineNHWCOverNCHW"]]
+    if not paired:
+        print("ConvEngine NHWC / NCHW: no NCHW rows in this run to compare with (convbench --layout nchw,nhwc)")
+        return
+    print(f"geometric mean of ConvEngine NHWC / NCHW (same layer, pass and threads; both in numerics {numerics}):"
+          + "".join(f"  {p} @{t} thr: {fmt_ratio(layout_ratios.get(f'{p}@{t}'))}" for p in passes for t in threads))
+    slower = [r for r in paired if r["convEngineNHWCOverNCHW"] > 1.15]
+    print(f"ConvEngine NHWC rows above 1.15 × their NCHW row: {listing(slower, 'convEngineNHWCOverNCHW', paired)}")
+    pointwise = [r for r in paired if r["layer"] in pointwise_layers and r["convEngineNHWCOverNCHW"] > 1.0]
+    print("ConvEngine NHWC 1×1 rows above 1.0 × their NCHW row: "
+          + listing(pointwise, "convEngineNHWCOverNCHW", [r for r in paired if r["layer"] in pointwise_layers]))
 
 if __name__ == "__main__":
     main()

@@ -11,7 +11,8 @@ struct ConvBench: ParsableCommand {
         abstract: "ConvEngine throughput per layer: GFLOP/s, the share of the GEMM ceiling, verified outputs.",
         discussion: """
             Runs the nine-layer suite, generated geometries and the convolution family's five rows (transposed,
-            1-D and 3-D convolutions), forward and backward, at each thread count.
+            1-D and 3-D convolutions), forward and backward, at each thread count, each layer in NCHW and in NHWC
+            (the row <layer>/nhwc: channels-last activations, K×R×S×C/G filters; --layout to choose).
             The table goes to stdout, progress to stderr. Exits non-zero if any row fails verification.
             See Benchmarks/README.md for the columns and the JSON schema.
             """)
@@ -22,6 +23,10 @@ struct ConvBench: ParsableCommand {
 
     @Option(help: "Override every layer's batch size.")
     var batch: Int?
+
+    @Option(help: ArgumentHelp("Layouts each layer runs in, comma-separated: nchw, nhwc (channels-last activations and K×R×S×C/G filters, the row <layer>/nhwc; NLC and NDHWC for the 1-D and 3-D rows). (default: nchw,nhwc)",
+                               valueName: "nchw,nhwc"))
+    var layout: String?
 
     @Option(help: "Element type: float or double.")
     var precision: PrecisionOption = .float
@@ -80,6 +85,7 @@ struct ConvBench: ParsableCommand {
         if generated < 0 { throw ValidationError("--generated must not be negative") }
         if samples < 1 { throw ValidationError("--samples must be at least 1") }
         _ = try threadCounts()
+        _ = try layouts()
         if let algorithm, ConvAlgorithm(rawValue: algorithm) == nil {
             throw ValidationError("--algorithm takes " + ConvAlgorithm.allCases.map(\.rawValue).joined(separator: ", "))
         }
@@ -101,6 +107,15 @@ struct ConvBench: ParsableCommand {
         return values.filter { seen.insert($0).inserted }
     }
 
+    func layouts() throws -> [BenchLayout] {
+        guard let layout else { return [.nchw, .nhwc] }
+        guard let values = BenchLayout.parse(layout) else {
+            throw ValidationError("--layout takes comma-separated layouts among "
+                                  + BenchLayout.allCases.map(\.rawValue).joined(separator: ", ") + ", got '\(layout)'")
+        }
+        return values
+    }
+
     mutating func run() throws {
         switch precision {
         case .float: try runBenchmark(Float.self)
@@ -113,14 +128,17 @@ struct ConvBench: ParsableCommand {
         let threadList = try threadCounts()
         let passes: [Pass] = pass == .both ? [.forward, .backward] : [pass == .forward ? .forward : .backward]
         let filters = layers.flatMap { $0.split(separator: ",").map { String($0).lowercased() } }
+        let layoutList = try layouts()
 
+        // Every layer in each layout, its NHWC row right after its NCHW row (`--layer` sees the rows' names).
         var all = try quick ? LayerSuite.quick(batch: batch) : LayerSuite.full(batch: batch)
         all += try GeometryGenerator(seed: seed, quick: quick).layers(count: generated, batch: batch)
+        all = all.flatMap { l in layoutList.map { l.inLayout($0) } }
         let forced = algorithm.flatMap(ConvAlgorithm.init(rawValue:))
         let selected = (filters.isEmpty ? all : all.filter { l in filters.contains { l.name.lowercased().contains($0) } })
             .filter { forced?.supports($0.geometry) ?? true }
         // The convolution family's rows (issue 13), after the 2-D layers, selected by the same filters.
-        let family = try FamilySuite.layers(quick: quick, batch: batch)
+        let family = try FamilySuite.layers(quick: quick, batch: batch).flatMap { l in try layoutList.map { try l.inLayout($0) } }
         let selectedFamily = (filters.isEmpty ? family : family.filter { l in filters.contains { l.name.lowercased().contains($0) } })
             .filter { l in forced.map { l.geometry.supports($0) } ?? true }
         guard !selected.isEmpty || !selectedFamily.isEmpty else {
@@ -141,7 +159,7 @@ struct ConvBench: ParsableCommand {
         let options = OptionsInfo(precision: Precision(T.self), quick: quick, seed: seed, generatedCount: generated,
                                   batch: batch, threads: threadList, passes: passes, layerFilter: filters,
                                   minimumRepetitions: repetitionPolicy.minimum, fixedRepetitions: repetitions,
-                                  samples: samples)
+                                  samples: samples, layouts: layoutList, numerics: numerics)
         print(TableWriter.header(machine: machine, options: options), terminator: "")
         print("layers:")
         print(TableWriter.legend(selected.map { ($0.name, $0.geometry.shortDescription) }
@@ -187,18 +205,20 @@ struct ConvBench: ParsableCommand {
         }
 
         // Rows grouped by pass then thread count, layers in suite order within each group.
-        let ordered = passes.flatMap { p in threadList.flatMap { t in rows.filter { $0.pass == p && $0.threads == t } } }
+        var ordered = passes.flatMap { p in threadList.flatMap { t in rows.filter { $0.pass == p && $0.threads == t } } }
+        LayoutComparison.fillRatios(&ordered)
         let familyNames = Set(selectedFamily.map(\.name))
-        var geomeans: [String: Double] = [:], familyGeomeans: [String: Double] = [:]
+        // The headline means are over the NCHW rows (comparable with runs before NHWC rows existed); the NHWC rows
+        // have their own.
+        var geomeans: [String: Double] = [:], familyGeomeans: [String: Double] = [:], nhwcGeomeans: [String: Double] = [:]
         for p in passes {
             for t in threadList {
                 let cell = ordered.filter { $0.pass == p && $0.threads == t }
-                let ratios = cell.map(\.ceilingRatio)
-                if !ratios.isEmpty { geomeans["\(p.rawValue)@\(t)"] = exp(ratios.map { log($0) }.reduce(0, +) / Double(ratios.count)) }
-                let familyRatios = cell.filter { familyNames.contains($0.layer) }.map(\.ceilingRatio)
-                if !familyRatios.isEmpty {
-                    familyGeomeans["\(p.rawValue)@\(t)"] = exp(familyRatios.map { log($0) }.reduce(0, +) / Double(familyRatios.count))
-                }
+                let key = "\(p.rawValue)@\(t)"
+                geomeans[key] = geometricMean(cell.filter { $0.layout == .nchw }.map(\.ceilingRatio))
+                familyGeomeans[key] = geometricMean(cell.filter { $0.layout == .nchw && familyNames.contains($0.layer) }
+                    .map(\.ceilingRatio))
+                nhwcGeomeans[key] = geometricMean(cell.filter { $0.layout == .nhwc }.map(\.ceilingRatio))
             }
         }
         let failures = ordered.filter { !$0.verification.passed }.count
@@ -211,6 +231,9 @@ struct ConvBench: ParsableCommand {
         var summary = Summary(rows: ordered.count, failures: failures, geomeanCeilingRatio: geomeans,
                               totalSeconds: Double(Clock.nanoseconds() - start) / 1e9, worstCeilingRatios: worstLayers)
         summary.familyGeomeanCeilingRatio = familyGeomeans
+        summary.nhwcGeomeanCeilingRatio = nhwcGeomeans
+        let pointwise = Set(selected.filter { $0.geometry.isOneByOne }.map(\.name))
+        summary.layouts = LayoutComparison(ordered, passes: passes, threads: threadList, pointwise: pointwise)
         for p in passes {
             for t in threadList where t > 1 {
                 let paired = ordered.filter { $0.pass == p && $0.threads == t && $0.speedup != nil }
@@ -223,6 +246,7 @@ struct ConvBench: ParsableCommand {
         }
         print(TableWriter.table(ordered, precision: Precision(T.self)))
         print(TableWriter.notes)
+        if ordered.contains(where: { $0.layout != .nchw }) { print(TableWriter.layoutNotes) }
         print(TableWriter.summary(summary), terminator: "")
         flushStdout()
         if !noPlanning && algorithm == nil && !selected.isEmpty {
@@ -250,6 +274,11 @@ struct ConvBench: ParsableCommand {
             throw ExitCode(1)
         }
     }
+}
+
+/// The geometric mean of `values`, or nil when there are none.
+func geometricMean(_ values: [Double]) -> Double? {
+    values.isEmpty ? nil : exp(values.map { log($0) }.reduce(0, +) / Double(values.count))
 }
 
 /// Flushes stdout (so the table and stderr progress interleave in order on a terminal).

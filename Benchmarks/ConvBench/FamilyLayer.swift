@@ -1,17 +1,39 @@
 import ConvEngine
 import Foundation
 
-/// A family layer the benchmark runs: a name, its parameters and the library geometry made from them.
+/// A family layer the benchmark runs: a name, its parameters, its layout and the library geometry made from them.
 struct FamilyLayer: Sendable {
+    /// The row's name (`<layer>/nhwc` for an NHWC row, ``BenchLayout/rowName(_:)``).
     let name: String
     let spec: FamilySpec
+    let layout: BenchLayout
     let geometry: FamilyGeometry
 
     /// - Throws: ``ConvError`` when the parameters are not a valid geometry.
-    init(name: String, spec: FamilySpec) throws {
+    init(name: String, spec: FamilySpec, layout: BenchLayout = .nchw) throws {
         self.name = name
         self.spec = spec
-        geometry = try FamilyGeometry(spec)
+        self.layout = layout
+        geometry = try FamilyGeometry(spec, layout: layout.convLayout)
+    }
+
+    /// The layer's own name, the same for its NCHW and NHWC rows (the data are drawn from it).
+    var layerName: String { layout.layerName(name) }
+
+    /// The same layer in `layout`, named for it.
+    func inLayout(_ layout: BenchLayout) throws -> FamilyLayer {
+        try FamilyLayer(name: layout.rowName(layerName), spec: spec, layout: layout)
+    }
+
+    /// The orders of X (and dX), the weight (and dF), and O (and dO) in this row's layout: channels, then the
+    /// spatial positions or kernel taps (a transposed weight is Cin × Cout/G × kernel, K×R×S×C/G-like when channels
+    /// last: Cin × kernel × Cout/G).
+    var orders: (input: TensorOrder, filter: TensorOrder, output: TensorOrder) {
+        let last = layout == .nhwc
+        let weightChannels = spec.operation.isTransposed ? spec.outputChannels / spec.groups : spec.inputChannels / spec.groups
+        return (TensorOrder(channels: spec.inputChannels, positions: spec.inputSize.reduce(1, *), channelsLast: last),
+                TensorOrder(channels: weightChannels, positions: spec.kernelSize.reduce(1, *), channelsLast: last),
+                TensorOrder(channels: spec.outputChannels, positions: geometry.outputSize.reduce(1, *), channelsLast: last))
     }
 
     /// Nominal forward FLOPs: two per product of the definition, padding taps included (MATH.md). A convolution
@@ -28,7 +50,7 @@ struct FamilyLayer: Sendable {
     var backwardFLOPs: Int { 2 * forwardFLOPs }
 
     /// The same layer with another batch (for the workspace at twice the batch).
-    func withBatch(_ n: Int) throws -> FamilyLayer { try FamilyLayer(name: name, spec: spec.withBatch(n)) }
+    func withBatch(_ n: Int) throws -> FamilyLayer { try FamilyLayer(name: name, spec: spec.withBatch(n), layout: layout) }
 
     /// A one-line description for the legend: `conv_transpose2d N16 512→256 8×8 k4×4 s2 p1 g1 → 16×16`.
     var shortDescription: String {
@@ -68,7 +90,7 @@ enum FamilyGeometry: Sendable {
     case transposed1D(TransposedConvGeometry1D)
     case conv3D(ConvGeometry3D)
 
-    init(_ s: FamilySpec) throws {
+    init(_ s: FamilySpec, layout: ConvLayout) throws {
         switch s.operation {
         case .transposed2D:
             self = .transposed2D(try TransposedConvGeometry(
@@ -78,19 +100,19 @@ enum FamilyGeometry: Sendable {
                 padding: Padding(top: s.paddingBefore[0], bottom: s.paddingAfter[0],
                                  left: s.paddingBefore[1], right: s.paddingAfter[1]),
                 outputPaddingHeight: s.outputPadding[0], outputPaddingWidth: s.outputPadding[1],
-                dilationHeight: s.dilation[0], dilationWidth: s.dilation[1], groups: s.groups))
+                dilationHeight: s.dilation[0], dilationWidth: s.dilation[1], groups: s.groups, layout: layout))
         case .conv1D:
             self = .conv1D(try ConvGeometry1D(
                 batch: s.batch, inputChannels: s.inputChannels, inputLength: s.inputSize[0],
                 outputChannels: s.outputChannels, kernelLength: s.kernelSize[0], stride: s.stride[0],
                 padding: Padding1D(left: s.paddingBefore[0], right: s.paddingAfter[0]), dilation: s.dilation[0],
-                groups: s.groups))
+                groups: s.groups, layout: layout))
         case .transposed1D:
             self = .transposed1D(try TransposedConvGeometry1D(
                 batch: s.batch, inputChannels: s.inputChannels, inputLength: s.inputSize[0],
                 outputChannels: s.outputChannels, kernelLength: s.kernelSize[0], stride: s.stride[0],
                 padding: Padding1D(left: s.paddingBefore[0], right: s.paddingAfter[0]),
-                outputPadding: s.outputPadding[0], dilation: s.dilation[0], groups: s.groups))
+                outputPadding: s.outputPadding[0], dilation: s.dilation[0], groups: s.groups, layout: layout))
         case .conv3D:
             self = .conv3D(try ConvGeometry3D(
                 batch: s.batch, inputChannels: s.inputChannels,
@@ -101,7 +123,7 @@ enum FamilyGeometry: Sendable {
                 padding: Padding3D(front: s.paddingBefore[0], back: s.paddingAfter[0], top: s.paddingBefore[1],
                                    bottom: s.paddingAfter[1], left: s.paddingBefore[2], right: s.paddingAfter[2]),
                 dilationDepth: s.dilation[0], dilationHeight: s.dilation[1], dilationWidth: s.dilation[2],
-                groups: s.groups))
+                groups: s.groups, layout: layout))
         }
     }
 

@@ -7,14 +7,15 @@ final class FamilyTensors<T: ConvScalar> {
     let input, filter, bias, outputGradient: Tensor<T>
     let output, inputGradient, filterGradient, biasGradient: Tensor<T>
 
-    /// Fresh random inputs from `rng`.
+    /// Fresh random inputs from `rng`, stored in the layer's layout (the same values in every layout).
     /// - Throws: ``ConvError`` when a tensor would not fit in physical memory (``MemoryCheck``).
-    init(_ s: any ConvolutionShape, rng: inout SeededGenerator) throws {
-        let range = LayerTensors<T>.inputRange
-        input = try Tensor("input", count: s.inputCount, uniformIn: range, using: &rng)
-        filter = try Tensor("filter", count: s.filterCount, uniformIn: range, using: &rng)
+    init(_ layer: FamilyLayer, rng: inout SeededGenerator) throws {
+        let range = LayerTensors<T>.inputRange, s = layer.geometry.shape, orders = layer.orders
+        input = try Tensor("input", count: s.inputCount, uniformIn: range, using: &rng, order: orders.input)
+        filter = try Tensor("filter", count: s.filterCount, uniformIn: range, using: &rng, order: orders.filter)
         bias = try Tensor("bias", count: s.biasCount, uniformIn: -1...1, using: &rng)
-        outputGradient = try Tensor("output gradient", count: s.outputCount, uniformIn: range, using: &rng)
+        outputGradient = try Tensor("output gradient", count: s.outputCount, uniformIn: range, using: &rng,
+                                    order: orders.output)
         (output, inputGradient, filterGradient, biasGradient) = try Self.results(s)
     }
 
@@ -72,8 +73,9 @@ struct FamilyRunner<T: ConvScalar> {
 
     func run(_ layer: FamilyLayer, label: String) throws -> (LayerInfo, [ResultRow]) {
         let g = layer.geometry, shape = g.shape
-        var rng = SeededGenerator(seed: settings.seed ^ fnv1a(layer.name))
-        let data = try FamilyTensors<T>(shape, rng: &rng)
+        // The layer's own name: its NCHW and NHWC rows hold the same values.
+        var rng = SeededGenerator(seed: settings.seed ^ fnv1a(layer.layerName))
+        let data = try FamilyTensors<T>(layer, rng: &rng)
         let doubleData: FamilyTensors<Double>? = T.self == Double.self ? nil : try FamilyTensors<Double>(shape, converting: data)
         // Safe: when T is Double, `data` is a FamilyTensors<Double>.
         let exact = doubleData ?? (data as! FamilyTensors<Double>)
@@ -145,7 +147,7 @@ struct FamilyRunner<T: ConvScalar> {
                         bytesAtDoubleBatch: try doubled.geometry.workspaceBytes(engine, scalar: T.self)),
                     reference: nil,
                     oneWorker: threads > 1 ? TimingInfo(cell.paired) : nil,
-                    speedup: threads > 1 ? cell.paired.median / engineTiming.medianMs : nil)
+                    speedup: threads > 1 ? cell.paired.median / engineTiming.medianMs : nil, layout: layer.layout)
                 Progress.say(String(format: "%@ %@ %dt: %@ ms (min %@), ceiling %@ ms [%@], ratio %.2f, %.1f GFLOP/s, err/bound %@ %@%@",
                                     label, pass.short, threads, TableWriter.ms(row.engine.medianMs),
                                     TableWriter.ms(row.engine.minMs), TableWriter.ms(row.ceiling.medianMs),
@@ -157,7 +159,7 @@ struct FamilyRunner<T: ConvScalar> {
         }
         let info = LayerInfo(name: layer.name, source: .family, operation: layer.spec.operation.rawValue,
                              geometry: nil, family: layer.info,
-                             forwardFLOPs: layer.forwardFLOPs, backwardFLOPs: layer.backwardFLOPs)
+                             forwardFLOPs: layer.forwardFLOPs, backwardFLOPs: layer.backwardFLOPs, layout: layer.layout)
         return (info, rows)
     }
 

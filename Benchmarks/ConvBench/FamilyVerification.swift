@@ -17,7 +17,8 @@ extension ReferenceSamples {
 
 /// MATH.md's definitions of the family, one element at a time, in Double, written from the formulas (not from
 /// the mapping onto the 2-D engine). Every layer is seen with three spatial axes (depth, height, width): a 1-D or
-/// 2-D layer has the missing leading axes of size 1, kernel 1, stride 1, no padding.
+/// 2-D layer has the missing leading axes of size 1, kernel 1, stride 1, no padding. Every tensor is read and indexed in
+/// the row's layout through ``TensorOrder`` (the benchmark's own index arithmetic).
 ///
 /// Convolution: `O[n,k,z] = B[k] + Σ_{c,t} F[k,c,t] · X[n, g(k)·Cg + c, z·s − p + t·d]` per axis.
 /// Transposed convolution: `Ot[n,co,y] = Bt[co] + Σ_{ci in g(co), h, t : y = h·s − p + t·d} Xt[n,ci,h] · Wt[ci,co′,t]`
@@ -28,6 +29,8 @@ struct FamilyDefinitionLoops: @unchecked Sendable {
     /// Per axis (depth, height, width): X's size, kernel, stride, padding before, dilation, O's size.
     let size, kernel, stride, before, dilation, out: [Int]
     let x, f, b, dO: UnsafeBufferPointer<Double>
+    /// Where X (and dX), the weight (and dF), O (and dO) keep element (image or filter, channel, position).
+    let xo, fo, oo: TensorOrder
 
     init(_ layer: FamilyLayer, x: UnsafeBufferPointer<Double>, f: UnsafeBufferPointer<Double>,
          b: UnsafeBufferPointer<Double>, dO: UnsafeBufferPointer<Double>) {
@@ -38,6 +41,7 @@ struct FamilyDefinitionLoops: @unchecked Sendable {
         size = three(s.inputSize, 1); kernel = three(s.kernelSize, 1); stride = three(s.stride, 1)
         before = three(s.paddingBefore, 0); dilation = three(s.dilation, 1); out = three(layer.geometry.outputSize, 1)
         self.x = x; self.f = f; self.b = b; self.dO = dO
+        (xo, fo, oo) = layer.orders
     }
 
     /// `(value, Σ|terms|)` of element `i` of `field`.
@@ -91,16 +95,15 @@ struct FamilyDefinitionLoops: @unchecked Sendable {
     // MARK: - Convolution (input N×C×size, filter K×C/G×kernel, output N×K×out)
 
     private func convOutput(_ i: Int) -> (Double, Double) {
-        let plane = outputPlane, o = coordinates(i % plane, out)
-        let k = (i / plane) % outputChannels, n = i / (plane * outputChannels)
+        let (n, k, j) = oo.coordinates(i), o = coordinates(j, out)
         let cg = inputChannels / groups, kg = outputChannels / groups
         var sum = Neumaier(b[k]), magnitude = abs(b[k])
         for c in 0..<cg {
-            let channel = (n * inputChannels + (k / kg) * cg + c) * inputPlane
+            let channel = (k / kg) * cg + c
             for tap in 0..<taps {
                 let t = coordinates(tap, kernel), r = reads(o, t)
                 guard let at = position(r.0, r.1, r.2, size) else { continue }  // padding: the term is 0
-                let term = f[(k * cg + c) * taps + tap] * x[channel + at]
+                let term = f[fo.index(k, c, tap)] * x[xo.index(n, channel, at)]
                 sum.add(term)
                 magnitude += abs(term)
             }
@@ -109,15 +112,14 @@ struct FamilyDefinitionLoops: @unchecked Sendable {
     }
 
     private func convInputGradient(_ i: Int) -> (Double, Double) {
-        let plane = inputPlane, h = coordinates(i % plane, size)
-        let c = (i / plane) % inputChannels, n = i / (plane * inputChannels)
+        let (n, c, j) = xo.coordinates(i), h = coordinates(j, size)
         let cg = inputChannels / groups, kg = outputChannels / groups, group = c / cg
         var sum = Neumaier(0), magnitude = 0.0
         for k in group * kg..<(group + 1) * kg {
             for tap in 0..<taps {
                 guard let o = window(reading: h, tap: coordinates(tap, kernel)) else { continue }
-                let term = dO[(n * outputChannels + k) * outputPlane + position(o.0, o.1, o.2, out)!]  // Safe: inside.
-                    * f[(k * cg + c - group * cg) * taps + tap]
+                let term = dO[oo.index(n, k, position(o.0, o.1, o.2, out)!)]  // Safe: inside.
+                    * f[fo.index(k, c - group * cg, tap)]
                 sum.add(term)
                 magnitude += abs(term)
             }
@@ -127,14 +129,14 @@ struct FamilyDefinitionLoops: @unchecked Sendable {
 
     private func convFilterGradient(_ i: Int) -> (Double, Double) {
         let cg = inputChannels / groups, kg = outputChannels / groups
-        let tap = i % taps, c = (i / taps) % cg, k = i / (taps * cg)
+        let (k, c, tap) = fo.coordinates(i)
         let t = coordinates(tap, kernel), channel = (k / kg) * cg + c
         var sum = Neumaier(0), magnitude = 0.0
         for n in 0..<batch {
             for j in 0..<outputPlane {
                 let r = reads(coordinates(j, out), t)
                 guard let at = position(r.0, r.1, r.2, size) else { continue }
-                let term = dO[(n * outputChannels + k) * outputPlane + j] * x[(n * inputChannels + channel) * inputPlane + at]
+                let term = dO[oo.index(n, k, j)] * x[xo.index(n, channel, at)]
                 sum.add(term)
                 magnitude += abs(term)
             }
@@ -145,15 +147,14 @@ struct FamilyDefinitionLoops: @unchecked Sendable {
     // MARK: - Transposed convolution (input N×Cin×size, weight Cin×Cout/G×kernel, output N×Cout×out)
 
     private func transposedOutput(_ i: Int) -> (Double, Double) {
-        let plane = outputPlane, y = coordinates(i % plane, out)
-        let co = (i / plane) % outputChannels, n = i / (plane * outputChannels)
+        let (n, co, j) = oo.coordinates(i), y = coordinates(j, out)
         let cing = inputChannels / groups, coutg = outputChannels / groups, group = co / coutg
         var sum = Neumaier(b[co]), magnitude = abs(b[co])
         for ci in group * cing..<(group + 1) * cing {
             for tap in 0..<taps {
                 // The input element h with y = h·s − p + t·d: the same index rule as a convolution's windows.
                 guard let h = transposedSource(y, coordinates(tap, kernel)) else { continue }
-                let term = x[(n * inputChannels + ci) * inputPlane + h] * f[(ci * coutg + co - group * coutg) * taps + tap]
+                let term = x[xo.index(n, ci, h)] * f[fo.index(ci, co - group * coutg, tap)]
                 sum.add(term)
                 magnitude += abs(term)
             }
@@ -173,8 +174,7 @@ struct FamilyDefinitionLoops: @unchecked Sendable {
     }
 
     private func transposedInputGradient(_ i: Int) -> (Double, Double) {
-        let plane = inputPlane, h = coordinates(i % plane, size)
-        let ci = (i / plane) % inputChannels, n = i / (plane * inputChannels)
+        let (n, ci, j) = xo.coordinates(i), h = coordinates(j, size)
         let cing = inputChannels / groups, coutg = outputChannels / groups, group = ci / cing
         var sum = Neumaier(0), magnitude = 0.0
         for cop in 0..<coutg {
@@ -182,7 +182,7 @@ struct FamilyDefinitionLoops: @unchecked Sendable {
             for tap in 0..<taps {
                 let y = reads(h, coordinates(tap, kernel))
                 guard let at = position(y.0, y.1, y.2, out) else { continue }  // cropped by the padding
-                let term = dO[(n * outputChannels + co) * outputPlane + at] * f[(ci * coutg + cop) * taps + tap]
+                let term = dO[oo.index(n, co, at)] * f[fo.index(ci, cop, tap)]
                 sum.add(term)
                 magnitude += abs(term)
             }
@@ -192,14 +192,14 @@ struct FamilyDefinitionLoops: @unchecked Sendable {
 
     private func transposedFilterGradient(_ i: Int) -> (Double, Double) {
         let coutg = outputChannels / groups, cing = inputChannels / groups
-        let tap = i % taps, cop = (i / taps) % coutg, ci = i / (taps * coutg)
+        let (ci, cop, tap) = fo.coordinates(i)
         let t = coordinates(tap, kernel), co = (ci / cing) * coutg + cop
         var sum = Neumaier(0), magnitude = 0.0
         for n in 0..<batch {
             for j in 0..<inputPlane {
                 let y = reads(coordinates(j, size), t)
                 guard let at = position(y.0, y.1, y.2, out) else { continue }
-                let term = dO[(n * outputChannels + co) * outputPlane + at] * x[(n * inputChannels + ci) * inputPlane + j]
+                let term = dO[oo.index(n, co, at)] * x[xo.index(n, ci, j)]
                 sum.add(term)
                 magnitude += abs(term)
             }
@@ -212,10 +212,10 @@ struct FamilyDefinitionLoops: @unchecked Sendable {
     private func biasGradient(_ k: Int) -> (Double, Double) {
         var sum = Neumaier(0), magnitude = 0.0
         for n in 0..<batch {
-            let start = (n * outputChannels + k) * outputPlane
-            for j in start..<(start + outputPlane) {
-                sum.add(dO[j])
-                magnitude += abs(dO[j])
+            for j in 0..<outputPlane {
+                let v = dO[oo.index(n, k, j)]
+                sum.add(v)
+                magnitude += abs(v)
             }
         }
         return (sum.value, magnitude)

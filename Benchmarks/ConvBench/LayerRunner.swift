@@ -36,8 +36,9 @@ struct LayerRunner<T: ConvScalar> {
 
     func run(_ layer: BenchLayer, label: String) throws -> (LayerInfo, [ResultRow]) {
         let g = layer.geometry
-        // Data fixed by the seed and the layer's name, so a row can be reproduced alone (--layer).
-        var rng = SeededGenerator(seed: settings.seed ^ fnv1a(layer.name))
+        // Data fixed by the seed and the layer's name, so a row can be reproduced alone (--layer); the layer's own
+        // name, so that its NCHW and NHWC rows hold the same values (each in its layout).
+        var rng = SeededGenerator(seed: settings.seed ^ fnv1a(layer.layerName))
         let data = try LayerTensors<T>(g, rng: &rng)
         let doubleData: LayerTensors<Double>? = T.self == Double.self ? nil : try LayerTensors<Double>(converting: data)
         // Safe: when T is Double, `data` is a LayerTensors<Double>.
@@ -109,7 +110,7 @@ struct LayerRunner<T: ConvScalar> {
             }
         }
         var info = LayerInfo(name: layer.name, source: layer.source, geometry: GeometryInfo(g),
-                             forwardFLOPs: g.forwardFLOPs, backwardFLOPs: g.backwardFLOPs)
+                             forwardFLOPs: g.forwardFLOPs, backwardFLOPs: g.backwardFLOPs, layout: layer.layout)
         if !referenceMs.isEmpty {
             info.referenceOneImage = Dictionary(uniqueKeysWithValues: referenceMs.map { ($0.key.rawValue, $0.value) })
         }
@@ -160,7 +161,7 @@ struct LayerRunner<T: ConvScalar> {
             reference: nil,
             oneWorker: paired == nil ? nil : TimingInfo(cell.paired),
             speedup: paired == nil ? nil : cell.paired.median / engineTiming.medianMs,
-            prepared: prepared == nil ? nil : TimingInfo(cell.prepared))
+            prepared: prepared == nil ? nil : TimingInfo(cell.prepared), layout: layer.layout)
     }
 
     private func run<U: ConvScalar>(_ engine: ConvolutionEngine, _ pass: Pass, _ t: LayerTensors<U>,
@@ -177,7 +178,8 @@ struct LayerRunner<T: ConvScalar> {
     /// pass and of the three gradients runs over K once), and at ~0.3 GFLOP/s a whole VGG image would take
     /// over half a minute. So when one image's nominal FLOPs exceed ``referenceFLOPBudget`` and the layer is
     /// ungrouped, the reference runs on the first K' filters only (inputs are prefixes: F, B and one image's
-    /// dO are K-major) and the time is scaled by K/K'; ``ReferenceTiming/outputChannels`` records K'.
+    /// dO are K-major) and the time is scaled by K/K'; ``ReferenceTiming/outputChannels`` records K'. (In NHWC one
+    /// image's dO is not K-major, but its prefix is a valid tensor of the reduced geometry, and only the time is used.)
     private func referenceOneImage(_ data: LayerTensors<T>, pass: Pass) throws -> ReferenceTiming {
         let g = data.geometry
         let g1 = try g.withBatch(1)
@@ -189,7 +191,7 @@ struct LayerRunner<T: ConvScalar> {
             batch: 1, inputChannels: g.inputChannels, inputHeight: g.inputHeight, inputWidth: g.inputWidth,
             outputChannels: channels, kernelHeight: g.kernelHeight, kernelWidth: g.kernelWidth,
             strideHeight: g.requestedStrideHeight, strideWidth: g.requestedStrideWidth, padding: .explicit(g.padding),
-            dilationHeight: g.dilationHeight, dilationWidth: g.dilationWidth, groups: g.groups)
+            dilationHeight: g.dilationHeight, dilationWidth: g.dilationWidth, groups: g.groups, layout: g.layout)
         let scratch = try OneImageBuffers<T>(reduced)
         let ms = try Clock.milliseconds { try scratch.run(ReferenceConvolution(), pass, data) }
         return ReferenceTiming(milliseconds: ms * Double(g.outputChannels) / Double(channels), outputChannels: channels)
@@ -218,7 +220,7 @@ struct ReferenceTiming: Codable {
     var outputChannels: Int
 }
 
-/// Output buffers for one image; inputs are the first image of the layer's batch (NCHW stores it first).
+/// Output buffers for one image; inputs are the first image of the layer's batch (NCHW and NHWC store it first).
 private struct OneImageBuffers<T: ConvScalar> {
     let g: ConvGeometry
     let output, inputGradient, filterGradient, biasGradient: Tensor<T>
@@ -231,7 +233,7 @@ private struct OneImageBuffers<T: ConvScalar> {
     func run(_ backend: some ConvolutionBackend, _ pass: Pass, _ data: LayerTensors<T>,
              workspace: ConvWorkspace<T> = ConvWorkspace<T>()) throws {
         // Image 0 of X and dO, and the first K filters and biases (K = this geometry's, possibly fewer than
-        // the layer's): all prefixes in NCHW / KCRS order.
+        // the layer's): all prefixes, in either layout (filters are K-major in both).
         let x = data.input.prefix(g.inputCount), dO = data.outputGradient.prefix(g.outputCount)
         let f = data.filter.prefix(g.filterCount), b = data.bias.prefix(g.biasCount)
         switch pass {
@@ -277,9 +279,11 @@ enum InjectedFault: String, CaseIterable {
         case (.scaledOutput, .forward):
             for i in 0..<g.outputCount { t.output.buffer[i] *= U(1 + 1e-5) }
         case (.missedRow, .forward):
-            let P = g.outputHeight, Q = g.outputWidth
-            for nk in 0..<(g.batch * g.outputChannels) {
-                for q in 0..<Q { t.output.buffer[(nk * P + P - 1) * Q + q] = .nan }
+            let P = g.outputHeight, Q = g.outputWidth, order = g.orders.output
+            for n in 0..<g.batch {
+                for k in 0..<g.outputChannels {
+                    for q in 0..<Q { t.output.buffer[order.index(n, k, (P - 1) * Q + q)] = .nan }
+                }
             }
         default:
             break

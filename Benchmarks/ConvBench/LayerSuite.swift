@@ -11,9 +11,21 @@ struct BenchLayer: Sendable {
         case family
     }
 
+    /// The row's name (`<layer>/nhwc` for an NHWC row, ``BenchLayout/rowName(_:)``).
     let name: String
     let source: Source
     let geometry: ConvGeometry
+
+    /// The row's layout, the geometry's.
+    var layout: BenchLayout { geometry.layout == .nchw ? .nchw : .nhwc }
+
+    /// The layer's own name, the same for its NCHW and NHWC rows (the data are drawn from it).
+    var layerName: String { layout.layerName(name) }
+
+    /// The same layer in `layout`, named for it.
+    func inLayout(_ layout: BenchLayout) -> BenchLayer {
+        BenchLayer(name: layout.rowName(layerName), source: source, geometry: geometry.withLayout(layout.convLayout))
+    }
 }
 
 /// The fixed, named layer suite (issue 3's table) and its small `--quick` form.

@@ -35,6 +35,10 @@ struct OptionsInfo: Codable {
     var minimumRepetitions: Int
     var fixedRepetitions: Int?
     var samples: Int
+    /// `--layout`: the layouts each layer runs in.
+    var layouts: [BenchLayout] = [.nchw]
+    /// `--numerics`: the engines' numerics mode.
+    var numerics: String = ConvNumerics.default.rawValue
 }
 
 enum Pass: String, Codable, CaseIterable, Sendable {
@@ -55,6 +59,9 @@ struct LayerInfo: Codable {
     var backwardFLOPs: Int
     /// ``ReferenceConvolution`` on the first image, per pass (`"forward"`, `"backward"`), or nil if skipped.
     var referenceOneImage: [String: ReferenceTiming]?
+    /// The tensors' layout: `nchw`, or `nhwc` (channels-last activations, K×R×S×C/G filters; the layer is named
+    /// `<layer>/nhwc`). The geometry above is the same for both.
+    var layout: BenchLayout = .nchw
 }
 
 /// The geometry's fields, spelled out (PyTorch's `compare.py` builds its tensors from these).
@@ -111,6 +118,11 @@ struct ResultRow: Codable {
     /// Forward rows: the same engine with a filter prepared once (``PreparedFilter``), timed right after the
     /// engine in every repetition; nil for backward rows.
     var prepared: TimingInfo? = nil
+    /// The tensors' layout (``LayerInfo/layout``).
+    var layout: BenchLayout = .nchw
+    /// NHWC rows: the engine's median over that of the same layer's NCHW row (same pass and threads), when the run
+    /// has it; the issue's target is at most 1.15 (1.0 for a 1×1 layer).
+    var nchwRatio: Double? = nil
 }
 
 struct CeilingInfo: Codable {
@@ -159,10 +171,14 @@ struct ReferenceInfo: Codable {
 struct Summary: Codable {
     var rows: Int
     var failures: Int
-    /// Geometric mean of the engine / ceiling ratio, keyed `"forward@1"`, `"backward@2"`, ….
+    /// Geometric mean of the engine / ceiling ratio over the NCHW rows, keyed `"forward@1"`, `"backward@2"`, ….
     var geomeanCeilingRatio: [String: Double]
-    /// The same over the convolution family's rows alone (transposed, 1-D, 3-D), when the run has any.
+    /// The same over the convolution family's NCHW rows alone (transposed, 1-D, 3-D), when the run has any.
     var familyGeomeanCeilingRatio: [String: Double] = [:]
+    /// The same over the NHWC rows (the family's included), when the run has any.
+    var nhwcGeomeanCeilingRatio: [String: Double] = [:]
+    /// The NHWC rows against the NCHW rows of the same layers, when the run has both.
+    var layouts: LayoutComparison? = nil
     var totalSeconds: Double
     /// The three layers whose worst row has the highest engine / ceiling ratio: `"layer pass threads ratio"`.
     var worstCeilingRatios: [String]
@@ -187,6 +203,11 @@ enum TableWriter {
         s += "threads: \(options.threads.map(String.init).joined(separator: ", "))"
             + "  (1 thread: 1 worker, BLAS 1 thread; N threads: N workers, BLAS 1 thread)\n"
         s += "generator seed: \(options.seed) (\(options.generatedCount) generated geometries; --seed to change)\n"
+        if options.layouts != [.nchw] {
+            s += "layouts: " + options.layouts.map { $0.rawValue.uppercased() }.joined(separator: ", ")
+                + (options.layouts.contains(.nhwc) ? "  (NHWC: the row <layer>/nhwc, channels-last activations, K×R×S×C/G filters)" : "")
+                + "\n"
+        }
         if let b = options.batch { s += "batch override: \(b)\n" }
         return s
     }
@@ -213,6 +234,8 @@ enum TableWriter {
         head += " " + lpad("err/bound \(timedName)", 14) + " " + lpad("f64", 6) + " " + pad("ok", 4)
         head += " " + lpad("ws@N", 8) + " " + lpad("ws@2N", 8) + " " + lpad("ref×", 7) + " " + lpad("×1w", 5)
         head += " " + lpad("prep", 9)
+        let layouts = rows.contains { $0.layout != .nchw }
+        if layouts { head += " " + lpad("÷nchw", 6) }
         var lines = [head, String(repeating: "-", count: head.count)]
         for r in rows {
             var l = pad(r.layer, lw) + " " + pad(r.pass.short, 4) + " " + lpad("\(r.threads)", 3) + " " + pad(r.plan, pw)
@@ -228,6 +251,7 @@ enum TableWriter {
             l += " " + lpad(r.reference.map { String(format: "%.0f", $0.speedup) } ?? "-", 7)
             l += " " + lpad(r.speedup.map { String(format: "%.2f", $0) } ?? "-", 5)
             l += " " + lpad(r.prepared.map { ms($0.medianMs) } ?? "-", 9)
+            if layouts { l += " " + lpad(r.nchwRatio.map { String(format: "%.2f", $0) } ?? "-", 6) }
             lines.append(l)
         }
         return lines.joined(separator: "\n") + "\n"
@@ -239,13 +263,15 @@ enum TableWriter {
             out += "  \(key.replacingOccurrences(of: "@", with: " @")) thr: " + String(format: "%.2f", s.geomeanCeilingRatio[key]!)
         }
         out += "\n"
-        if !s.familyGeomeanCeilingRatio.isEmpty {
-            out += "  family rows only:"
-            for key in s.familyGeomeanCeilingRatio.keys.sorted(by: summaryOrder) {
-                out += "  \(key.replacingOccurrences(of: "@", with: " @")) thr: " + String(format: "%.2f", s.familyGeomeanCeilingRatio[key]!)
+        for (label, means) in [("family rows only", s.familyGeomeanCeilingRatio), ("NHWC rows", s.nhwcGeomeanCeilingRatio)]
+            where !means.isEmpty {
+            out += "  \(label):"
+            for key in means.keys.sorted(by: summaryOrder) {
+                out += "  \(key.replacingOccurrences(of: "@", with: " @")) thr: " + String(format: "%.2f", means[key]!)
             }
             out += "\n"
         }
+        if let layouts = s.layouts { out += layouts.text(order: summaryOrder) }
         out += "worst engine/ceiling (three layers): " + s.worstCeilingRatios.joined(separator: ", ") + "\n"
         if !s.lowestSpeedups.isEmpty {
             out += "lowest speed-up over one worker:" + s.lowestSpeedups.keys.sorted(by: summaryOrder).map {
@@ -270,6 +296,15 @@ enum TableWriter {
         above one thread): the one-worker engine's median over this row's, both timed in the same repetitions.
         prep (forward rows): the median with the filter prepared once (PreparedFilter: Winograd's U or the
         repacked filter made before the calls), timed right after the engine in the same repetitions.
+
+        """
+
+    /// What the table's NHWC rows are (printed after ``notes`` when the run has any).
+    static let layoutNotes = """
+        <layer>/nhwc: the same layer and data in NHWC (channels-last activations, K×R×S×C/G filters; NLC and NDHWC
+        for 1-D and 3-D); its plan says when it runs through NCHW copies; its ceiling is the same canonical NCHW
+        GEMMs. ÷nchw: its median over the NCHW row's (same pass and threads). The engine/ceiling means above are
+        over the NCHW rows; the NHWC rows have their own line.
 
         """
 

@@ -79,20 +79,32 @@ struct ReferenceSamples: Sendable {
     /// These samples with the bound `plan` is checked with: unchanged for the algorithms that sum the exact
     /// products; for a Winograd algorithm, O (and dX on the col2im route) get the transform bound's Mag
     /// (``ReferenceConvolution/winogradForwardMagnitudes(_:tileSize:input:filter:bias:at:)``) and its
-    /// `L = Cs + 4α + 8` (``ErrorBound/termCounts(_:algorithm:)``).
+    /// `L = Cs + 4α + 8` (``ErrorBound/termCounts(_:algorithm:)``). Mag is the same number in every layout: for an
+    /// NHWC row it is computed on NCHW copies of the tensors, at the sampled elements' NCHW positions.
     func bounded(for plan: ConvPlan, _ t: LayerTensors<Double>) throws -> ReferenceSamples {
         guard let m = plan.algorithm.winogradTileSize else { return self }
         let g = t.geometry, L = ErrorBound.termCounts(g, algorithm: plan.algorithm)
+        let nchw = g.withLayout(.nchw), orders = g.orders
         var copy = self
         var o = self[.output]
-        o.magnitudes = try ReferenceConvolution().winogradForwardMagnitudes(
-            g, tileSize: m, input: t.input.readOnly, filter: t.filter.readOnly, bias: t.bias.readOnly, at: o.indices)
+        o.magnitudes = try orders.input.withChannelsFirst(t.input.readOnly) { x in
+            try orders.filter.withChannelsFirst(t.filter.readOnly) { f in
+                try ReferenceConvolution().winogradForwardMagnitudes(
+                    nchw, tileSize: m, input: x, filter: f, bias: t.bias.readOnly,
+                    at: o.indices.map { orders.output.channelsFirst(stored: $0) })
+            }
+        }
         o.terms = L.output
         copy.byField[.output] = o
         if plan.inputGradientAlgorithm == .col2im {
             var dX = self[.inputGradient]
-            dX.magnitudes = try ReferenceConvolution().winogradInputGradientMagnitudes(
-                g, tileSize: m, filter: t.filter.readOnly, outputGradient: t.outputGradient.readOnly, at: dX.indices)
+            dX.magnitudes = try orders.filter.withChannelsFirst(t.filter.readOnly) { f in
+                try orders.output.withChannelsFirst(t.outputGradient.readOnly) { dO in
+                    try ReferenceConvolution().winogradInputGradientMagnitudes(
+                        nchw, tileSize: m, filter: f, outputGradient: dO,
+                        at: dX.indices.map { orders.input.channelsFirst(stored: $0) })
+                }
+            }
             dX.terms = L.inputGradient
             copy.byField[.inputGradient] = dX
         }
@@ -161,10 +173,20 @@ enum Precision: String, Codable, Sendable, CaseIterable {
     init<T: ConvScalar>(_: T.Type) { self = T.self == Float.self ? .float : .double }
 }
 
-/// MATH.md's definitions, one element at a time, in Double.
+/// MATH.md's definitions, one element at a time, in Double, reading and indexing every tensor in the geometry's
+/// layout through ``TensorOrder`` (the benchmark's own index arithmetic).
 private struct DefinitionLoops: @unchecked Sendable {
     let g: ConvGeometry
     let x, f, b, dO: UnsafeBufferPointer<Double>
+    /// Where X (and dX), F (and dF), O (and dO) keep element (image or filter, channel, position).
+    let xo, fo, oo: TensorOrder
+
+    init(g: ConvGeometry, x: UnsafeBufferPointer<Double>, f: UnsafeBufferPointer<Double>, b: UnsafeBufferPointer<Double>,
+         dO: UnsafeBufferPointer<Double>) {
+        self.g = g
+        self.x = x; self.f = f; self.b = b; self.dO = dO
+        (xo, fo, oo) = g.orders
+    }
 
     /// `(value, Σ|terms|)` of element `i` of `field`.
     func element(_ field: Field, _ i: Int) -> (Double, Double) {
@@ -178,16 +200,17 @@ private struct DefinitionLoops: @unchecked Sendable {
 
     // O[n,k,p,q] = B[k] + Σ_{c,r,s} F[k,c,r,s] · X[n, g(k)*Cg + c, p*sh - pt + r*dh, q*sw - pl + s*dw]
     private func output(_ i: Int) -> (Double, Double) {
-        let P = g.outputHeight, Q = g.outputWidth, K = g.outputChannels
-        let q = i % Q, p = (i / Q) % P, k = (i / (Q * P)) % K, n = i / (Q * P * K)
+        let Q = g.outputWidth, S = g.kernelWidth
+        let (n, k, position) = oo.coordinates(i)
+        let p = position / Q, q = position % Q
         let Cg = g.inputChannelsPerGroup, Kg = g.outputChannelsPerGroup
         var sum = Neumaier(b[k])
         var magnitude = abs(b[k])
         for c in 0..<Cg {
             let channel = (k / Kg) * Cg + c
             for r in 0..<g.kernelHeight {
-                for s in 0..<g.kernelWidth {
-                    let term = f[((k * Cg + c) * g.kernelHeight + r) * g.kernelWidth + s]
+                for s in 0..<S {
+                    let term = f[fo.index(k, c, r * S + s)]
                         * xAt(n, channel, p * g.strideHeight - g.padding.top + r * g.dilationHeight,
                               q * g.strideWidth - g.padding.left + s * g.dilationWidth)
                     sum.add(term)
@@ -200,8 +223,9 @@ private struct DefinitionLoops: @unchecked Sendable {
 
     // dX[n,c',h,w] = Σ_{k in g(c')} Σ_{r,s} Σ_{(p,q): p*sh - pt + r*dh = h, q*sw - pl + s*dw = w} dO[n,k,p,q] · F[k, c'-g(c')Cg, r, s]
     private func inputGradient(_ i: Int) -> (Double, Double) {
-        let H = g.inputHeight, W = g.inputWidth, C = g.inputChannels
-        let w = i % W, h = (i / W) % H, c = (i / (W * H)) % C, n = i / (W * H * C)
+        let W = g.inputWidth, S = g.kernelWidth
+        let (n, c, position) = xo.coordinates(i)
+        let h = position / W, w = position % W
         let Cg = g.inputChannelsPerGroup, Kg = g.outputChannelsPerGroup, group = c / Cg
         let P = g.outputHeight, Q = g.outputWidth
         var sum = Neumaier(0)
@@ -211,12 +235,11 @@ private struct DefinitionLoops: @unchecked Sendable {
                 let ph = h + g.padding.top - r * g.dilationHeight
                 guard ph >= 0, ph % g.strideHeight == 0, ph / g.strideHeight < P else { continue }
                 let p = ph / g.strideHeight
-                for s in 0..<g.kernelWidth {
+                for s in 0..<S {
                     let qw = w + g.padding.left - s * g.dilationWidth
                     guard qw >= 0, qw % g.strideWidth == 0, qw / g.strideWidth < Q else { continue }
                     let q = qw / g.strideWidth
-                    let term = dO[((n * g.outputChannels + k) * P + p) * Q + q]
-                        * f[((k * Cg + (c - group * Cg)) * g.kernelHeight + r) * g.kernelWidth + s]
+                    let term = dO[oo.index(n, k, p * Q + q)] * f[fo.index(k, c - group * Cg, r * S + s)]
                     sum.add(term)
                     magnitude += abs(term)
                 }
@@ -227,8 +250,9 @@ private struct DefinitionLoops: @unchecked Sendable {
 
     // dF[k,c,r,s] = Σ_{n,p,q} dO[n,k,p,q] · X[n, g(k)*Cg + c, p*sh - pt + r*dh, q*sw - pl + s*dw]
     private func filterGradient(_ i: Int) -> (Double, Double) {
-        let R = g.kernelHeight, S = g.kernelWidth, Cg = g.inputChannelsPerGroup
-        let s = i % S, r = (i / S) % R, c = (i / (S * R)) % Cg, k = i / (S * R * Cg)
+        let S = g.kernelWidth, Cg = g.inputChannelsPerGroup
+        let (k, c, tap) = fo.coordinates(i)
+        let r = tap / S, s = tap % S
         let channel = (k / g.outputChannelsPerGroup) * Cg + c
         let P = g.outputHeight, Q = g.outputWidth
         var sum = Neumaier(0)
@@ -237,9 +261,9 @@ private struct DefinitionLoops: @unchecked Sendable {
             for p in 0..<P {
                 let h = p * g.strideHeight - g.padding.top + r * g.dilationHeight
                 guard h >= 0, h < g.inputHeight else { continue }  // padding rows: every term is 0
-                let row = dO.baseAddress! + ((n * g.outputChannels + k) * P + p) * Q
                 for q in 0..<Q {
-                    let term = row[q] * xAt(n, channel, h, q * g.strideWidth - g.padding.left + s * g.dilationWidth)
+                    let term = dO[oo.index(n, k, p * Q + q)]
+                        * xAt(n, channel, h, q * g.strideWidth - g.padding.left + s * g.dilationWidth)
                     sum.add(term)
                     magnitude += abs(term)
                 }
@@ -254,10 +278,10 @@ private struct DefinitionLoops: @unchecked Sendable {
         var sum = Neumaier(0)
         var magnitude = 0.0
         for n in 0..<g.batch {
-            let row = dO.baseAddress! + (n * g.outputChannels + k) * PQ
             for j in 0..<PQ {
-                sum.add(row[j])
-                magnitude += abs(row[j])
+                let v = dO[oo.index(n, k, j)]
+                sum.add(v)
+                magnitude += abs(v)
             }
         }
         return (sum.value, magnitude)
@@ -267,7 +291,7 @@ private struct DefinitionLoops: @unchecked Sendable {
     @inline(__always)
     private func xAt(_ n: Int, _ c: Int, _ h: Int, _ w: Int) -> Double {
         guard h >= 0, h < g.inputHeight, w >= 0, w < g.inputWidth else { return 0 }
-        return x[((n * g.inputChannels + c) * g.inputHeight + h) * g.inputWidth + w]
+        return x[xo.index(n, c, h * g.inputWidth + w)]
     }
 }
 

@@ -13,15 +13,16 @@ final class Tensor<T: ConvScalar> {
         buffer.initialize(repeating: value)
     }
 
-    /// Uniform values in `range`, from `rng`.
+    /// Uniform values in `range`, from `rng`, drawn in channels-first order and stored in `order` (so the same
+    /// seed gives the same tensor in every layout).
     convenience init(_ name: String, count: Int, uniformIn range: ClosedRange<Double>,
-                     using rng: inout SeededGenerator) throws {
+                     using rng: inout SeededGenerator, order: TensorOrder? = nil) throws {
         try self.init(name, count: count)
         let lo = range.lowerBound, width = range.upperBound - range.lowerBound
         for i in 0..<count {
             // 53 random bits → [0, 1); rounded once into T.
             let unit = Double(rng.next() >> 11) * 0x1p-53
-            buffer[i] = T(lo + width * unit)
+            buffer[order?.stored(channelsFirst: i) ?? i] = T(lo + width * unit)
         }
     }
 
@@ -55,14 +56,16 @@ final class LayerTensors<T: ConvScalar> {
 
     static var inputRange: ClosedRange<Double> { -0.5...1.0 }
 
-    /// Fresh random inputs from `rng`.
+    /// Fresh random inputs from `rng`, stored in `g`'s layout (the same values in every layout).
     /// - Throws: ``ConvError`` when a tensor would not fit in physical memory (``MemoryCheck``).
     init(_ g: ConvGeometry, rng: inout SeededGenerator) throws {
         geometry = g
-        input = try Tensor("input", count: g.inputCount, uniformIn: Self.inputRange, using: &rng)
-        filter = try Tensor("filter", count: g.filterCount, uniformIn: Self.inputRange, using: &rng)
+        let orders = g.orders
+        input = try Tensor("input", count: g.inputCount, uniformIn: Self.inputRange, using: &rng, order: orders.input)
+        filter = try Tensor("filter", count: g.filterCount, uniformIn: Self.inputRange, using: &rng, order: orders.filter)
         bias = try Tensor("bias", count: g.biasCount, uniformIn: -1...1, using: &rng)
-        outputGradient = try Tensor("output gradient", count: g.outputCount, uniformIn: Self.inputRange, using: &rng)
+        outputGradient = try Tensor("output gradient", count: g.outputCount, uniformIn: Self.inputRange, using: &rng,
+                                    order: orders.output)
         (output, inputGradient, filterGradient, biasGradient) = try Self.results(g)
     }
 

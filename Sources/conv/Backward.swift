@@ -10,6 +10,8 @@ struct Backward: ParsableCommand {
         discussion: """
         Reads X (N, C, H, W), F (K, C/groups, R, S) and the output gradient dO (N, K, P, Q), and writes the gradients requested (at least one): dX (the shape of X), dF (the shape of F, summed over the batch) and dB (K,) (summed over the batch and all positions). X and F are always read, because their shapes give the geometry. Prints one line: each file written and its shape.
 
+        With --layout nhwc the activations X, dO and dX are channels last ((N, H, W, C), (N, P, Q, K)) and F and dF (K, R, S, C/groups) unless --filter-layout oihw.
+
         As for forward, 3-D files (N, C, L) are a 1-D convolution, 5-D files (N, C, D, H, W) a 3-D one, and --transposed (with --output-padding) the transposed convolution of 3-D or 4-D files (filter (Cin, Cout/groups, kernel), dO and dB with Cout channels).
 
         Example:
@@ -19,22 +21,22 @@ struct Backward: ParsableCommand {
                         --filter-gradient dw.npy --bias-gradient db.npy
         """)
 
-    @Option(help: ArgumentHelp("Input X, shape (N, C, H, W); (N, C, L) for 1-D, (N, C, D, H, W) for 3-D.", valueName: "x.npy"))
+    @Option(help: ArgumentHelp("Input X, shape (N, C, H, W); (N, C, L) for 1-D, (N, C, D, H, W) for 3-D; the channel axis last with --layout nhwc.", valueName: "x.npy"))
     var input: String
 
-    @Option(help: ArgumentHelp("Filters F, shape (K, C/groups, R, S) (kernel axes as the input's); (Cin, Cout/groups, R, S) with --transposed.", valueName: "w.npy"))
+    @Option(help: ArgumentHelp("Filters F, shape (K, C/groups, R, S) (kernel axes as the input's); (Cin, Cout/groups, R, S) with --transposed; the second axis last with --filter-layout ohwi (the default with --layout nhwc).", valueName: "w.npy"))
     var filter: String
 
-    @Option(help: ArgumentHelp("Output gradient dL/dO, shape (N, K, P, Q) (spatial axes as the input's).", valueName: "dy.npy"))
+    @Option(help: ArgumentHelp("Output gradient dL/dO, shape (N, K, P, Q) (spatial axes as the input's; (N, P, Q, K) with --layout nhwc).", valueName: "dy.npy"))
     var outputGradient: String
 
     @OptionGroup(title: "Geometry")
     var convolution: ConvolutionOptions
 
-    @Option(help: ArgumentHelp("Where to write dL/dX, shape (N, C, H, W).", valueName: "dx.npy"))
+    @Option(help: ArgumentHelp("Where to write dL/dX, the shape of X (in its layout).", valueName: "dx.npy"))
     var inputGradient: String?
 
-    @Option(help: ArgumentHelp("Where to write dL/dF, shape (K, C/groups, R, S).", valueName: "dw.npy"))
+    @Option(help: ArgumentHelp("Where to write dL/dF, the shape of F (in its layout).", valueName: "dw.npy"))
     var filterGradient: String?
 
     @Option(help: ArgumentHelp("Where to write dL/dB, shape (K,).", valueName: "db.npy"))
@@ -57,7 +59,7 @@ struct Backward: ParsableCommand {
         let problem = try ConvolutionProblem(inputPath: input, filterPath: filter, options: convolution)
         let operation = problem.operation
         let dO = try TensorFile(option: "--output-gradient", path: outputGradient)
-        try dO.expect(shape: problem.outputShape, meaning: "the output's shape for this geometry")
+        try dO.expect(shape: problem.outputShape, meaning: problem.outputMeaning, otherLayout: problem.otherLayoutOutput)
         let type = resolve(precision, files: [problem.input, problem.filter, dO])
         var wanted: GradientSet = []
         if inputGradient != nil { wanted.insert(.input) }

@@ -7,7 +7,7 @@ struct Check: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Check the engine against the direct-loop reference on random data, and time both.",
         discussion: """
-        Fills X, F, B and dO with uniform random values in [-1, 1] (from --seed) in the chosen precision, for a 2-D convolution, or with --dimensions 1 or 3 a 1-D or 3-D one, or with --transposed (and --output-padding) a transposed convolution (1-D or 2-D; --channels is then Cin and --filters Cout), then runs the engine's forward pass and all three gradients, and the reference: direct loops over the definitions, in double precision on the same values, which also give the sum of |terms| of every element. For each tensor it prints the worst element's error as a fraction of the library's error bound (ErrorBound)
+        Fills X, F, B and dO with uniform random values in [-1, 1] (from --seed) in the chosen precision, for a 2-D convolution, or with --dimensions 1 or 3 a 1-D or 3-D one, or with --transposed (and --output-padding) a transposed convolution (1-D or 2-D; --channels is then Cin and --filters Cout), in the layouts --layout and --filter-layout give (the engine and the reference then both read and write them in that layout), then runs the engine's forward pass and all three gradients, and the reference: direct loops over the definitions, in double precision on the same values, which also give the sum of |terms| of every element. For each tensor it prints the worst element's error as a fraction of the library's error bound (ErrorBound)
 
           |engine - reference| <= c * L * (eps * sum|terms| + eta),  c = \(ErrorBound.defaultConstant)
 
@@ -20,6 +20,7 @@ struct Check: ParsableCommand {
           conv check --dimensions 3 --channels 8 --size 6,10,10 --filters 8 --kernel 3 --padding 1
           conv check --transposed --channels 16 --size 8 --filters 8 --kernel 4 \\
                      --stride 2 --padding 1 --output-padding 1
+          conv check --layout nhwc --channels 16 --size 14 --filters 32 --kernel 3 --padding 1
         """)
 
     // `parsing: .unconditional`: "-1" is taken as the value (and rejected with the reason), not as an option.

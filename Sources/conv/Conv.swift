@@ -6,7 +6,8 @@
 //   conv check     [geometry and sizes]   engine against the reference on random data
 //
 // 3-D files (N, C, L) are a 1-D convolution, 5-D files (N, C, D, H, W) a 3-D one; --transposed [--output-padding]
-// gives the transposed convolution of 3-D or 4-D files.
+// gives the transposed convolution of 3-D or 4-D files; --layout nhwc (and --filter-layout) reads and writes them
+// channels last.
 //
 // Every error is one line on stderr ("conv: error: …") and a non-zero exit status.
 import ArgumentParser
@@ -38,6 +39,8 @@ struct Conv: ParsableCommand {
           --transposed, input (N, Cin, L), filter (Cin, Cout/G, S)
                                                                 transposed 1-D convolution (conv_transpose1d)
 
+        Layouts: with --layout nhwc the activation files X, O, dO and dX are channels last, (N, H, W, C), as PyTorch's channels_last memory format and TensorFlow store them ((N, L, C) for 1-D, (N, D, H, W, C) for 3-D; every shape above with the channel axis moved last), and the filter is (K, R, S, C/groups), PyTorch's channels_last weight ((Cin, R, S, Cout/groups) with --transposed), unless --filter-layout oihw keeps it channels first; --filter-layout ohwi alone gives such a filter with NCHW activations. The engine computes on the tensors in their layout (the plan says when it goes through NCHW copies), and every file's shape is checked in its layout: dX and dF are written in the layouts of X and F.
+
         Stride, dilation and padding take one value for every axis or one per axis (length; height,width; depth,height,width); padding also before and after each axis (left,right; top,bottom,left,right; front,back,top,bottom,left,right). A transposed convolution's output is (N, Cout, Ho, Wo) with Ho = (H-1)*sh - top - bottom + dh*(R-1) + oph + 1, where --output-padding oph (one value, or oph,opw) must be below max(sh, dh), as in PyTorch. A 3-D transposed convolution is not offered.
 
         Examples:
@@ -54,12 +57,14 @@ struct Conv: ParsableCommand {
           conv forward --input audio.npy --filter w1d.npy --stride 5 --output y.npy
           conv check --dimensions 3 --channels 8 --size 8,28,28 --filters 8 \\
                      --kernel 3 --padding 1
+          conv forward --layout nhwc --input x_nhwc.npy --filter w_ohwi.npy \\
+                       --padding same --output y_nhwc.npy
 
         On success forward and backward print one line naming each file written and its shape.
 
         Exit status 0: success.
 
-        Exit status 64, invalid usage (as for ArgumentParser's own errors; the command line must change): an unknown or missing option, a value out of range, or options that describe no convolution of the given files (a stride, padding, dilation, groups or output padding that make the geometry impossible, a number of values that does not fit the number of axes, --output-padding without --transposed, --transposed on 5-D files, an --algorithm that cannot run it).
+        Exit status 64, invalid usage (as for ArgumentParser's own errors; the command line must change): an unknown or missing option, a value out of range, or options that describe no convolution of the given files (a stride, padding, dilation, groups or output padding that make the geometry impossible, input and filter channels that disagree under --groups, --layout and --filter-layout, a number of values that does not fit the number of axes, --output-padding without --transposed, --transposed on 5-D files, an --algorithm that cannot run it).
 
         Exit status 1, running it failed (the command line is valid): a file that cannot be read, is not a float32 or float64 .npy array, or has the wrong rank or shape for the others; a result that cannot be written or does not fit in memory; a check whose worst error exceeds the bound.
 

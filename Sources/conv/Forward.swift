@@ -10,6 +10,8 @@ struct Forward: ParsableCommand {
         discussion: """
         Reads X (N, C, H, W), F (K, C/groups, R, S) and optionally B (K,), and writes O (N, K, P, Q), where P = floor((H + top + bottom - dh*(R-1) - 1) / sh) + 1 and Q likewise along the width. Prints one line: the file written and O's shape.
 
+        With --layout nhwc, X is (N, H, W, C), F (K, R, S, C/groups) unless --filter-layout oihw, and O is written as (N, P, Q, K).
+
         A 3-D input (N, C, L) with a 3-D filter (K, C/groups, S) is a 1-D convolution, a 5-D input (N, C, D, H, W) with a 5-D filter (K, C/groups, T, R, S) a 3-D convolution; the geometry options then take one value per axis. With --transposed it is the transposed convolution of a 4-D or 3-D input (PyTorch's conv_transpose2d, conv_transpose1d): the filter is (Cin, Cout/groups, R, S), the bias (Cout,), and the output (N, Cout, Ho, Wo) with Ho = (H-1)*sh - top - bottom + dh*(R-1) + output padding + 1.
 
         Examples:
@@ -20,10 +22,10 @@ struct Forward: ParsableCommand {
                        --stride 2 --padding 1 --output-padding 1 --output y.npy
         """)
 
-    @Option(help: ArgumentHelp("Input X, shape (N, C, H, W); (N, C, L) for 1-D, (N, C, D, H, W) for 3-D.", valueName: "x.npy"))
+    @Option(help: ArgumentHelp("Input X, shape (N, C, H, W); (N, C, L) for 1-D, (N, C, D, H, W) for 3-D; the channel axis last with --layout nhwc.", valueName: "x.npy"))
     var input: String
 
-    @Option(help: ArgumentHelp("Filters F, shape (K, C/groups, R, S) (kernel axes as the input's); (Cin, Cout/groups, R, S) with --transposed.", valueName: "w.npy"))
+    @Option(help: ArgumentHelp("Filters F, shape (K, C/groups, R, S) (kernel axes as the input's); (Cin, Cout/groups, R, S) with --transposed; the second axis last with --filter-layout ohwi (the default with --layout nhwc).", valueName: "w.npy"))
     var filter: String
 
     @Option(help: ArgumentHelp("Bias B, shape (K,). Without it there is no bias.", valueName: "b.npy"))
@@ -32,7 +34,7 @@ struct Forward: ParsableCommand {
     @OptionGroup(title: "Geometry")
     var convolution: ConvolutionOptions
 
-    @Option(help: ArgumentHelp("Where to write the output O, shape (N, K, P, Q) (spatial axes as the input's) (overwritten).", valueName: "y.npy"))
+    @Option(help: ArgumentHelp("Where to write the output O, shape (N, K, P, Q) (spatial axes as the input's; (N, P, Q, K) with --layout nhwc) (overwritten).", valueName: "y.npy"))
     var output: String
 
     @OptionGroup(title: "Engine")

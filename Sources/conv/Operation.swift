@@ -13,7 +13,7 @@ enum Operation {
 
     /// The geometry of `batch` inputs of `inputChannels` channels and spatial `size` (one entry per axis: length;
     /// height, width; depth, height, width) with `outputChannels` output channels and a `kernel` of the same rank,
-    /// with the options' stride, padding, dilation, groups and (transposed) output padding.
+    /// with the options' stride, padding, dilation, groups, (transposed) output padding and tensor layout.
     ///
     /// - Throws: a usage error (exit 64) when the options do not fit the rank or describe no valid geometry.
     static func make(batch: Int, inputChannels: Int, size: [Int], outputChannels: Int, kernel: [Int],
@@ -30,18 +30,19 @@ enum Operation {
             return (Array(repeating: 0, count: rank), Array(repeating: 0, count: rank))
         }
         let (before, after) = amounts()
+        let layout = o.convLayout
         do {
             switch (rank, o.transposed) {
             case (1, false):
                 return .conv1D(try ConvGeometry1D(
                     batch: batch, inputChannels: inputChannels, inputLength: size[0], outputChannels: outputChannels,
                     kernelLength: kernel[0], stride: stride[0], padding: Padding1D(left: before[0], right: after[0]),
-                    dilation: dilation[0], groups: o.groups))
+                    dilation: dilation[0], groups: o.groups, layout: layout))
             case (1, true):
                 return .transposed1D(try TransposedConvGeometry1D(
                     batch: batch, inputChannels: inputChannels, inputLength: size[0], outputChannels: outputChannels,
                     kernelLength: kernel[0], stride: stride[0], padding: Padding1D(left: before[0], right: after[0]),
-                    outputPadding: outputPadding[0], dilation: dilation[0], groups: o.groups))
+                    outputPadding: outputPadding[0], dilation: dilation[0], groups: o.groups, layout: layout))
             case (2, false):
                 let spec: PaddingSpec
                 switch padding {
@@ -53,7 +54,7 @@ enum Operation {
                     batch: batch, inputChannels: inputChannels, inputHeight: size[0], inputWidth: size[1],
                     outputChannels: outputChannels, kernelHeight: kernel[0], kernelWidth: kernel[1],
                     strideHeight: stride[0], strideWidth: stride[1], padding: spec,
-                    dilationHeight: dilation[0], dilationWidth: dilation[1], groups: o.groups))
+                    dilationHeight: dilation[0], dilationWidth: dilation[1], groups: o.groups, layout: layout))
             case (2, true):
                 return .transposed2D(try TransposedConvGeometry(
                     batch: batch, inputChannels: inputChannels, inputHeight: size[0], inputWidth: size[1],
@@ -61,7 +62,7 @@ enum Operation {
                     strideHeight: stride[0], strideWidth: stride[1],
                     padding: Padding(top: before[0], bottom: after[0], left: before[1], right: after[1]),
                     outputPaddingHeight: outputPadding[0], outputPaddingWidth: outputPadding[1],
-                    dilationHeight: dilation[0], dilationWidth: dilation[1], groups: o.groups))
+                    dilationHeight: dilation[0], dilationWidth: dilation[1], groups: o.groups, layout: layout))
             default:
                 return .conv3D(try ConvGeometry3D(
                     batch: batch, inputChannels: inputChannels,
@@ -71,7 +72,7 @@ enum Operation {
                     padding: Padding3D(front: before[0], back: after[0], top: before[1], bottom: after[1],
                                        left: before[2], right: after[2]),
                     dilationDepth: dilation[0], dilationHeight: dilation[1], dilationWidth: dilation[2],
-                    groups: o.groups))
+                    groups: o.groups, layout: layout))
             }
         } catch {
             throw CLIError.usage("invalid geometry: \(error)")
@@ -100,11 +101,37 @@ enum Operation {
         }
     }
 
-    /// The geometry's own description.
+    /// The geometry's own description (it names the layout unless NCHW).
     var description: String { String(describing: shape) }
 
+    /// The tensors' layout (`--layout`, `--filter-layout`).
+    var layout: ConvLayout {
+        switch self {
+        case .conv2D(let g): return g.layout
+        case .transposed2D(let g): return g.layout
+        case .conv1D(let g): return g.layout
+        case .transposed1D(let g): return g.layout
+        case .conv3D(let g): return g.layout
+        }
+    }
+
+    /// X: (N, C, spatial…), or (N, spatial…, C) with channels-last activations.
+    var inputShape: [Int] { arranged(channelsFirstInputShape, channelsLast: layout.activations == .channelsLast) }
+
+    /// The filter (weight): (K, C/groups, kernel…), or (Cin, Cout/groups, kernel…) for a transposed convolution;
+    /// the second axis last, (K, kernel…, C/groups), with a channels-last filter.
+    var filterShape: [Int] { arranged(channelsFirstFilterShape, channelsLast: layout.filter == .channelsLast) }
+
+    /// O and dO: (N, K, output spatial…), or (N, output spatial…, K) with channels-last activations.
+    var outputShape: [Int] { arranged(channelsFirstOutputShape, channelsLast: layout.activations == .channelsLast) }
+
+    /// `shape` (outer, channels, spatial…) as stored: unchanged, or with the channel axis moved last.
+    private func arranged(_ shape: [Int], channelsLast: Bool) -> [Int] {
+        channelsLast ? [shape[0]] + shape[2...] + [shape[1]] : shape
+    }
+
     /// X: (N, C, spatial…).
-    var inputShape: [Int] {
+    private var channelsFirstInputShape: [Int] {
         switch self {
         case .conv2D(let g): return [g.batch, g.inputChannels, g.inputHeight, g.inputWidth]
         case .transposed2D(let g): return [g.batch, g.inputChannels, g.inputHeight, g.inputWidth]
@@ -115,7 +142,7 @@ enum Operation {
     }
 
     /// The filter (weight): (K, C/groups, kernel…), or (Cin, Cout/groups, kernel…) for a transposed convolution.
-    var filterShape: [Int] {
+    private var channelsFirstFilterShape: [Int] {
         switch self {
         case .conv2D(let g): return [g.outputChannels, g.inputChannels / g.groups, g.kernelHeight, g.kernelWidth]
         case .transposed2D(let g): return [g.inputChannels, g.outputChannels / g.groups, g.kernelHeight, g.kernelWidth]
@@ -127,7 +154,7 @@ enum Operation {
     }
 
     /// O and dO: (N, K, output spatial…).
-    var outputShape: [Int] {
+    private var channelsFirstOutputShape: [Int] {
         switch self {
         case .conv2D(let g): return [g.batch, g.outputChannels, g.outputHeight, g.outputWidth]
         case .transposed2D(let g): return [g.batch, g.outputChannels, g.outputHeight, g.outputWidth]

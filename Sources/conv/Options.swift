@@ -82,6 +82,23 @@ struct ConvolutionOptions: ParsableArguments {
             transform: { try integers($0, name: "--output-padding") })
     var outputPadding: [Int]?
 
+    @Option(name: .long,
+            help: ArgumentHelp("Layout of the activation files X, O, dO, dX: nchw, channels first: (N, C, H, W); 1-D (N, C, L); 3-D (N, C, D, H, W). nhwc, channels last (PyTorch's channels_last, TensorFlow's default): (N, H, W, C); 1-D (N, L, C); 3-D (N, D, H, W, C). ncl, nlc, ncdhw, ndhwc are accepted as the same two.",
+                               valueName: "nchw|nhwc"))
+    var layout: ActivationLayoutOption = .nchw
+
+    @Option(name: .long,
+            help: ArgumentHelp("Layout of the filter files F, dF: oihw (K, C/groups, R, S) or ohwi (K, R, S, C/groups), PyTorch's channels_last weight; the kernel axes as many as the input's; with --transposed (Cin, Cout/groups, R, S) or (Cin, R, S, Cout/groups). (default: oihw with --layout nchw, ohwi with --layout nhwc)",
+                               valueName: "oihw|ohwi"))
+    var filterLayout: FilterLayoutOption?
+
+    /// The library's layout of the files: `--layout`, and `--filter-layout` or the one that goes with `--layout`.
+    var convLayout: ConvLayout {
+        let filter = filterLayout ?? (layout == .nhwc ? .ohwi : .oihw)
+        return ConvLayout(activations: layout == .nhwc ? .channelsLast : .channelsFirst,
+                          filter: filter == .ohwi ? .channelsLast : .channelsFirst)
+    }
+
     /// Throws unless `--groups` is at least 1: checked before the channels are compared with it, whose
     /// message (C = C/groups × groups) would not say what is wrong with 0 or a negative count.
     func checkGroups() throws {
@@ -213,6 +230,27 @@ struct EngineOptions: ParsableArguments {
             throw CLIError.usage("\(error)")  // a worker count out of range
         }
     }
+}
+
+/// `--layout`: where the channel axis of the activation files is. The rank-specific names (NCL, NLC for 1-D; NCDHW,
+/// NDHWC for 3-D) are read as the two layouts they name, whatever the files' rank.
+enum ActivationLayoutOption: String, ExpressibleByArgument, CaseIterable {
+    case nchw, nhwc
+
+    init?(argument: String) {
+        switch argument.lowercased() {
+        case "nchw", "ncl", "ncdhw": self = .nchw
+        case "nhwc", "nlc", "ndhwc": self = .nhwc
+        default: return nil
+        }
+    }
+}
+
+/// `--filter-layout`: where the input-channel axis of the filter files is.
+enum FilterLayoutOption: String, ExpressibleByArgument, CaseIterable {
+    case oihw, ohwi
+
+    init?(argument: String) { self.init(rawValue: argument.lowercased()) }
 }
 
 /// The precision forward and backward compute in.

@@ -24,10 +24,15 @@ struct TensorFile {
         }
     }
 
-    /// Throws unless the array has exactly `shape`.
-    func expect(shape: [Int], meaning: String) throws {
+    /// Throws unless the array has exactly `shape`; `otherLayout`, the shape the other activation layout would
+    /// expect, adds a hint when the file has that one instead.
+    func expect(shape: [Int], meaning: String, otherLayout: (shape: [Int], option: String)? = nil) throws {
         guard array.shape == shape else {
-            throw CLIError("\(option) \(path) has shape \(format(array.shape)), expected \(format(shape)) (\(meaning))")
+            var hint = ""
+            if let other = otherLayout, other.shape == array.shape, other.shape != shape {
+                hint = "; that is its shape with \(other.option)"
+            }
+            throw CLIError("\(option) \(path) has shape \(format(array.shape)), expected \(format(shape)) (\(meaning))\(hint)")
         }
     }
 }
@@ -37,7 +42,8 @@ func format(_ shape: [Int]) -> String {
 }
 
 /// The input and filter files and the operation their shapes imply: the input's rank gives the spatial axes
-/// (3: N, C, L; 4: N, C, H, W; 5: N, C, D, H, W), `--transposed` the transposed convolution.
+/// (3: N, C, L; 4: N, C, H, W; 5: N, C, D, H, W, or with `--layout nhwc` N, L, C; N, H, W, C; N, D, H, W, C),
+/// `--filter-layout` where the filter's channel axis is, `--transposed` the transposed convolution.
 struct ConvolutionProblem {
     let input: TensorFile
     let filter: TensorFile
@@ -56,23 +62,58 @@ struct ConvolutionProblem {
         }
         try options.checkGroups()
         try options.checkOperation(rank: x.count - 2)
+        // The channel axes: second (channels first) or last (channels last).
+        let layout = options.convLayout
+        let channelsLast = layout.activations == .channelsLast, filterLast = layout.filter == .channelsLast
+        let channels = channelsLast ? x[x.count - 1] : x[1], size = channelsLast ? Array(x[1..<(x.count - 1)]) : Array(x[2...])
+        let inner = filterLast ? f[f.count - 1] : f[1], kernel = filterLast ? Array(f[1..<(f.count - 1)]) : Array(f[2...])
         let outputChannels: Int
         if options.transposed {
-            guard f[0] == x[1] else {
-                throw CLIError.usage("--filter \(filterPath) has \(f[0]) input channels, but --input has \(x[1]): a transposed convolution's weight is \(weight)")
+            guard f[0] == channels else {
+                throw CLIError.usage("--filter \(filterPath) has \(f[0]) input channels, but --input has \(channels): a transposed convolution's weight is \(weight)"
+                                     + Self.layouts(options, input: x, filter: f))
             }
-            outputChannels = f[1] * options.groups
+            outputChannels = inner * options.groups
         } else {
-            guard f[1] * options.groups == x[1] else {
-                throw CLIError.usage("--filter \(filterPath) has \(f[1]) input channels per group, but --input has \(x[1]) channels and --groups is \(options.groups): need C = C/groups × groups")
+            guard inner * options.groups == channels else {
+                throw CLIError.usage("--filter \(filterPath) has \(inner) input channels per group, but --input has \(channels) channels and --groups is \(options.groups): need C = C/groups × groups"
+                                     + Self.layouts(options, input: x, filter: f))
             }
             outputChannels = f[0]
         }
-        operation = try Operation.make(batch: x[0], inputChannels: x[1], size: Array(x[2...]),
-                                       outputChannels: outputChannels, kernel: Array(f[2...]), options: options)
+        operation = try Operation.make(batch: x[0], inputChannels: channels, size: size,
+                                       outputChannels: outputChannels, kernel: kernel, options: options)
+    }
+
+    /// For a channel mismatch outside the default layouts: how they read the files' shapes.
+    private static func layouts(_ options: ConvolutionOptions, input x: [Int], filter f: [Int]) -> String {
+        guard options.convLayout != .nchw else { return "" }
+        let last = options.convLayout.activations == .channelsLast
+        let filterLast = options.convLayout.filter == .channelsLast
+        let spatial = x.count == 3 ? "L" : (x.count == 5 ? "D, H, W" : "H, W")
+        let kernel = x.count == 3 ? "S" : (x.count == 5 ? "T, R, S" : "R, S")
+        let (outer, inner) = options.transposed ? ("Cin", "Cout/groups") : ("K", "C/groups")
+        return " (--layout \(options.layout.rawValue) reads --input \(format(x)) as "
+            + (last ? "(N, \(spatial), C)" : "(N, C, \(spatial))")
+            + ", --filter-layout \(filterLast ? "ohwi" : "oihw") reads --filter \(format(f)) as "
+            + (filterLast ? "(\(outer), \(kernel), \(inner))" : "(\(outer), \(inner), \(kernel))") + ")"
     }
 
     var outputShape: [Int] { operation.outputShape }
+
+    /// What O's shape is, for messages: `the output's shape for this geometry`, with the layout when channels last.
+    var outputMeaning: String {
+        "the output's shape for this geometry" + (operation.layout.activations == .channelsLast
+            ? ", channels last: (N, spatial..., K) with --layout nhwc" : "")
+    }
+
+    /// O's shape in the other activation layout, and the option that selects it (for the hint of a mismatch).
+    var otherLayoutOutput: (shape: [Int], option: String) {
+        let o = outputShape
+        return operation.layout.activations == .channelsLast
+            ? ([o[0], o[o.count - 1]] + o[1..<(o.count - 1)], "--layout nchw")
+            : ([o[0]] + o[2...] + [o[1]], "--layout nhwc")
+    }
 }
 
 /// Picks the computing precision: `auto` is float64 when any input file is float64, else float32.

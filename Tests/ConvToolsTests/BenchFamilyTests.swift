@@ -33,7 +33,7 @@ struct BenchFamilyTests {
     @Test("a transposed, a 1-D and the 3-D row run verified, with their geometry in the JSON and bars in the chart")
     func quickRows() throws {
         let scratch = try CLIScratch()
-        let run = try ConvTool.run(["--quick", "--layer", "dcgan.convT2d,audio.conv1d,block.conv3d", "--threads", "1",
+        let run = try ConvTool.run(["--quick", "--layer", "dcgan.convT2d,audio.conv1d,block.conv3d", "--layout", "nchw", "--threads", "1",
                                     "--generated", "0", "--repetitions", "1", "--samples", "20", "--no-planning",
                                     "--json", scratch.path("bench.json"), "--chart", scratch.path("bench.svg")],
                                    tool: "convbench")

@@ -84,7 +84,7 @@ struct ChartTests {
     @Test("convbench --chart draws one bar per table row of its JSON")
     func convbenchChart() throws {
         let scratch = try CLIScratch()
-        let run = try ConvTool.run(["--quick", "--layer", "mnist,gen1", "--threads", "1", "--generated", "1",
+        let run = try ConvTool.run(["--quick", "--layer", "mnist,gen1", "--layout", "nchw", "--threads", "1", "--generated", "1",
                                     "--no-reference", "--repetitions", "1", "--samples", "20",
                                     "--json", scratch.path("bench.json"), "--chart", scratch.path("bench.svg")],
                                    tool: "convbench")
