@@ -20,6 +20,9 @@ enum AlgorithmRegistry {
             // form `case .pointwise: return try choice.visit(ChannelsLastPointwiseAlgorithm.self)`. A name not
             // listed here runs its channels-first type through the conversion.
             switch algorithm {
+            case .pointwise: return try choice.visit(ChannelsLastPointwiseAlgorithm.self)
+            case .tiledIm2col: return try choice.visit(ChannelsLastIm2colAlgorithm.self)
+            case .depthwiseDirect: return try choice.visit(ChannelsLastDepthwiseAlgorithm.self)
             default: break
             }
         }
