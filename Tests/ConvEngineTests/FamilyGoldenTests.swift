@@ -90,6 +90,8 @@ protocol FamilyGoldenOperation: ConvolutionShape {
     /// The engine's forward pass and backward pass with all three gradients (array API).
     func run(_ engine: ConvolutionEngine, input: [Double], filter: [Double], bias: [Double],
              outputGradient: [Double]) throws -> ConvResults<Double>
+    /// The same operation in another memory layout (the layout goldens).
+    func withLayout(_ layout: ConvLayout) -> Self
 }
 
 /// The shared bodies of ``FamilyGoldenOperation``, given the geometry's own reference and engine calls.

@@ -44,6 +44,8 @@ protocol FamilyGeometry: LayerGeometry {
     func arrayBackward(_ e: ConvolutionEngine, input: [Double]?, filter: [Double]?, outputGradient: [Double],
                        gradients: GradientSet) throws -> Gradients<Double>
     func workspaceCount(_ e: ConvolutionEngine) throws -> Int
+    /// The same operation in another memory layout.
+    func withLayout(_ layout: ConvLayout) -> Self
 }
 
 // The calls on the engine and the reference, written once over LayerGeometry's dispatch and the generic array forms.
@@ -111,7 +113,8 @@ extension TransposedConvGeometry: FamilyGeometry {
             if route == .col2im {
                 var mag = try reference.winogradInputGradientMagnitudes(a, tileSize: m, filter: p.filter, outputGradient: p.input)
                 if let b = p.bias {
-                    let plane = outputHeight * outputWidth
+                    // The channel of output element i: NCHW planes, or NHWC's innermost axis.
+                    let plane = layout.activations == .channelsLast ? 1 : outputHeight * outputWidth
                     for i in mag.indices { mag[i] += abs(b[(i / plane) % outputChannels]) }
                 }
                 out.magnitudes.output = mag

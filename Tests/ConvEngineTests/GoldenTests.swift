@@ -27,12 +27,7 @@ struct GoldenTests {
 
     @Test("Engine (every plan) and reference match PyTorch", arguments: GoldenTests.cases)
     func goldenCase(_ c: GoldenCase) throws {
-        let g = try ConvGeometry(
-            batch: c.batch, inputChannels: c.inputChannels, inputHeight: c.inputHeight, inputWidth: c.inputWidth,
-            outputChannels: c.outputChannels, kernelHeight: c.kernelHeight, kernelWidth: c.kernelWidth,
-            strideHeight: c.strideHeight, strideWidth: c.strideWidth,
-            padding: .explicit(Padding(top: c.padTop, bottom: c.padBottom, left: c.padLeft, right: c.padRight)),
-            dilationHeight: c.dilationHeight, dilationWidth: c.dilationWidth, groups: c.groups)
+        let g = try c.geometry()
         #expect(g.outputHeight == c.outputHeight, "P of \(c.name)")
         #expect(g.outputWidth == c.outputWidth, "Q of \(c.name)")
 
@@ -76,5 +71,17 @@ struct GoldenTests {
                 compare("\(algorithm)+\(route)×\(workers)", o: engineO, dX: grads.input, dF: grads.filter, dB: grads.bias)
             }
         }
+    }
+}
+
+extension GoldenCase {
+    /// The case's geometry, in `layout`.
+    func geometry(layout: ConvLayout = .nchw) throws -> ConvGeometry {
+        try ConvGeometry(
+            batch: batch, inputChannels: inputChannels, inputHeight: inputHeight, inputWidth: inputWidth,
+            outputChannels: outputChannels, kernelHeight: kernelHeight, kernelWidth: kernelWidth,
+            strideHeight: strideHeight, strideWidth: strideWidth,
+            padding: .explicit(Padding(top: padTop, bottom: padBottom, left: padLeft, right: padRight)),
+            dilationHeight: dilationHeight, dilationWidth: dilationWidth, groups: groups, layout: layout)
     }
 }

@@ -31,16 +31,22 @@ public struct ConvPlan3D: Hashable, Sendable, CustomStringConvertible {
     public var workers: Int
     /// Output planes (of depth E) per tile: each work item lowers and multiplies this many planes of one volume.
     public var planesPerTile: Int
+    /// How the operands are converted when the geometry is not NCDHW with a `K×C/G×T×R×S` filter (the 3-D
+    /// algorithms' layout; <doc:Layouts>), or `nil` when it is.
+    public var layoutConversion: LayoutConversion?
 
     /// A plan with these parts.
     public init(algorithm: ConvAlgorithm3D, workers: Int, planesPerTile: Int) {
         self.algorithm = algorithm
         self.workers = workers
         self.planesPerTile = planesPerTile
+        layoutConversion = nil
     }
 
-    /// The plan in one line, for example `kernelDepthGEMM(tile 8 planes)×2`.
+    /// The plan in one line, for example `kernelDepthGEMM(tile 8 planes)×2`, followed by the layout conversion
+    /// when there is one (`vol2col(tile 4 planes)×2 via NCDHW copies (2 images at a time)`).
     public var description: String {
         "\(algorithm)(tile \(planesPerTile) plane\(planesPerTile == 1 ? "" : "s"))×\(workers)"
+            + (layoutConversion.map { " \($0)" } ?? "")
     }
 }

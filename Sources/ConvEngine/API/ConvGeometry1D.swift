@@ -1,5 +1,6 @@
 /// The shape of one 1-D convolution (PyTorch's `conv1d`): batch, channels, sequence and kernel lengths,
-/// stride, padding, dilation and groups. All tensors are row-major:
+/// stride, padding, dilation and groups. All tensors are row-major, channels-first (below) by default or
+/// channels-last (`N×L×C`, `K×S×C/G`; ``layout``, <doc:Layouts>):
 ///
 /// | tensor | shape |
 /// | --- | --- |

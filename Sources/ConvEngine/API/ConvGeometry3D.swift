@@ -1,5 +1,6 @@
 /// The shape of one 3-D convolution (PyTorch's `conv3d`): batch, channels, volume and kernel sizes, and stride,
-/// padding and dilation per axis (depth, height, width), and groups. All tensors are row-major (NCDHW):
+/// padding and dilation per axis (depth, height, width), and groups. All tensors are row-major, NCDHW (below) by
+/// default or channels-last (NDHWC, `K×T×R×S×C/G`; ``layout``, <doc:Layouts>):
 ///
 /// | tensor | shape |
 /// | --- | --- |

@@ -42,6 +42,9 @@ public struct ConvPlan: Hashable, Sendable, CustomStringConvertible {
     /// The GEMM tile: always one image for ``ConvAlgorithm/im2col`` and ``ConvAlgorithm/pointwise``;
     /// ``ConvAlgorithm/depthwiseDirect`` works plane by plane and ignores it.
     public var tile: ConvTile
+    /// How the operands are converted when the algorithm does not run the geometry's layout natively
+    /// (<doc:Layouts>), or `nil` when it does (every plan of an NCHW geometry).
+    public var layoutConversion: LayoutConversion?
 
     /// A plan with these parts.
     public init(algorithm: ConvAlgorithm, inputGradientAlgorithm: InputGradientAlgorithm, workers: Int, tile: ConvTile) {
@@ -49,11 +52,13 @@ public struct ConvPlan: Hashable, Sendable, CustomStringConvertible {
         self.inputGradientAlgorithm = inputGradientAlgorithm
         self.workers = workers
         self.tile = tile
+        layoutConversion = nil
     }
 
     /// The plan in one line, for example `tiledIm2col(tile 4 images)+col2im×2`: algorithm, tile,
-    /// input-gradient route and worker count.
+    /// input-gradient route and worker count, then the layout conversion when there is one, for example
+    /// `winograd4x4(tile 64 transform tiles, gradients 1 image)+col2im×2 via NCHW copies (2 images at a time)`.
     public var description: String {
-        "\(algorithm)(tile \(tile))+\(inputGradientAlgorithm)×\(workers)"
+        "\(algorithm)(tile \(tile))+\(inputGradientAlgorithm)×\(workers)" + (layoutConversion.map { " \($0)" } ?? "")
     }
 }

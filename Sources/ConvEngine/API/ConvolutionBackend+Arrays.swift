@@ -5,7 +5,7 @@
 //     the geometry's sizes (a training loop's case);
 //   - one gradient alone (`inputGradient`, `filterGradient`, `biasGradient`).
 extension ConvolutionBackend {
-    /// Forward pass on arrays; returns O (`geometry.outputCount` elements, NCHW).
+    /// Forward pass on arrays; returns O (`geometry.outputCount` elements, in the geometry's layout).
     ///
     /// - Parameters:
     ///   - geometry: the convolution; every array's length is checked against it.
@@ -33,7 +33,7 @@ extension ConvolutionBackend {
     ///   - input: X, `geometry.inputCount` elements.
     ///   - filter: F, `geometry.filterCount` elements.
     ///   - bias: B, `geometry.outputChannels` elements, or `nil` for none.
-    ///   - output: receives O (`geometry.outputCount` elements, NCHW), overwritten.
+    ///   - output: receives O (`geometry.outputCount` elements, in the geometry's layout), overwritten.
     ///   - workspace: scratch memory, grown if needed and reused by later calls.
     /// - Throws: as ``forward(_:input:filter:bias:workspace:)-(ConvGeometry,_,_,_,_)``; `output` is unchanged when the call throws
     ///   before computing.

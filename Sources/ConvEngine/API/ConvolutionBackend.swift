@@ -17,9 +17,9 @@ public struct GradientSet: OptionSet, Hashable, Sendable {
 
 /// The gradients a backward call returned; a gradient that was not requested is `nil`.
 public struct Gradients<Scalar: ConvScalar>: Sendable {
-    /// dL/dX, `N×C×H×W`.
+    /// dL/dX, `N×C×H×W` (in the geometry's layout).
     public var input: [Scalar]?
-    /// dL/dF, `K×(C/G)×R×S`.
+    /// dL/dF, `K×(C/G)×R×S` (in the geometry's filter layout).
     public var filter: [Scalar]?
     /// dL/dB, `K`.
     public var bias: [Scalar]?

@@ -16,12 +16,3 @@ public protocol ConvolutionShape: Hashable, Sendable, CustomStringConvertible {
     var layout: ConvLayout { get }
 }
 
-/// Refuses a layout that the code path of `operation` does not read yet (it would read the tensors as
-/// channels-first ones).
-func requireChannelsFirst<S: ConvolutionShape>(_ shape: S, _ operation: String) throws(ConvError) {
-    if shape.layout != .nchw {
-        throw .invalidArgument(name: "layout", reason: "\(operation) does not support \(shape.layout) tensors yet")
-    }
-}
-
-extension ConvGeometry: ConvolutionShape {}

@@ -2,7 +2,10 @@
 /// (inference loops, evaluation) skip the per-call filter work: Winograd's transformed filter U
 /// (``ConvAlgorithm/winograd2x2``, ``ConvAlgorithm/winograd4x4``) or the filter repacked per kernel row or
 /// per tap (``ConvAlgorithm/kernelRowGEMM``, ``ConvAlgorithm/shiftedGEMM``). The other algorithms read F as
-/// it is; for them the value holds F alone.
+/// it is; for them the value holds F alone. When the plan converts the filter's layout
+/// (``ConvPlan/layoutConversion``), the prepared form starts with F in the algorithm's layout, so forward
+/// calls skip that repack too. A prepared filter belongs to its geometry's layout: a call in another layout
+/// is refused like a call on another geometry.
 ///
 /// Made by ``ConvolutionEngine/prepareFilter(_:filter:)-(_,UnsafeBufferPointer<T>)`` and passed to
 /// ``ConvolutionEngine/forward(_:input:filter:bias:activation:output:workspace:)-(_,_,PreparedFilter<T>,_,_,_,_)`` in place of the raw
@@ -18,7 +21,7 @@ public struct PreparedFilter<Scalar: ConvScalar>: Sendable {
     public let geometry: ConvGeometry
     /// The algorithm whose form of the filter it holds.
     public let algorithm: ConvAlgorithm
-    /// F as given, `K×(C/G)×R×S`.
+    /// F as given, in the geometry's filter layout (`K×(C/G)×R×S` or `K×R×S×(C/G)`).
     public let filter: [Scalar]
     /// The algorithm's form of F (empty when the algorithm reads F as given).
     let prepared: [Scalar]

@@ -1,6 +1,7 @@
 /// The shape of one transposed 2-D convolution, with the semantics and layouts of PyTorch's
 /// `conv_transpose2d`: batch, channels, image and kernel sizes, stride, padding, output padding, dilation and
-/// groups. All tensors are row-major (NCHW):
+/// groups. All tensors are row-major; channels-first (below) by default, or in the channels-last forms of
+/// <doc:Layouts> (``layout``):
 ///
 /// | tensor | shape |
 /// | --- | --- |

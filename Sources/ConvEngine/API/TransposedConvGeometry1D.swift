@@ -1,4 +1,5 @@
-/// The shape of one 1-D transposed convolution (PyTorch's `conv_transpose1d`). All tensors are row-major:
+/// The shape of one 1-D transposed convolution (PyTorch's `conv_transpose1d`). All tensors are row-major,
+/// channels-first (below) by default or channels-last (`N×L×C`, `Cin×S×Cout/G`; ``layout``, <doc:Layouts>):
 ///
 /// | tensor | shape |
 /// | --- | --- |

@@ -44,11 +44,13 @@ enum AlgorithmRegistry {
         }
     }
 
-    /// Calls `visitor` with the type that implements `route`.
+    /// Calls `visitor` with the type that runs `route` on the visitor's geometry: the route's own type when it
+    /// runs that geometry's layout natively, else ``RouteLayoutAdapter`` over it.
     static func visit<V: RouteVisitor>(_ route: InputGradientAlgorithm, _ visitor: V) throws(V.Failure) -> V.Result {
+        let choice = RouteLayoutChoice(visitor: visitor, layout: visitor.geometry.layout)
         switch route {
-        case .col2im: return try visitor.visit(Col2imRoute.self)
-        case .fullConvolution: return try visitor.visit(FullConvolutionRoute.self)
+        case .col2im: return try choice.visit(Col2imRoute.self)
+        case .fullConvolution: return try choice.visit(FullConvolutionRoute.self)
         }
     }
 
@@ -100,5 +102,19 @@ struct LayoutChoice<V: AlgorithmVisitor> {
 protocol RouteVisitor {
     associatedtype Result
     associatedtype Failure: Error = Never
+    /// The geometry the route is for: its layout decides which type the registry passes.
+    var geometry: ConvGeometry { get }
     func visit<R: InputGradientRoute>(_: R.Type) throws(Failure) -> Result
+}
+
+/// Passes a listed route type to the visitor as it is when it runs the layout natively, else wrapped in
+/// ``RouteLayoutAdapter``.
+struct RouteLayoutChoice<V: RouteVisitor> {
+    let visitor: V
+    let layout: ConvLayout
+
+    func visit<R: InputGradientRoute>(_: R.Type) throws(V.Failure) -> V.Result {
+        if R.runsNatively(layout) { return try visitor.visit(R.self) }
+        return try visitor.visit(RouteLayoutAdapter<R>.self)
+    }
 }

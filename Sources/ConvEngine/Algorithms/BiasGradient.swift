@@ -10,8 +10,22 @@ func sumBiasGradient<T: ConvScalar>(_ g: ConvGeometry, _ dO: UnsafePointer<T>, i
 
 /// The per-channel sums of a `batch × channels × planeSize` tensor (every operation's bias gradient), overwriting
 /// `dB[0..<channels]`, in the fixed order of ``sumBiasGradient(_:_:into:workers:)``.
+///
+/// `channelsLast`: the tensor is `batch × planeSize × channels`; each worker sums a range of channels over
+/// every pixel in order (one running sum per channel), so the order does not depend on the worker count either.
 func sumChannelPlanes<T: ConvScalar>(_ dO: UnsafePointer<T>, batch: Int, channels K: Int, planeSize PQ: Int,
-                                     into dB: UnsafeMutablePointer<T>, workers: Int) {
+                                     channelsLast: Bool = false, into dB: UnsafeMutablePointer<T>, workers: Int) {
+    if channelsLast {
+        let pixels = batch * PQ  // Safe: at most the tensor's element count.
+        // Ranges of at least 8 channels, so each row step is a vector add.
+        let split = max(1, min(workers, K / 8))
+        parallelFor(split) { w in
+            let range = share(of: K, worker: w, of: split)
+            zeroRow(dB + range.lowerBound, range.count)
+            for pixel in 0..<pixels { addRow(dB + range.lowerBound, dO + pixel * K + range.lowerBound, range.count) }
+        }
+        return
+    }
     let split = min(workers, K)
     parallelFor(split) { w in
         for k in share(of: K, worker: w, of: split) {

@@ -38,6 +38,10 @@ protocol ConvolutionAlgorithm {
     /// every activation twice is chosen automatically only where it is known to pay.
     static func isAutomaticThroughActivationConversion(for geometry: ConvGeometry) -> Bool
 
+    /// How the plan converts the operands for this type to run `geometry` (`nil`, the default: it reads the
+    /// geometry's layout itself). ``LayoutAdapter`` answers.
+    static func layoutConversion(for geometry: ConvGeometry, policy: TilePolicy) -> LayoutConversion?
+
     /// The tile the plan starts from, before any workspace limit shrinks it.
     static func initialTile(for geometry: ConvGeometry, policy: TilePolicy) -> ConvTile
 
@@ -69,6 +73,18 @@ protocol ConvolutionAlgorithm {
     /// The backward pass: whichever of dF, dX and dB `call` carries, each overwritten (dF and dB summed over
     /// the batch).
     func backward<T: ConvScalar>(_ call: BackwardCall<T>, _ layout: Layout)
+
+    /// Workspace elements of a backward pass on `geometry` computing `gradients`, the input gradient through
+    /// route R. Default: the larger of the algorithm's pass and the route's, which reuses the same memory after it
+    /// (``BackwardLayouts``).
+    func backwardWorkspace<R: InputGradientRoute>(route: R.Type, geometry: ConvGeometry, gradients: GradientSet,
+                                                  workers: Int) throws(ConvError) -> Int
+
+    /// The backward pass on `geometry` with the input gradient through route R. Default: the algorithm's
+    /// ``backward(_:_:)`` for what it computes, then, when R computes dX itself, R's pass in the same workspace.
+    /// ``LayoutAdapter`` runs both on its converted copies.
+    func backward<T: ConvScalar, R: InputGradientRoute>(_ call: BackwardCall<T>, route: R.Type, geometry: ConvGeometry,
+                                                        workers: Int) throws(ConvError)
 }
 
 extension ConvolutionAlgorithm {
@@ -77,6 +93,26 @@ extension ConvolutionAlgorithm {
     static func isAutomaticChoice(for geometry: ConvGeometry) -> Bool { false }
     static func runsNatively(_ layout: ConvLayout) -> Bool { layout == .nchw }
     static func isAutomaticThroughActivationConversion(for geometry: ConvGeometry) -> Bool { false }
+    static func layoutConversion(for geometry: ConvGeometry, policy: TilePolicy) -> LayoutConversion? { nil }
+
+    func backwardWorkspace<R: InputGradientRoute>(route: R.Type, geometry: ConvGeometry, gradients: GradientSet,
+                                                  workers: Int) throws(ConvError) -> Int {
+        try BackwardLayouts(self, R(geometry), gradients: gradients, workers: workers).total
+    }
+
+    func backward<T: ConvScalar, R: InputGradientRoute>(_ call: BackwardCall<T>, route: R.Type, geometry: ConvGeometry,
+                                                        workers: Int) throws(ConvError) {
+        let route = R(geometry)
+        let layouts = try BackwardLayouts(self, route, gradients: call.gradients, workers: workers)
+        var own = call
+        if !layouts.algorithmGradients.contains(.input) { own.inputGradient = nil }
+        backward(own, layouts.algorithm)
+        // The route runs after the algorithm has finished with the workspace, in the same memory.
+        if let routeLayout = layouts.route, let dX = call.inputGradient, let f = call.filter {
+            route.inputGradient(filter: f, outputGradient: call.outputGradient, inputGradient: dX,
+                                workspace: call.workspace, workers: workers, routeLayout)
+        }
+    }
     static func initialTile(for geometry: ConvGeometry, policy: TilePolicy) -> ConvTile { .images(1) }
     func preparedFilterCount() throws(ConvError) -> Int? { nil }
     func prepareFilter<T: ConvScalar>(_ filter: UnsafePointer<T>, into prepared: UnsafeMutablePointer<T>, workers: Int) {}
@@ -98,7 +134,7 @@ enum ConvPass: Hashable {
 
 /// The checked operands of a forward pass and the call's resources.
 struct ForwardCall<T: ConvScalar> {
-    /// X, `N×C×H×W`.
+    /// X, `N×C×H×W` (the tensors of a call are in the geometry's layout, one the algorithm runs natively).
     let input: UnsafePointer<T>
     /// F, `K×C/G×R×S`.
     let filter: UnsafePointer<T>

@@ -7,6 +7,10 @@ protocol InputGradientRoute {
     /// Whether the plan's algorithm computes dX in its backward pass (the route then has nothing to do).
     static var algorithmComputesInputGradient: Bool { get }
 
+    /// Whether the route's pass reads and writes tensors in `layout` itself (default: `.nchw` only). The
+    /// registry runs it on any other layout through ``RouteLayoutAdapter``.
+    static func runsNatively(_ layout: ConvLayout) -> Bool
+
     /// The route for one call's geometry.
     init(_ geometry: ConvGeometry)
 
@@ -19,6 +23,10 @@ protocol InputGradientRoute {
                                       workers: Int, _ layout: Layout)
 }
 
+extension InputGradientRoute {
+    static func runsNatively(_ layout: ConvLayout) -> Bool { layout == .nchw }
+}
+
 /// A layout with no regions.
 struct EmptyLayout: WorkspaceLayout {
     var total: Int { 0 }
@@ -27,6 +35,8 @@ struct EmptyLayout: WorkspaceLayout {
 /// ``InputGradientAlgorithm/col2im``: the algorithm's own input GEMM and col2im (or its direct scatter).
 struct Col2imRoute: InputGradientRoute {
     static var algorithmComputesInputGradient: Bool { true }
+    /// It has no pass of its own, so no layout to convert.
+    static func runsNatively(_ layout: ConvLayout) -> Bool { true }
     init(_ geometry: ConvGeometry) {}
     func layout(workers: Int) -> EmptyLayout { EmptyLayout() }
     func inputGradient<T: ConvScalar>(filter: UnsafePointer<T>, outputGradient: UnsafePointer<T>,

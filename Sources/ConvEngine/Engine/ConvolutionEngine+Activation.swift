@@ -3,7 +3,7 @@
 
 extension ConvolutionEngine {
     /// ``forward(_:input:filter:bias:activation:output:workspace:)-(ConvGeometry,_,UnsafeBufferPointer<T>,_,_,_,_)`` on arrays, returning a new output array
-    /// (`geometry.outputCount` elements, NCHW).
+    /// (`geometry.outputCount` elements, in the geometry's layout).
     /// - Throws: as the buffer form, and ``ConvError/invalidArgument(name:reason:)`` when the output would not
     ///   fit in physical memory.
     public func forward<T: ConvScalar>(_ geometry: ConvGeometry, input: [T], filter: [T], bias: [T]? = nil,

@@ -6,10 +6,10 @@ extension ConvolutionEngine {
     ///
     /// - Parameters:
     ///   - geometry: the convolution.
-    ///   - input: X, `geometry.inputCount` elements, NCHW. Read only.
-    ///   - filter: F, `geometry.filterCount` elements, `K×(C/G)×R×S`. Read only.
+    ///   - input: X, `geometry.inputCount` elements, in the geometry's layout (NCHW by default; <doc:Layouts>). Read only.
+    ///   - filter: F, `geometry.filterCount` elements, `K×(C/G)×R×S` (`K×R×S×(C/G)` with a channels-last filter). Read only.
     ///   - bias: B, `geometry.outputChannels` elements, or `nil` for none. Read only.
-    ///   - output: O, `geometry.outputCount` elements, NCHW; overwritten. It must not overlap any other buffer.
+    ///   - output: O, `geometry.outputCount` elements, in the geometry's layout; overwritten. It must not overlap any other buffer.
     ///   - workspace: scratch memory, grown to ``workspaceElementCount(for:scalar:)-(ConvGeometry,_)`` if smaller and kept for later
     ///     calls. Not thread-safe: one workspace per concurrent call.
     /// - Throws: ``ConvError/bufferLength(name:expected:actual:)`` for a buffer of the wrong length,
@@ -33,12 +33,12 @@ extension ConvolutionEngine {
     ///
     /// - Parameters:
     ///   - geometry: the convolution.
-    ///   - input: X, `geometry.inputCount` elements, NCHW. Read only.
-    ///   - filter: F, `geometry.filterCount` elements, `K×(C/G)×R×S`. Read only.
+    ///   - input: X, `geometry.inputCount` elements, in the geometry's layout (NCHW by default; <doc:Layouts>). Read only.
+    ///   - filter: F, `geometry.filterCount` elements, `K×(C/G)×R×S` (`K×R×S×(C/G)` with a channels-last filter). Read only.
     ///   - bias: B, `geometry.outputChannels` elements, or `nil` for none. Read only.
     ///   - activation: f (``Activation``); its derivative is applied by
     ///     ``backward(_:input:filter:activation:output:outputGradient:preActivationGradient:inputGradient:filterGradient:biasGradient:workspace:)-(ConvGeometry,_,_,_,_,_,_,_,_,_,_)``.
-    ///   - output: f(O), `geometry.outputCount` elements, NCHW; overwritten. It must not overlap any other buffer.
+    ///   - output: f(O), `geometry.outputCount` elements, in the geometry's layout; overwritten. It must not overlap any other buffer.
     ///   - workspace: scratch memory, as in ``forward(_:input:filter:bias:output:workspace:)-(ConvGeometry,UnsafeBufferPointer<T>,_,_,_,_)``.
     /// - Throws: as ``forward(_:input:filter:bias:output:workspace:)-(ConvGeometry,UnsafeBufferPointer<T>,_,_,_,_)``, and
     ///   ``ConvError/invalidArgument(name:reason:)`` for an activation whose parameters

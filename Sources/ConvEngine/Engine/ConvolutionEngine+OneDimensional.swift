@@ -45,7 +45,7 @@ extension ConvolutionEngine {
     ///
     /// - Parameters:
     ///   - geometry: the 1-D convolution.
-    ///   - input: X, `geometry.inputCount` elements, `N×C×L`. Read only.
+    ///   - input: X, `geometry.inputCount` elements, `N×C×L` (`N×L×C` with channels-last activations). Read only.
     ///   - filter: F, `geometry.filterCount` elements, `K×(C/G)×S`. Read only.
     ///   - bias: B, `geometry.outputChannels` elements, or `nil` for none. Read only.
     ///   - output: O, `geometry.outputCount` elements, `N×K×Q`; overwritten. It must not overlap any other buffer.
@@ -127,7 +127,7 @@ extension ConvolutionEngine {
     ///
     /// - Parameters:
     ///   - geometry: the 1-D transposed convolution.
-    ///   - input: Xt, `geometry.inputCount` elements, `N×Cin×L`. Read only.
+    ///   - input: Xt, `geometry.inputCount` elements, `N×Cin×L` (`N×L×Cin` with channels-last activations). Read only.
     ///   - filter: the weight Wt, `geometry.filterCount` elements, `Cin×(Cout/G)×S`. Read only.
     ///   - bias: Bt, `geometry.outputChannels` elements, or `nil` for none. Read only.
     ///   - output: Ot, `geometry.outputCount` elements, `N×Cout×Lo`; overwritten. It must not overlap any other

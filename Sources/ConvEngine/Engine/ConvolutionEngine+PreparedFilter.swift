@@ -6,7 +6,7 @@ extension ConvolutionEngine {
     ///
     /// - Parameters:
     ///   - geometry: the convolution; its batch does not matter.
-    ///   - filter: F, `geometry.filterCount` elements, `K×(C/G)×R×S`. Copied.
+    ///   - filter: F, `geometry.filterCount` elements, `K×(C/G)×R×S` (`K×R×S×(C/G)` with a channels-last filter). Copied.
     /// - Throws: ``ConvError/bufferLength(name:expected:actual:)`` for a filter of the wrong length, the
     ///   planning errors of ``plan(for:scalar:)-(ConvGeometry,_)``, ``ConvError/sizeOverflow(quantity:)``, and what
     ///   ``MemoryCheck/checkAllocation(_:count:of:)`` throws for a prepared form that cannot fit in memory.
@@ -49,7 +49,7 @@ extension ConvolutionEngine {
     ///
     /// - Parameters:
     ///   - geometry: the convolution: the prepared filter's geometry at any batch.
-    ///   - input: X, `geometry.inputCount` elements, NCHW.
+    ///   - input: X, `geometry.inputCount` elements, in the geometry's layout (NCHW by default; <doc:Layouts>).
     ///   - filter: F prepared by an engine that plans the same algorithm for `geometry`.
     ///   - bias: B, `geometry.outputChannels` elements, or `nil`.
     ///   - activation: f (``Activation``), ``Activation/identity`` by default.
@@ -100,9 +100,10 @@ extension ConvolutionEngine {
 }
 
 extension ConvGeometry {
-    /// Whether `other` is this convolution at some batch.
+    /// Whether `other` is this convolution at some batch, in the same layout (a filter prepared for one filter
+    /// layout holds another ordering of the elements).
     func matchesExceptBatch(_ other: ConvGeometry) -> Bool {
-        inputChannels == other.inputChannels && inputHeight == other.inputHeight && inputWidth == other.inputWidth
+        layout == other.layout && inputChannels == other.inputChannels && inputHeight == other.inputHeight && inputWidth == other.inputWidth
             && outputChannels == other.outputChannels && kernelHeight == other.kernelHeight
             && kernelWidth == other.kernelWidth && requestedStrideHeight == other.requestedStrideHeight
             && requestedStrideWidth == other.requestedStrideWidth && padding == other.padding

@@ -124,7 +124,7 @@ extension ConvolutionEngine {
     ///
     /// - Parameters:
     ///   - geometry: the transposed convolution.
-    ///   - input: Xt, `geometry.inputCount` elements, `N×Cin×H×W`. Read only.
+    ///   - input: Xt, `geometry.inputCount` elements, `N×Cin×H×W` (`N×H×W×Cin` with channels-last activations). Read only.
     ///   - filter: the weight Wt, `geometry.filterCount` elements, `Cin×(Cout/G)×R×S`. Read only.
     ///   - bias: Bt, `geometry.outputChannels` elements, or `nil` for none. Read only.
     ///   - output: Ot, `geometry.outputCount` elements, `N×Cout×Ho×Wo`; overwritten. It must not overlap any
@@ -258,6 +258,8 @@ struct TransposedPasses<T: ConvScalar> {
         AssociatedConvolution(geometry: layout.mapped.convolution, plan: layout.mapped.plan)
     }
     private var workers: Int { layout.mapped.plan.workers }
+    /// Whether the activations are NHWC (the staging copies and the bias loops have a form for each layout).
+    private var channelsLast: Bool { g.layout.activations == .channelsLast }
     /// Elements of one image of Xt (and dXt), of Ot (and dOt), and of the associated convolution's output.
     private var inputImage: Int { g.inputChannels * g.inputHeight * g.inputWidth }
     private var outputImage: Int { g.outputChannels * g.outputHeight * g.outputWidth }
@@ -278,7 +280,7 @@ struct TransposedPasses<T: ConvScalar> {
         }
         if let bias {
             addChannelBias(bias, to: output, batch: g.batch, channels: g.outputChannels,
-                           planeSize: g.outputHeight * g.outputWidth, workers: workers)
+                           planeSize: g.outputHeight * g.outputWidth, channelsLast: channelsLast, workers: workers)
         }
     }
 
@@ -296,7 +298,8 @@ struct TransposedPasses<T: ConvScalar> {
                 if let dXt = inputGradient, let filter {
                     try convolution.forward(input: dOt, filter: filter, output: workspace, workspace: own)
                     cropCorner(workspace, into: dXt + n * inputImage, channels: g.inputChannels,
-                               height: g.inputHeight, width: g.inputWidth, rows: a.outputHeight, columns: a.outputWidth)
+                               height: g.inputHeight, width: g.inputWidth, rows: a.outputHeight, columns: a.outputWidth,
+                               channelsLast: channelsLast)
                 }
                 if let dWt = filterGradient, let input {
                     stage(input + n * inputImage, into: workspace)
@@ -317,7 +320,8 @@ struct TransposedPasses<T: ConvScalar> {
         }
         if let dBt = biasGradient {
             sumChannelPlanes(outputGradient, batch: g.batch, channels: g.outputChannels,
-                             planeSize: g.outputHeight * g.outputWidth, into: dBt, workers: workers)
+                             planeSize: g.outputHeight * g.outputWidth, channelsLast: channelsLast, into: dBt,
+                             workers: workers)
         }
     }
 
@@ -325,6 +329,6 @@ struct TransposedPasses<T: ConvScalar> {
     private func stage(_ image: UnsafePointer<T>, into staged: UnsafeMutablePointer<T>) {
         let a = layout.mapped.convolution
         zeroExtend(image, into: staged, channels: g.inputChannels, height: g.inputHeight, width: g.inputWidth,
-                   rows: a.outputHeight, columns: a.outputWidth)
+                   rows: a.outputHeight, columns: a.outputWidth, channelsLast: channelsLast)
     }
 }

@@ -11,6 +11,11 @@ extension ConvolutionEngine {
     /// (at least one); under a ``workspaceLimit`` they are halved until the workspace fits, and an automatic
     /// plan that still does not fit at one plane tries ``ConvAlgorithm3D/vol2col`` at one plane.
     ///
+    /// The 3-D algorithms read NCDHW tensors with a `K×C/G×T×R×S` filter; a geometry in another layout
+    /// (<doc:Layouts>) runs them through the conversion fallback, and the plan says so
+    /// (``ConvPlan3D/layoutConversion``): X and dO copied into NCDHW and O and dX back a chunk of images at a time
+    /// (halved first under a workspace limit), the filter repacked and dF permuted back.
+    ///
     /// - Parameters:
     ///   - geometry: the 3-D convolution.
     ///   - scalar: the element type of the calls (`Float` by default): tiles are sized in bytes.
@@ -19,7 +24,6 @@ extension ConvolutionEngine {
     ///   ``ConvError/sizeOverflow(quantity:)`` if the workspace size overflows `Int`.
     public func plan<T: ConvScalar>(for geometry: ConvGeometry3D, scalar: T.Type = Float.self) throws(ConvError) -> ConvPlan3D {
         let g = geometry
-        try requireChannelsFirst(g, "the 3-D engine")
         let chosen: ConvAlgorithm3D
         if let forced = volumeAlgorithm {
             if let reason = VolumeAlgorithmRegistry.inapplicability(of: forced, to: g) {
@@ -33,14 +37,22 @@ extension ConvolutionEngine {
                                 workers: workers)
         var plan = ConvPlan3D(algorithm: chosen, workers: workers,
                               planesPerTile: VolumeAlgorithmRegistry.visit(chosen, InitialPlanes(geometry: g, policy: policy)))
+        plan.layoutConversion = VolumeAlgorithmRegistry.visit(chosen, VolumeConversion(geometry: g, policy: policy))
         guard let limit = workspaceLimit else { return plan }
         var bytes = try volumeWorkspaceBytes(g, plan, T.self)
+        // Fewer images per conversion chunk first (the copies), then fewer planes per tile (the GEMMs).
+        while bytes > limit, let smaller = plan.layoutConversion?.halved() {
+            plan.layoutConversion = smaller
+            bytes = try volumeWorkspaceBytes(g, plan, T.self)
+        }
         while bytes > limit && plan.planesPerTile > 1 {
             plan.planesPerTile /= 2
             bytes = try volumeWorkspaceBytes(g, plan, T.self)
         }
         if bytes > limit, volumeAlgorithm == nil, plan.algorithm != .vol2col {
             plan = ConvPlan3D(algorithm: .vol2col, workers: workers, planesPerTile: 1)
+            plan.layoutConversion = VolumeAlgorithmRegistry.visit(.vol2col, VolumeConversion(geometry: g, policy: policy))
+                .map { LayoutConversion(from: g.layout, to: $0.algorithmLayout, imagesPerChunk: 1, rank: 3) }
             bytes = try volumeWorkspaceBytes(g, plan, T.self)
         }
         if bytes > limit { throw .workspaceCapTooSmall(required: bytes, cap: limit) }
@@ -55,7 +67,10 @@ extension ConvolutionEngine {
     /// - ``ConvAlgorithm3D/kernelDepthGEMM``: `W·C/G·R·S·min(D, (t−1)·sd + dd·(T−1) + 1)·P·Q` for the lowered
     ///   input planes and `|F|` for the repacked filter;
     ///
-    /// and, for the filter gradient, `W·|F|` for the per-worker sums.
+    /// and, for the filter gradient, `W·|F|` for the per-worker sums. A plan through the layout conversion also
+    /// needs its staging before that: with n images per chunk, `n·(C·D·H·W + K·E·P·Q)` forward and
+    /// `n·(K·E·P·Q + 2·C·D·H·W) + |F| + K` backward, plus `2·|F|` when the filter's layout differs (the repacked
+    /// filter and dF in `K×C/G×T×R×S`).
     ///
     /// - Parameters:
     ///   - geometry: the 3-D convolution.
@@ -88,10 +103,10 @@ extension ConvolutionEngine {
     ///
     /// - Parameters:
     ///   - geometry: the 3-D convolution.
-    ///   - input: X, `geometry.inputCount` elements, N×C×D×H×W. Read only.
-    ///   - filter: F, `geometry.filterCount` elements, K×(C/G)×T×R×S. Read only.
+    ///   - input: X, `geometry.inputCount` elements, N×C×D×H×W (N×D×H×W×C with channels-last activations). Read only.
+    ///   - filter: F, `geometry.filterCount` elements, K×(C/G)×T×R×S (K×T×R×S×(C/G) with a channels-last filter). Read only.
     ///   - bias: B, `geometry.outputChannels` elements, or `nil` for none. Read only.
-    ///   - output: O, `geometry.outputCount` elements, N×K×E×P×Q; overwritten. It must not overlap any other buffer.
+    ///   - output: O, `geometry.outputCount` elements, N×K×E×P×Q (N×E×P×Q×K channels-last); overwritten. It must not overlap any other buffer.
     ///   - workspace: scratch memory, grown to `workspaceElementCount(for:scalar:)` if smaller
     ///     and kept for later calls. Not thread-safe: one workspace per concurrent call.
     /// - Throws: ``ConvError/bufferLength(name:expected:actual:)`` for a buffer of the wrong length,
@@ -143,7 +158,7 @@ extension ConvolutionEngine {
     ///   - geometry: the 3-D convolution.
     ///   - input: X, `geometry.inputCount` elements; required for the filter gradient, else may be `nil`.
     ///   - filter: F, `geometry.filterCount` elements; required for the input gradient, else may be `nil`.
-    ///   - outputGradient: dL/dO, `geometry.outputCount` elements, N×K×E×P×Q. Read only.
+    ///   - outputGradient: dL/dO, `geometry.outputCount` elements, N×K×E×P×Q (N×E×P×Q×K channels-last). Read only.
     ///   - inputGradient: dL/dX, `geometry.inputCount` elements, or `nil` if not wanted.
     ///   - filterGradient: dL/dF, `geometry.filterCount` elements, or `nil` if not wanted.
     ///   - biasGradient: dL/dB, `geometry.outputChannels` elements, or `nil` if not wanted.
@@ -225,34 +240,38 @@ func checkShapeBackwardBuffers<S: ConvolutionShape, T>(
 /// A 3-D algorithm's starting tile.
 private struct InitialPlanes: VolumeAlgorithmVisitor {
     let geometry: ConvGeometry3D, policy: TilePolicy
-    func visit<A: VolumeAlgorithm>(_: A.Type) -> Int { A.initialPlanes(for: geometry, policy: policy) }
+    func visit<A: VolumePasses>(_: A.Type) -> Int { A.initialPlanes(for: geometry, policy: policy) }
+}
+
+/// The layout conversion of a 3-D algorithm's type for a geometry (`nil`: none).
+private struct VolumeConversion: VolumeAlgorithmVisitor {
+    let geometry: ConvGeometry3D, policy: TilePolicy
+    func visit<A: VolumePasses>(_: A.Type) -> LayoutConversion? { A.layoutConversion(for: geometry, policy: policy) }
 }
 
 /// The workspace elements of one pass (`nil`: the larger of the forward pass and a backward pass with all
 /// three gradients).
 private struct VolumeWorkspace: VolumeAlgorithmVisitor {
     let geometry: ConvGeometry3D, plan: ConvPlan3D, pass: ConvPass?
-    func visit<A: VolumeAlgorithm>(_: A.Type) throws(ConvError) -> Int {
+    func visit<A: VolumePasses>(_: A.Type) throws(ConvError) -> Int {
         let algorithm = A(geometry, plan: plan)
-        if let pass { return try algorithm.layout(for: pass).total }
-        return try max(algorithm.layout(for: .forward).total, algorithm.layout(for: .backward(.all)).total)
+        if let pass { return try algorithm.workspace(for: pass) }
+        return try max(algorithm.workspace(for: .forward), algorithm.workspace(for: .backward(.all)))
     }
 }
 
 /// Runs the forward pass of the plan's 3-D algorithm on checked buffers.
 private struct VolumeForwardRun<T: ConvScalar>: VolumeAlgorithmVisitor {
     let geometry: ConvGeometry3D, plan: ConvPlan3D, call: ForwardCall<T>
-    func visit<A: VolumeAlgorithm>(_: A.Type) throws(ConvError) {
-        let algorithm = A(geometry, plan: plan)
-        algorithm.forward(call, try algorithm.layout(for: .forward))
+    func visit<A: VolumePasses>(_: A.Type) throws(ConvError) {
+        try A(geometry, plan: plan).run(forward: call)
     }
 }
 
 /// Runs the backward pass of the plan's 3-D algorithm on checked buffers.
 private struct VolumeBackwardRun<T: ConvScalar>: VolumeAlgorithmVisitor {
     let geometry: ConvGeometry3D, plan: ConvPlan3D, call: BackwardCall<T>
-    func visit<A: VolumeAlgorithm>(_: A.Type) throws(ConvError) {
-        let algorithm = A(geometry, plan: plan)
-        algorithm.backward(call, try algorithm.layout(for: .backward(call.gradients)))
+    func visit<A: VolumePasses>(_: A.Type) throws(ConvError) {
+        try A(geometry, plan: plan).run(backward: call)
     }
 }

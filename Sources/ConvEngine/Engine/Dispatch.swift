@@ -72,16 +72,7 @@ struct BackwardRouteRun<A: ConvolutionAlgorithm, T: ConvScalar>: RouteVisitor {
     let call: BackwardCall<T>
 
     func visit<R: InputGradientRoute>(_: R.Type) throws(ConvError) {
-        let route = R(geometry)
-        let layouts = try BackwardLayouts(algorithm, route, gradients: call.gradients, workers: plan.workers)
-        var own = call
-        if !layouts.algorithmGradients.contains(.input) { own.inputGradient = nil }
-        algorithm.backward(own, layouts.algorithm)
-        // The route runs after the algorithm has finished with the workspace, in the same memory.
-        if let routeLayout = layouts.route, let dX = call.inputGradient, let f = call.filter {
-            route.inputGradient(filter: f, outputGradient: call.outputGradient, inputGradient: dX,
-                                workspace: call.workspace, workers: plan.workers, routeLayout)
-        }
+        try algorithm.backward(call, route: R.self, geometry: geometry, workers: plan.workers)
     }
 }
 

@@ -15,6 +15,17 @@ extension ConvolutionEngine {
     /// Under a ``workspaceLimit`` the tile is halved (whole images first, then bands of rows) until the
     /// workspace fits; an automatic plan whose algorithm cannot shrink switches to the tiled im2col first.
     ///
+    /// **Layouts** (<doc:Layouts>). The geometry's ``ConvGeometry/layout`` decides which implementation of the
+    /// chosen ``ConvAlgorithm`` runs: one that reads the layout natively (every algorithm for NCHW; the
+    /// channels-last algorithms for NHWC activations), or the channels-first algorithm through the conversion
+    /// fallback, which copies the operands into NCHW and a `K×C/G×R×S` filter in the workspace and the results
+    /// back. The plan says when the fallback is used: ``ConvPlan/layoutConversion`` is then set (what is copied,
+    /// and how many images at a time), and the plan's description ends with it, for example
+    /// `tiledIm2col(tile 1 image)+col2im×2 via NCHW copies (2 images at a time) and a K×C/G×R×S filter copy`.
+    /// With NCHW activations and a `K×R×S×C/G` filter only the filter is repacked. The automatic rule chooses an
+    /// algorithm through copies of the activations only where the algorithm says they pay; under a workspace
+    /// limit the conversion's images per chunk are halved before the tile.
+    ///
     /// - Parameters:
     ///   - geometry: the convolution.
     ///   - scalar: the element type of the calls (`Float` by default): tiles are sized in bytes.
@@ -46,6 +57,7 @@ extension ConvolutionEngine {
                                 scalarBytes: MemoryLayout<T>.stride, workers: workers)
         var plan = ConvPlan(algorithm: chosen, inputGradientAlgorithm: inputGradientAlgorithm ?? .col2im,
                             workers: workers, tile: AlgorithmRegistry.visit(chosen, InitialTile(geometry: g, policy: policy)))
+        plan.layoutConversion = AlgorithmRegistry.visit(chosen, Conversion(geometry: g, policy: policy))
         guard let limit = workspaceLimit else { return plan }
         var bytes = try workspaceBytes(g, plan, T.self)
         if bytes <= limit { return plan }
@@ -53,6 +65,12 @@ extension ConvolutionEngine {
            let fallback = AlgorithmRegistry.visit(chosen, AlgorithmRegistry.Describe(geometry: g)).workspaceFallback {
             plan.algorithm = fallback
             plan.tile = .images(1)
+            plan.layoutConversion = AlgorithmRegistry.visit(fallback, Conversion(geometry: g, policy: policy))
+            bytes = try workspaceBytes(g, plan, T.self)
+        }
+        // Fewer images per conversion chunk first (the copies), then smaller tiles (the algorithm's GEMMs).
+        while bytes > limit, let smaller = plan.layoutConversion?.halved() {
+            plan.layoutConversion = smaller
             bytes = try workspaceBytes(g, plan, T.self)
         }
         while bytes > limit, let smaller = AlgorithmRegistry.visit(plan.algorithm, SmallerTile(geometry: g, tile: plan.tile)) {
@@ -89,6 +107,13 @@ extension ConvolutionEngine {
     /// filter-gradient sums (`W·|F|` for the kernel-row lowering, which sums every share packed). The
     /// ``InputGradientAlgorithm/fullConvolution`` route runs after the algorithm in the same workspace and needs
     /// `|F| + W·(K/G·(H+dh(R−1))·(W+dw(S−1)) + K/G·R·S·H·W)`; the backward pass needs the larger of the two.
+    ///
+    /// A plan through the layout conversion (``ConvPlan/layoutConversion``) needs, before the algorithm's own
+    /// workspace (of the same geometry in NCHW), the staging of n = ``LayoutConversion/imagesPerChunk`` images:
+    /// `n·(C·H·W + K·P·Q)` forward, `n·(K·P·Q + 2·C·H·W) + |F| + K` for a backward pass with all gradients (dO,
+    /// X and dX copies, one chunk's dF and dB), plus `|F|` for the repacked filter and `|F|` for dF in
+    /// `K×C/G×R×S` when the filter's layout differs. n is as many images as fill ``tileBudgetBytes`` (at least
+    /// one per worker, at most 64), so this too does not depend on the batch.
     ///
     /// - Parameters:
     ///   - geometry: the convolution.
@@ -132,6 +157,12 @@ private struct InitialTile: AlgorithmVisitor {
     func visit<A: ConvolutionAlgorithm>(_: A.Type) -> ConvTile { A.initialTile(for: geometry, policy: policy) }
 }
 
+/// The layout conversion an algorithm's type needs for a geometry (`nil`: none).
+private struct Conversion: AlgorithmVisitor {
+    let geometry: ConvGeometry, policy: TilePolicy
+    func visit<A: ConvolutionAlgorithm>(_: A.Type) -> LayoutConversion? { A.layoutConversion(for: geometry, policy: policy) }
+}
+
 /// An algorithm's next smaller tile.
 private struct SmallerTile: AlgorithmVisitor {
     let geometry: ConvGeometry, tile: ConvTile
@@ -156,7 +187,7 @@ struct BackwardWorkspace<A: ConvolutionAlgorithm>: RouteVisitor {
     let algorithm: A, geometry: ConvGeometry, gradients: GradientSet, workers: Int
 
     func visit<R: InputGradientRoute>(_: R.Type) throws(ConvError) -> Int {
-        try BackwardLayouts<A, R>(algorithm, R(geometry), gradients: gradients, workers: workers).total
+        try algorithm.backwardWorkspace(route: R.self, geometry: geometry, gradients: gradients, workers: workers)
     }
 }
 

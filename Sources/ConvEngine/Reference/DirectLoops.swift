@@ -3,13 +3,17 @@
 // made concrete, then the operation's own loops, each written from its definition.
 
 /// The direct loops of one operation, written from its definition in <doc:TheMathAndTheLowering>: each result
-/// element summed term by term, with `Σ|terms|` into `M` when given.
+/// element summed term by term, with `Σ|terms|` into `M` when given. Every tensor is indexed by its logical
+/// indices through the strides of the geometry's layout (<doc:Layouts>).
 protocol DirectLoops {
     associatedtype Shape: ConvolutionShape
     /// The operation's geometry.
     var shape: Shape { get }
-    /// Elements of one output channel of one image (the bias gradient sums `batch` such planes).
-    var outputPlane: Int { get }
+    /// The output's rows and columns per image and channel (one row in 1-D): the bias gradient sums `batch` such
+    /// planes per channel.
+    var outputPlane: (rows: Int, columns: Int) { get }
+    /// Where the output's (and dO's) elements are, in the geometry's layout.
+    var os: ActivationStrides { get }
     /// Images in the batch.
     var batch: Int { get }
     /// O from X, F and B (`B` may be absent).
@@ -27,14 +31,15 @@ extension DirectLoops {
     // dB[k] = Σ_{n, positions} dO[n, k, positions]
     func biasGradient<T: ConvScalar>(_ dO: UnsafeBufferPointer<T>, _ dB: UnsafeMutableBufferPointer<T>,
                                      _ M: UnsafeMutableBufferPointer<T>?) {
-        let channels = shape.biasCount
-        for k in 0..<channels {
+        for k in 0..<shape.biasCount {
             var sum: T = 0, magnitude: T = 0
             for n in 0..<batch {
-                for i in 0..<outputPlane {
-                    let term = dO[(n * channels + k) * outputPlane + i]
-                    sum += term
-                    magnitude += abs(term)
+                for p in 0..<outputPlane.rows {
+                    for q in 0..<outputPlane.columns {
+                        let term = dO[os.offset(n, k, p, q)]
+                        sum += term
+                        magnitude += abs(term)
+                    }
                 }
             }
             dB[k] = sum
@@ -47,7 +52,6 @@ extension DirectLoops {
         input: UnsafeBufferPointer<T>, filter: UnsafeBufferPointer<T>, bias: UnsafeBufferPointer<T>?,
         output: UnsafeMutableBufferPointer<T>, magnitudes: UnsafeMutableBufferPointer<T>?
     ) throws(ConvError) {
-        try requireChannelsFirst(shape, "the reference")
         try checkLength("input", input.count, shape.inputCount)
         try checkLength("filter", filter.count, shape.filterCount)
         if let bias { try checkLength("bias", bias.count, shape.biasCount) }
@@ -73,7 +77,6 @@ extension DirectLoops {
         magnitudes: (input: UnsafeMutableBufferPointer<T>?, filter: UnsafeMutableBufferPointer<T>?,
                      bias: UnsafeMutableBufferPointer<T>?) = (nil, nil, nil)
     ) throws(ConvError) {
-        try requireChannelsFirst(shape, "the reference")
         try checkBackwardBuffers(shape, input: input, filter: filter, outputGradient: outputGradient,
                                  inputGradient: inputGradient, filterGradient: filterGradient,
                                  biasGradient: biasGradient)

@@ -139,15 +139,21 @@ extension ReferenceConvolution {
 /// read input element l = q·stride − left + s·dilation (zero outside the input).
 struct Conv1DLoops: DirectLoops {
     let g: ConvGeometry1D
-    init(_ g: ConvGeometry1D) { self.g = g }
+    /// Where X, O (and their gradients) and F elements are in the geometry's layout (N×C×L or N×L×C, K×C/G×S or
+    /// K×S×C/G: the 2-D strides with one row).
+    let xs: ActivationStrides, os: ActivationStrides, fs: FilterStrides
+    init(_ g: ConvGeometry1D) {
+        self.g = g
+        (xs, os, fs) = (g.planar.inputStrides, g.planar.outputStrides, g.planar.filterStrides)
+    }
     var shape: ConvGeometry1D { g }
-    var outputPlane: Int { g.outputLength }
+    var outputPlane: (rows: Int, columns: Int) { (1, g.outputLength) }
     var batch: Int { g.batch }
 
     /// X[n, c, l], or zero outside the input (the padding).
     @inline(__always) func x<T: ConvScalar>(_ X: UnsafeBufferPointer<T>, _ n: Int, _ c: Int, _ l: Int) -> T {
         guard l >= 0, l < g.inputLength else { return 0 }
-        return X[(n * g.inputChannels + c) * g.inputLength + l]
+        return X[xs.offset(n, c, 0, l)]
     }
 
     // O[n,k,q] = B[k] + Σ_{c<Cg, s<S} F[k,c,s] · X[n, g(k)·Cg + c, q·stride − left + s·dilation]
@@ -161,13 +167,13 @@ struct Conv1DLoops: DirectLoops {
                     var magnitude: T = abs(sum)
                     for c in 0..<cg {
                         for s in 0..<S {
-                            let term = F[(k * cg + c) * S + s]
+                            let term = F[fs.offset(k, c, 0, s)]
                                 * x(X, n, (k / kg) * cg + c, q * g.stride - g.padding.left + s * g.dilation)
                             sum += term
                             magnitude += abs(term)
                         }
                     }
-                    let i = (n * g.outputChannels + k) * g.outputLength + q
+                    let i = os.offset(n, k, 0, q)
                     O[i] = sum
                     M?[i] = magnitude
                 }
@@ -189,13 +195,12 @@ struct Conv1DLoops: DirectLoops {
                             // q·stride = l + left − s·dilation must have a whole, in-range solution q.
                             let qs = l + g.padding.left - s * g.dilation
                             guard qs >= 0, qs % g.stride == 0, qs / g.stride < g.outputLength else { continue }
-                            let term = dO[(n * g.outputChannels + k) * g.outputLength + qs / g.stride]
-                                * F[(k * cg + (c - group * cg)) * S + s]
+                            let term = dO[os.offset(n, k, 0, qs / g.stride)] * F[fs.offset(k, c - group * cg, 0, s)]
                             sum += term
                             magnitude += abs(term)
                         }
                     }
-                    let i = (n * g.inputChannels + c) * g.inputLength + l
+                    let i = xs.offset(n, c, 0, l)
                     dX[i] = sum
                     M?[i] = magnitude
                 }
@@ -213,14 +218,14 @@ struct Conv1DLoops: DirectLoops {
                     var sum: T = 0, magnitude: T = 0
                     for n in 0..<g.batch {
                         for q in 0..<g.outputLength {
-                            let term = dO[(n * g.outputChannels + k) * g.outputLength + q]
+                            let term = dO[os.offset(n, k, 0, q)]
                                 * x(X, n, (k / kg) * cg + c, q * g.stride - g.padding.left + s * g.dilation)
                             sum += term
                             magnitude += abs(term)
                         }
                     }
-                    dF[(k * cg + c) * S + s] = sum
-                    M?[(k * cg + c) * S + s] = magnitude
+                    dF[fs.offset(k, c, 0, s)] = sum
+                    M?[fs.offset(k, c, 0, s)] = magnitude
                 }
             }
         }
@@ -231,9 +236,18 @@ struct Conv1DLoops: DirectLoops {
 /// (N×Cout×Lo); input element l and tap s meet at output y = l·stride − left + s·dilation (when inside).
 struct TransposedConv1DLoops: DirectLoops {
     let g: TransposedConvGeometry1D
-    init(_ g: TransposedConvGeometry1D) { self.g = g }
+    /// Where Xt, Ot (and their gradients) and Wt elements are in the geometry's layout (the 2-D strides with one
+    /// row; Wt is Cin×Cout/G×S or Cin×S×Cout/G).
+    let xs: ActivationStrides, os: ActivationStrides, ws: FilterStrides
+    init(_ g: TransposedConvGeometry1D) {
+        self.g = g
+        let activations = g.layout.activations
+        xs = activations.strides(channels: g.inputChannels, height: 1, width: g.inputLength)
+        os = activations.strides(channels: g.outputChannels, height: 1, width: g.outputLength)
+        ws = g.layout.filter.strides(channels: g.outputChannelsPerGroup, height: 1, width: g.kernelLength)
+    }
     var shape: TransposedConvGeometry1D { g }
-    var outputPlane: Int { g.outputLength }
+    var outputPlane: (rows: Int, columns: Int) { (1, g.outputLength) }
     var batch: Int { g.batch }
 
     // Ot[n,co,y] = Bt[co] + Σ_{ci in g(co)} Σ_{l,s : y = l·stride − left + s·dilation} Xt[n,ci,l]·Wt[ci,co′,s]
@@ -250,13 +264,12 @@ struct TransposedConv1DLoops: DirectLoops {
                         for s in 0..<S {
                             let ls = y + g.padding.left - s * g.dilation
                             guard ls >= 0, ls % g.stride == 0, ls / g.stride < g.inputLength else { continue }
-                            let term = X[(n * g.inputChannels + ci) * g.inputLength + ls / g.stride]
-                                * F[(ci * cog + cop) * S + s]
+                            let term = X[xs.offset(n, ci, 0, ls / g.stride)] * F[ws.offset(ci, cop, 0, s)]
                             sum += term
                             magnitude += abs(term)
                         }
                     }
-                    let i = (n * g.outputChannels + co) * g.outputLength + y
+                    let i = os.offset(n, co, 0, y)
                     O[i] = sum
                     M?[i] = magnitude
                 }
@@ -277,13 +290,12 @@ struct TransposedConv1DLoops: DirectLoops {
                         for s in 0..<S {
                             let y = l * g.stride - g.padding.left + s * g.dilation
                             guard y >= 0, y < g.outputLength else { continue }
-                            let term = dO[(n * g.outputChannels + group * cog + cop) * g.outputLength + y]
-                                * F[(ci * cog + cop) * S + s]
+                            let term = dO[os.offset(n, group * cog + cop, 0, y)] * F[ws.offset(ci, cop, 0, s)]
                             sum += term
                             magnitude += abs(term)
                         }
                     }
-                    let i = (n * g.inputChannels + ci) * g.inputLength + l
+                    let i = xs.offset(n, ci, 0, l)
                     dX[i] = sum
                     M?[i] = magnitude
                 }
@@ -304,14 +316,13 @@ struct TransposedConv1DLoops: DirectLoops {
                         for l in 0..<g.inputLength {
                             let y = l * g.stride - g.padding.left + s * g.dilation
                             guard y >= 0, y < g.outputLength else { continue }
-                            let term = X[(n * g.inputChannels + ci) * g.inputLength + l]
-                                * dO[(n * g.outputChannels + group * cog + cop) * g.outputLength + y]
+                            let term = X[xs.offset(n, ci, 0, l)] * dO[os.offset(n, group * cog + cop, 0, y)]
                             sum += term
                             magnitude += abs(term)
                         }
                     }
-                    dF[(ci * cog + cop) * S + s] = sum
-                    M?[(ci * cog + cop) * S + s] = magnitude
+                    dF[ws.offset(ci, cop, 0, s)] = sum
+                    M?[ws.offset(ci, cop, 0, s)] = magnitude
                 }
             }
         }

@@ -78,23 +78,25 @@ extension ReferenceConvolution {
 /// y = h·sh − pt + r·dh and column x = w·sw − pl + s·dw (when that lies inside the output).
 struct TransposedLoops: DirectLoops {
     let g: TransposedConvGeometry
-    init(_ g: TransposedConvGeometry) { self.g = g }
+    /// Where Xt, Ot (and their gradients) and Wt elements are in the geometry's layout.
+    let xs: ActivationStrides, os: ActivationStrides, ws: FilterStrides
+    init(_ g: TransposedConvGeometry) {
+        self.g = g
+        let activations = g.layout.activations
+        xs = activations.strides(channels: g.inputChannels, height: g.inputHeight, width: g.inputWidth)
+        os = activations.strides(channels: g.outputChannels, height: g.outputHeight, width: g.outputWidth)
+        ws = g.layout.filter.strides(channels: g.outputChannelsPerGroup, height: g.kernelHeight, width: g.kernelWidth)
+    }
     var shape: TransposedConvGeometry { g }
-    var outputPlane: Int { g.outputHeight * g.outputWidth }
+    var outputPlane: (rows: Int, columns: Int) { (g.outputHeight, g.outputWidth) }
     var batch: Int { g.batch }
 
     /// Index of Xt[n, ci, h, w] (and dXt).
-    @inline(__always) func xi(_ n: Int, _ ci: Int, _ h: Int, _ w: Int) -> Int {
-        ((n * g.inputChannels + ci) * g.inputHeight + h) * g.inputWidth + w
-    }
+    @inline(__always) func xi(_ n: Int, _ ci: Int, _ h: Int, _ w: Int) -> Int { xs.offset(n, ci, h, w) }
     /// Index of Ot[n, co, y, x] (and dOt).
-    @inline(__always) func oi(_ n: Int, _ co: Int, _ y: Int, _ x: Int) -> Int {
-        ((n * g.outputChannels + co) * g.outputHeight + y) * g.outputWidth + x
-    }
+    @inline(__always) func oi(_ n: Int, _ co: Int, _ y: Int, _ x: Int) -> Int { os.offset(n, co, y, x) }
     /// Index of Wt[ci, co′, r, s].
-    @inline(__always) func wi(_ ci: Int, _ cop: Int, _ r: Int, _ s: Int) -> Int {
-        ((ci * g.outputChannelsPerGroup + cop) * g.kernelHeight + r) * g.kernelWidth + s
-    }
+    @inline(__always) func wi(_ ci: Int, _ cop: Int, _ r: Int, _ s: Int) -> Int { ws.offset(ci, cop, r, s) }
 
     // Ot[n,co,y,x] = Bt[co] + Σ_{ci in g(co)} Σ_{h,w,r,s : y = h·sh − pt + r·dh, x = w·sw − pl + s·dw} Xt[n,ci,h,w]·Wt[ci,co′,r,s]
     func forward<T: ConvScalar>(_ X: UnsafeBufferPointer<T>, _ F: UnsafeBufferPointer<T>, _ B: UnsafeBufferPointer<T>?,

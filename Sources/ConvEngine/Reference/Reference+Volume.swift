@@ -25,7 +25,6 @@ extension ReferenceConvolution {
         input: UnsafeBufferPointer<T>, filter: UnsafeBufferPointer<T>, bias: UnsafeBufferPointer<T>?,
         output: UnsafeMutableBufferPointer<T>, magnitudes: UnsafeMutableBufferPointer<T>?
     ) throws(ConvError) {
-        try requireChannelsFirst(g, "the 3-D reference")
         try checkLength("input", input.count, g.inputCount)
         try checkLength("filter", filter.count, g.filterCount)
         if let bias { try checkLength("bias", bias.count, g.biasCount) }
@@ -78,7 +77,6 @@ extension ReferenceConvolution {
         filterGradientMagnitudes: UnsafeMutableBufferPointer<T>?,
         biasGradientMagnitudes: UnsafeMutableBufferPointer<T>?
     ) throws(ConvError) {
-        try requireChannelsFirst(g, "the 3-D reference")
         try checkShapeBackwardBuffers(g, input: input, filter: filter, outputGradient: outputGradient,
                                       inputGradient: inputGradient, filterGradient: filterGradient,
                                       biasGradient: biasGradient)
@@ -165,13 +163,23 @@ extension ReferenceConvolution {
 ///     dX[n,c',z,y,x]   = Σ_{k in g(c')} Σ_{t,r,s} Σ_{(e,p,q): i = z, j = y, l = x} dO[n,k,e,p,q] · F[k, c' − g(c')·Cg, t, r, s]
 struct VolumeReferenceLoops {
     let g: ConvGeometry3D
-    init(_ g: ConvGeometry3D) { self.g = g }
+    /// Where X, O (and their gradients) and F elements are in the geometry's layout (<doc:Layouts>).
+    let xs: VolumeStrides, os: VolumeStrides, fs: VolumeStrides
+    init(_ g: ConvGeometry3D) {
+        self.g = g
+        xs = g.layout.activations.strides(channels: g.inputChannels, depth: g.inputDepth, height: g.inputHeight,
+                                          width: g.inputWidth)
+        os = g.layout.activations.strides(channels: g.outputChannels, depth: g.outputDepth, height: g.outputHeight,
+                                          width: g.outputWidth)
+        fs = g.layout.filter.strides(channels: g.inputChannelsPerGroup, depth: g.kernelDepth, height: g.kernelHeight,
+                                     width: g.kernelWidth)
+    }
 
     /// X[n, c, z, y, x], or zero outside the volume (the padding).
     @inline(__always)
     func x<T: ConvScalar>(_ X: UnsafeBufferPointer<T>, _ n: Int, _ c: Int, _ z: Int, _ y: Int, _ x: Int) -> T {
         guard z >= 0, z < g.inputDepth, y >= 0, y < g.inputHeight, x >= 0, x < g.inputWidth else { return 0 }
-        return X[(((n * g.inputChannels + c) * g.inputDepth + z) * g.inputHeight + y) * g.inputWidth + x]
+        return X[xs.offset(n, c, z, y, x)]
     }
 
     /// The one solution `o` of `o·stride − pad + tap·dilation = index` in `0..<count`, or nil.
@@ -198,7 +206,7 @@ struct VolumeReferenceLoops {
                                 for t in 0..<T_ {
                                     for r in 0..<R {
                                         for s in 0..<S {
-                                            let term = F[(((k * Cg + c) * T_ + t) * R + r) * S + s]
+                                            let term = F[fs.offset(k, c, t, r, s)]
                                                 * x(X, n, (k / Kg) * Cg + c,
                                                     e * g.strideDepth - pad.front + t * g.dilationDepth,
                                                     p * g.strideHeight - pad.top + r * g.dilationHeight,
@@ -209,7 +217,7 @@ struct VolumeReferenceLoops {
                                     }
                                 }
                             }
-                            let i = (((n * g.outputChannels + k) * E + e) * P + p) * Q + q
+                            let i = os.offset(n, k, e, p, q)
                             O[i] = sum
                             M?[i] = magnitude
                         }
@@ -244,7 +252,7 @@ struct VolumeReferenceLoops {
                                 for e in 0..<E {
                                     for p in 0..<P {
                                         for q in 0..<Q {
-                                            let term = dO[(((n * g.outputChannels + k) * E + e) * P + p) * Q + q]
+                                            let term = dO[os.offset(n, k, e, p, q)]
                                                 * x(X, n, (k / Kg) * Cg + c,
                                                     e * g.strideDepth - pad.front + t * g.dilationDepth,
                                                     p * g.strideHeight - pad.top + r * g.dilationHeight,
@@ -255,7 +263,7 @@ struct VolumeReferenceLoops {
                                     }
                                 }
                             }
-                            let i = (((k * Cg + c) * T_ + t) * R + r) * S + s
+                            let i = fs.offset(k, c, t, r, s)
                             dF[i] = sum
                             M?[i] = magnitude
                         }
@@ -267,14 +275,17 @@ struct VolumeReferenceLoops {
 
     func biasGradient<T: ConvScalar>(_ dO: UnsafeBufferPointer<T>, _ dB: UnsafeMutableBufferPointer<T>,
                                      _ M: UnsafeMutableBufferPointer<T>?) {
-        let EPQ = g.outputDepth * g.outputHeight * g.outputWidth
         for k in 0..<g.outputChannels {
             var sum: T = 0, magnitude: T = 0
             for n in 0..<g.batch {
-                for i in 0..<EPQ {
-                    let term = dO[(n * g.outputChannels + k) * EPQ + i]
-                    sum += term
-                    magnitude += abs(term)
+                for e in 0..<g.outputDepth {
+                    for p in 0..<g.outputHeight {
+                        for q in 0..<g.outputWidth {
+                            let term = dO[os.offset(n, k, e, p, q)]
+                            sum += term
+                            magnitude += abs(term)
+                        }
+                    }
                 }
             }
             dB[k] = sum
@@ -305,15 +316,15 @@ struct VolumeReferenceLoops {
                                         for s in 0..<S {
                                             guard let q = solve(xx, pad: pad.left, tap: s, dilation: g.dilationWidth,
                                                                 stride: g.strideWidth, count: Q) else { continue }
-                                            let term = dO[(((n * g.outputChannels + k) * E + e) * P + p) * Q + q]
-                                                * F[(((k * Cg + (c - group * Cg)) * T_ + t) * R + r) * S + s]
+                                            let term = dO[os.offset(n, k, e, p, q)]
+                                                * F[fs.offset(k, c - group * Cg, t, r, s)]
                                             sum += term
                                             magnitude += abs(term)
                                         }
                                     }
                                 }
                             }
-                            let i = (((n * g.inputChannels + c) * D + z) * H + y) * W + xx
+                            let i = xs.offset(n, c, z, y, xx)
                             dX[i] = sum
                             M?[i] = magnitude
                         }

@@ -13,11 +13,12 @@ extension ReferenceConvolution {
     /// - Parameters:
     ///   - g: a 3×3, stride-1, dilation-1 geometry.
     ///   - tileSize: m, 2 (``ConvAlgorithm/winograd2x2``) or 4 (``ConvAlgorithm/winograd4x4``).
-    ///   - input: X, `N×C×H×W`.
-    ///   - filter: F, `K×C/G×3×3`.
+    ///   - input: X, `N×C×H×W` (`N×H×W×C` in an NHWC geometry: every tensor is in the geometry's layout).
+    ///   - filter: F, `K×C/G×3×3` (or `K×3×3×C/G`).
     ///   - bias: B, `K`, or `nil`.
-    ///   - indices: the output elements wanted (flat indices into `N×K×P×Q`), or `nil` for all of them.
-    /// - Returns: the magnitudes of `indices`, in their order (all `N×K×P×Q` for `nil`).
+    ///   - indices: the output elements wanted (flat indices into O in the geometry's layout), or `nil` for all
+    ///     of them.
+    /// - Returns: the magnitudes of `indices`, in their order (all of O, in its layout, for `nil`).
     /// - Throws: ``ConvError/invalidArgument(name:reason:)`` for another tile size, geometry or an index out of
     ///   range, ``ConvError/bufferLength(name:expected:actual:)``.
     public func winogradForwardMagnitudes<T: ConvScalar>(
@@ -28,15 +29,16 @@ extension ReferenceConvolution {
         try checkLength("input", input.count, g.inputCount)
         try checkLength("filter", filter.count, g.filterCount)
         if let bias { try checkLength("bias", bias.count, g.outputChannels) }
-        let Cg = g.inputChannelsPerGroup, Kg = g.outputChannelsPerGroup
+        let Kg = g.outputChannelsPerGroup, fs = g.filterStrides
         let c = TransformCorrelation(
-            batch: g.batch, groups: g.groups, sourceChannels: Cg, resultChannels: Kg,
+            batch: g.batch, groups: g.groups, sourceChannels: g.inputChannelsPerGroup, resultChannels: Kg,
             sourceHeight: g.inputHeight, sourceWidth: g.inputWidth, resultHeight: g.outputHeight,
-            resultWidth: g.outputWidth, top: g.padding.top, left: g.padding.left)
+            resultWidth: g.outputWidth, top: g.padding.top, left: g.padding.left,
+            sourceStrides: g.inputStrides, resultStrides: g.outputStrides)
         // Result channel k, source channel ch of group grp: F[grp·Kg + k, ch].
         return try c.magnitudes(t, at: indices, source: { abs(Double(input[$0])) },
                                 bias: bias.map { b in { abs(Double(b[$0])) } }) { grp, k, ch, tap in
-            abs(Double(filter[((grp * Kg + k) * Cg + ch) * 9 + tap]))
+            abs(Double(filter[fs.offset(grp * Kg + k, ch, tap / 3, tap % 3)]))
         }
     }
 
@@ -48,10 +50,11 @@ extension ReferenceConvolution {
     /// - Parameters:
     ///   - g: a 3×3, stride-1, dilation-1 geometry.
     ///   - tileSize: m, 2 or 4.
-    ///   - filter: F, `K×C/G×3×3`.
-    ///   - outputGradient: dO, `N×K×P×Q`.
-    ///   - indices: the elements of dX wanted (flat indices into `N×C×H×W`), or `nil` for all of them.
-    /// - Returns: the magnitudes of `indices`, in their order (all `N×C×H×W` for `nil`).
+    ///   - filter: F, `K×C/G×3×3` (or `K×3×3×C/G`: every tensor is in the geometry's layout).
+    ///   - outputGradient: dO, `N×K×P×Q` (or `N×P×Q×K`).
+    ///   - indices: the elements of dX wanted (flat indices into dX in the geometry's layout), or `nil` for all
+    ///     of them.
+    /// - Returns: the magnitudes of `indices`, in their order (all of dX, in its layout, for `nil`).
     /// - Throws: as ``winogradForwardMagnitudes(_:tileSize:input:filter:bias:at:)``.
     public func winogradInputGradientMagnitudes<T: ConvScalar>(
         _ g: ConvGeometry, tileSize: Int, filter: UnsafeBufferPointer<T>, outputGradient: UnsafeBufferPointer<T>,
@@ -60,14 +63,15 @@ extension ReferenceConvolution {
         let t = try WinogradMatrices(tileSize: tileSize, geometry: g)
         try checkLength("filter", filter.count, g.filterCount)
         try checkLength("outputGradient", outputGradient.count, g.outputCount)
-        let Cg = g.inputChannelsPerGroup, Kg = g.outputChannelsPerGroup
+        let Cg = g.inputChannelsPerGroup, Kg = g.outputChannelsPerGroup, fs = g.filterStrides
         let c = TransformCorrelation(
             batch: g.batch, groups: g.groups, sourceChannels: Kg, resultChannels: Cg,
             sourceHeight: g.outputHeight, sourceWidth: g.outputWidth, resultHeight: g.inputHeight,
-            resultWidth: g.inputWidth, top: 2 - g.padding.top, left: 2 - g.padding.left)
+            resultWidth: g.inputWidth, top: 2 - g.padding.top, left: 2 - g.padding.left,
+            sourceStrides: g.outputStrides, resultStrides: g.inputStrides)
         // Result channel ch, source channel k: F[grp·Kg + k, ch] rotated (tap 3r + s reads 8 − (3r + s)).
         return try c.magnitudes(t, at: indices, source: { abs(Double(outputGradient[$0])) }, bias: nil) { grp, ch, k, tap in
-            abs(Double(filter[((grp * Kg + k) * Cg + ch) * 9 + 8 - tap]))
+            abs(Double(filter[fs.offset(grp * Kg + k, ch, 2 - tap / 3, 2 - tap % 3)]))
         }
     }
 
@@ -142,6 +146,18 @@ struct TransformCorrelation {
     let batch: Int, groups: Int, sourceChannels: Int, resultChannels: Int
     let sourceHeight: Int, sourceWidth: Int, resultHeight: Int, resultWidth: Int
     let top: Int, left: Int
+    /// Where the source's and the result's elements are (the geometry's layout).
+    let sourceStrides: ActivationStrides, resultStrides: ActivationStrides
+
+    /// Image, group, channel in the group, row and column of the result element at flat index `i`, whichever
+    /// axis its layout puts last.
+    func position(_ i: Int) -> (n: Int, grp: Int, k: Int, y: Int, x: Int) {
+        let channels = groups * resultChannels, r = resultStrides
+        let n = i / r.image, rest = i % r.image
+        let channel = (rest / r.channel) % channels
+        let y = (rest / r.row) % resultHeight, x = (rest / r.column) % resultWidth
+        return (n, channel / resultChannels, channel % resultChannels, y, x)
+    }
 
     /// Mag of the result elements `indices` (all for `nil`); `source(i)`, `bias(k)` and
     /// `filter(grp, k, c, tap)` return absolute values.
@@ -158,7 +174,7 @@ struct TransformCorrelation {
         let tilesPerRow = (Q + m - 1) / m, tilesPerImage = ((P + m - 1) / m) * tilesPerRow
         var byTile: [Int: [Int]] = [:]
         for (j, i) in wanted.enumerated() {
-            let x = i % Q, y = (i / Q) % P, plane = i / (P * Q), n = plane / (groups * Kr), grp = (plane / Kr) % groups
+            let (n, grp, _, y, x) = position(i)
             byTile[((n * groups + grp) * tilesPerImage + (y / m) * tilesPerRow + x / m), default: []].append(j)
         }
         var u: [Int: [Double]] = [:]  // |G|·|f|·|Gᵀ| per (grp, k, c), computed when first needed
@@ -174,17 +190,16 @@ struct TransformCorrelation {
             let tile = key % tilesPerImage, ng = key / tilesPerImage, grp = ng % groups, n = ng / groups
             let ty = (tile / tilesPerRow) * m, tx = (tile % tilesPerRow) * m
             let v: [[Double]] = (0..<Cs).map { c in
-                let plane = ((n * groups + grp) * Cs + c) * H * W
                 var d = [Double](repeating: 0, count: a2)
                 for i in 0..<a { for j in 0..<a {
                     let y = ty - top + i, x = tx - left + j
-                    if y >= 0 && y < H && x >= 0 && x < W { d[i * a + j] = source(plane + y * W + x) }
+                    if y >= 0 && y < H && x >= 0 && x < W { d[i * a + j] = source(sourceStrides.offset(n, grp * Cs + c, y, x)) }
                 } }
                 return WinogradMatrices.sandwich(t.bt, rows: a, d, n: a)
             }
             var mmByChannel: [Int: [Double]] = [:]
             for j in members {
-                let i = wanted[j], x = i % Q, y = (i / Q) % P, k = (i / (P * Q)) % Kr
+                let (_, _, k, y, x) = position(wanted[j])
                 let mm: [Double]
                 if let cached = mmByChannel[k] { mm = cached } else {
                     var sum = [Double](repeating: 0, count: a2)

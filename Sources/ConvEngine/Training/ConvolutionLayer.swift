@@ -5,8 +5,11 @@
 ///
 /// `Geometry` says which operation (``LayerGeometry``); the aliases name the five: ``Conv2DLayer``,
 /// ``ConvTranspose2DLayer``, ``Conv1DLayer``, ``ConvTranspose1DLayer`` and ``Conv3DLayer``. Activations are
-/// row-major with the batch first (NCL, NCHW, NCDHW); the weight has PyTorch's shape for the operation
-/// (``LayerGeometry/weightShape``: `K×(C/G)×k…` for a convolution, `Cin×(Cout/G)×k…` for a transposed one).
+/// row-major with the batch first, in the geometry's layout (NCL, NCHW, NCDHW by default; NLC, NHWC, NDHWC with
+/// channels-last activations, <doc:Layouts>); the weight has PyTorch's shape for the operation
+/// (``LayerGeometry/weightShape``: `K×(C/G)×k…` for a convolution, `Cin×(Cout/G)×k…` for a transposed one), its
+/// elements stored in the geometry's filter layout (`K×k…×(C/G)` for a channels-last filter, as a PyTorch weight
+/// in `channels_last` memory format keeps its shape and changes its strides).
 /// The layer's ``geometry`` fixes everything but the batch: each call's batch is the input's element count
 /// divided by one item's (`geometry.inputCount` at batch 1).
 ///
@@ -44,7 +47,7 @@ public final class ConvolutionLayer<Geometry: LayerGeometry, T: ConvScalar>: Par
     public let activation: Activation
     /// The engine that runs the passes (its worker count, numerics and workspace limit apply).
     public let engine: ConvolutionEngine
-    /// The filter F, named `"weight"`, shape ``LayerGeometry/weightShape``.
+    /// The filter F, named `"weight"`, shape ``LayerGeometry/weightShape``, in the geometry's filter layout.
     public var weight: Parameter<T>
     /// The bias B, named `"bias"`, shape `[outputChannels]` (``ConvolutionShape/biasCount``), or `nil` for a
     /// layer without one.
@@ -67,7 +70,9 @@ public final class ConvolutionLayer<Geometry: LayerGeometry, T: ConvScalar>: Par
     /// bias from ``Initializer/pytorchDefaultBias(count:fanIn:using:)`` (U(±1/√fan_in)), drawn in that order from
     /// `generator`. fan_in is the weight shape's (``Initializer/fans(shape:)``, as `torch.nn.init` computes it):
     /// `C/G·k…` for a convolution, `Cout/G·k…` for a transposed one (PyTorch reads dimension 1 of
-    /// `Cin×(Cout/G)×k…`).
+    /// `Cin×(Cout/G)×k…`), in every layout. The weight is drawn in that logical order and then stored in the
+    /// geometry's filter layout, so a layer with a channels-last filter starts from the same filter as the
+    /// channels-first one drawn from the same generator, and the fans do not depend on the layout.
     ///
     /// - Parameters:
     ///   - geometry: the operation; its batch is ignored.
@@ -80,7 +85,8 @@ public final class ConvolutionLayer<Geometry: LayerGeometry, T: ConvScalar>: Par
     public convenience init(geometry: Geometry, bias: Bool = true, activation: Activation = .identity,
                             engine: ConvolutionEngine? = nil, generator: inout SeededGenerator) throws(ConvError) {
         let shape = geometry.weightShape
-        let weight: [T] = try Initializer.pytorchDefaultWeight(shape: shape, using: &generator)
+        var weight: [T] = try Initializer.pytorchDefaultWeight(shape: shape, using: &generator)
+        if geometry.layout.filter == .channelsLast { weight = channelsLastWeight(weight, shape: shape) }
         let b: [T]? = bias
             ? try Initializer.pytorchDefaultBias(count: geometry.biasCount, fanIn: Initializer.fans(shape: shape).fanIn,
                                                  using: &generator)
@@ -92,7 +98,8 @@ public final class ConvolutionLayer<Geometry: LayerGeometry, T: ConvScalar>: Par
     ///
     /// - Parameters:
     ///   - geometry: the operation; its batch is ignored.
-    ///   - weight: F, `geometry.filterCount` elements, shape ``LayerGeometry/weightShape``.
+    ///   - weight: F, `geometry.filterCount` elements, shape ``LayerGeometry/weightShape``, in the geometry's filter
+    ///     layout.
     ///   - bias: B, `geometry.biasCount` elements (one per output channel), or `nil` for a layer without a bias.
     ///   - activation: f (``Activation``).
     ///   - engine: as in ``init(geometry:bias:activation:engine:generator:)``.
@@ -281,4 +288,19 @@ public final class ConvolutionLayer<Geometry: LayerGeometry, T: ConvScalar>: Par
 @_specialize(where T == Double)
 func addGradient<T: ConvScalar>(_ d: UnsafeBufferPointer<T>, into g: UnsafeMutableBufferPointer<T>) {
     for i in 0..<min(d.count, g.count) { g[i] += d[i] }
+}
+
+/// A weight of PyTorch's logical `shape` (`[out, in, k…]`, channels-first) with its elements reordered channels-last
+/// (`[out, k…, in]`): the layout of a layer whose geometry has a channels-last filter.
+private func channelsLastWeight<T: ConvScalar>(_ weight: [T], shape: [Int]) -> [T] {
+    // Safe: the shape has at least three dimensions and its product is the weight's (checked) element count.
+    let taps = shape.dropFirst(2).reduce(1, *)
+    var result = weight
+    weight.withUnsafeBufferPointer { w in
+        result.withUnsafeMutableBufferPointer { r in
+            transposeBlocks(w.baseAddress!, into: r.baseAddress!, blocks: shape[0], rows: shape[1], columns: taps,
+                            workers: 1)
+        }
+    }
+    return result
 }

@@ -22,7 +22,9 @@ public protocol LayerGeometry: ConvolutionShape {
 
     /// The weight's shape in PyTorch's layout, `filterCount` elements: `[out, in/G, k…]` for a convolution,
     /// `[in, out/G, k…]` for a transposed one. ``Initializer/fans(shape:)`` reads the fan-in from it as
-    /// `torch.nn.init` does (dimension 1 times the kernel), so a transposed layer's fan-in is `Cout/G·k…`.
+    /// `torch.nn.init` does (dimension 1 times the kernel), so a transposed layer's fan-in is `Cout/G·k…`. It is
+    /// the logical shape in every ``ConvLayout`` (as a PyTorch tensor's shape does not change with its memory
+    /// format): with a channels-last filter the elements are stored `[out, k…, in/G]`.
     var weightShape: [Int] { get }
 
     /// `output = op(input, filter) + bias` on `engine` (the engine's plain forward pass for this type).

@@ -29,6 +29,10 @@ struct DepthwiseDirectAlgorithm: ConvolutionAlgorithm {
     /// Depthwise geometries with more than one group (the planner asks only when the algorithm applies, so a
     /// padding far larger than the image is already refused by ``inapplicability(to:)``).
     static func isAutomaticChoice(for g: ConvGeometry) -> Bool { g.isDepthwise && g.groups > 1 }
+    /// Also through the layout conversion, where no channels-last form is listed: otherwise the rule would fall
+    /// back to the im2col lowering (one GEMM of one input channel per group), which the rule avoids for these
+    /// geometries in NCHW; the conversion adds two passes over the activations.
+    static func isAutomaticThroughActivationConversion(for g: ConvGeometry) -> Bool { true }
 
     func layout(for pass: ConvPass) throws(ConvError) -> Layout {
         var b = WorkspaceLayoutBuilder(workers: workers)

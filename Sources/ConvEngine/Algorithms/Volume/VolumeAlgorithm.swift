@@ -1,9 +1,6 @@
-/// One way of computing a 3-D convolution: each type answers whether it runs a geometry, how many output planes
-/// a tile holds, what workspace a tile needs, and the three GEMM steps of one tile (forward, weight, input). The
-/// shared driver (VolumeDriver.swift) owns the work split, the bias, the per-worker filter-gradient sums and
-/// their reduction in worker order, and the bias gradient. Adding an algorithm is a type conforming to this
-/// protocol, a ``ConvAlgorithm3D`` case, and one line in ``VolumeAlgorithmRegistry``.
-protocol VolumeAlgorithm {
+/// What the 3-D engine plans and runs: an algorithm on tensors in its own layout (a ``VolumeAlgorithm``), or
+/// one through the layout conversion (``VolumeLayoutAdapter``). ``VolumeAlgorithmRegistry`` picks which.
+protocol VolumePasses {
     /// The algorithm's public name.
     static var algorithm: ConvAlgorithm3D { get }
 
@@ -16,8 +13,31 @@ protocol VolumeAlgorithm {
     /// Output planes per tile before any workspace limit halves them (at least 1, at most E).
     static func initialPlanes(for geometry: ConvGeometry3D, policy: TilePolicy) -> Int
 
-    /// The algorithm for one call's geometry and plan.
+    /// How the plan converts the operands (`nil`: the algorithm reads the geometry's layout itself).
+    static func layoutConversion(for geometry: ConvGeometry3D, policy: TilePolicy) -> LayoutConversion?
+
+    /// The passes for one call's geometry and plan.
     init(_ geometry: ConvGeometry3D, plan: ConvPlan3D)
+
+    /// Workspace elements of `pass`, overflow-checked. Never depends on the batch.
+    func workspace(for pass: ConvPass) throws(ConvError) -> Int
+
+    /// The forward pass on checked buffers.
+    func run<T: ConvScalar>(forward call: ForwardCall<T>) throws(ConvError)
+
+    /// The backward pass on checked buffers.
+    func run<T: ConvScalar>(backward call: BackwardCall<T>) throws(ConvError)
+}
+
+/// One way of computing a 3-D convolution: each type answers whether it runs a geometry, how many output planes
+/// a tile holds, what workspace a tile needs, and the three GEMM steps of one tile (forward, weight, input). The
+/// shared driver (VolumeDriver.swift) owns the work split, the bias, the per-worker filter-gradient sums and
+/// their reduction in worker order, and the bias gradient. Adding an algorithm is a type conforming to this
+/// protocol, a ``ConvAlgorithm3D`` case, and one line in ``VolumeAlgorithmRegistry``.
+protocol VolumeAlgorithm: VolumePasses {
+    /// Whether the algorithm reads tensors in `layout` (default: NCDHW with a `K×C/G×T×R×S` filter only); the
+    /// registry runs it on any other through ``VolumeLayoutAdapter``.
+    static func runsNatively(_ layout: ConvLayout) -> Bool
 
     /// The call's geometry.
     var geometry: ConvGeometry3D { get }
@@ -77,6 +97,18 @@ struct VolumeLayout: WorkspaceLayout {
 
 extension VolumeAlgorithm {
     static func isAutomaticChoice(for geometry: ConvGeometry3D) -> Bool { false }
+    static func runsNatively(_ layout: ConvLayout) -> Bool { layout == .nchw }
+    static func layoutConversion(for geometry: ConvGeometry3D, policy: TilePolicy) -> LayoutConversion? { nil }
+
+    func workspace(for pass: ConvPass) throws(ConvError) -> Int { try layout(for: pass).total }
+
+    func run<T: ConvScalar>(forward call: ForwardCall<T>) throws(ConvError) {
+        forward(call, try layout(for: .forward))
+    }
+
+    func run<T: ConvScalar>(backward call: BackwardCall<T>) throws(ConvError) {
+        backward(call, try layout(for: .backward(call.gradients)))
+    }
     var packedFilterCount: Int { 0 }
     func packFilter<T: ConvScalar>(_ filter: UnsafePointer<T>, into packed: UnsafeMutablePointer<T>) {}
 
