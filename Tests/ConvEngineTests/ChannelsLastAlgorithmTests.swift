@@ -9,7 +9,7 @@ import Testing
 @Suite("Channels-last algorithms against the reference")
 struct ChannelsLastAlgorithmTests {
     /// The algorithms with a native channels-last type.
-    static let native: [ConvAlgorithm] = [.pointwise, .tiledIm2col, .depthwiseDirect]
+    static let native: [ConvAlgorithm] = [.pointwise, .tiledIm2col, .im2col, .depthwiseDirect]
 
     /// Random channels-last geometries, a third each general (any stride, padding, dilation, groups), pointwise
     /// (1×1, stride 1, unpadded, groups) and depthwise (any multiplier, channels past 32 for every vector width),
@@ -95,6 +95,30 @@ struct ChannelsLastAlgorithmTests {
             }
         }
         #expect(ran == Set(Self.native))
+    }
+
+    @Test("per-image algorithms: O and dX do not depend on the worker count; dB never does")
+    func workerCountIndependence() throws {
+        var rng = SeededGenerator(seed: 0xC1A5_1D)
+        for g in Self.geometries(seed: 0xC1A5_1D, count: TestScale.pick(normal: 12, small: 3)) {
+            let x = converted(rng.values(g.inputCount), to: Float.self), f = converted(rng.values(g.filterCount), to: Float.self)
+            let b = converted(rng.array(g.outputChannels), to: Float.self), dO = converted(rng.values(g.outputCount), to: Float.self)
+            for algorithm in Self.native where algorithm.supports(g) {
+                let runs = try [1, 2, 3].map { workers in
+                    try runAll(try makeEngine(workers: workers, algorithm: algorithm), g, x: x, f: f, b: b, dO: dO,
+                               workspace: ConvWorkspace<Float>())
+                }
+                let perImage = algorithm != .tiledIm2col
+                for r in runs.dropFirst() {
+                    let context = "\(algorithm) \(g)"
+                    if perImage {
+                        expectBitIdentical(r.output, runs[0].output, "O \(context)")
+                        expectBitIdentical(r.inputGradient, runs[0].inputGradient, "dX \(context)")
+                    }
+                    expectBitIdentical(r.biasGradient, runs[0].biasGradient, "dB \(context)")
+                }
+            }
+        }
     }
 
     @Test("every subset of the gradients is bit for bit the same as computed together")

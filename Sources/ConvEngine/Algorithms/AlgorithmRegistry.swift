@@ -21,7 +21,8 @@ enum AlgorithmRegistry {
             // listed here runs its channels-first type through the conversion.
             switch algorithm {
             case .pointwise: return try choice.visit(ChannelsLastPointwiseAlgorithm.self)
-            case .tiledIm2col: return try choice.visit(ChannelsLastIm2colAlgorithm.self)
+            case .tiledIm2col: return try choice.visit(ChannelsLastTiledIm2colAlgorithm.self)
+            case .im2col: return try choice.visit(ChannelsLastIm2colAlgorithm.self)
             case .depthwiseDirect: return try choice.visit(ChannelsLastDepthwiseAlgorithm.self)
             default: break
             }
