@@ -121,6 +121,50 @@ struct ChannelsLastAlgorithmTests {
         }
     }
 
+    @Test("non-finite values: each NHWC algorithm gives the reference's NaN and ±∞ pattern (padding multiplied)")
+    func nonFinitePattern() throws {
+        var rng = SeededGenerator(seed: 0xC1A5_1F)
+        func kinds(_ v: [Double]) -> [String] {
+            v.map { $0.isNaN ? "nan" : $0 == .infinity ? "+inf" : $0 == -.infinity ? "-inf" : "finite" }
+        }
+        // Padded geometries, so infinite taps meet padding: a general one, a pointwise one and a depthwise one.
+        let geometries = [
+            try ConvGeometry(batch: 2, inputChannels: 3, inputHeight: 6, inputWidth: 5, outputChannels: 4,
+                             kernelHeight: 3, kernelWidth: 3, padding: 1, layout: .nhwc),
+            try ConvGeometry(batch: 2, inputChannels: 5, inputHeight: 4, inputWidth: 3, outputChannels: 3,
+                             kernelHeight: 1, kernelWidth: 1, layout: .nhwc),
+            try ConvGeometry(batch: 2, inputChannels: 11, inputHeight: 7, inputWidth: 9, outputChannels: 11,
+                             kernelHeight: 3, kernelWidth: 3, strideHeight: 1, strideWidth: 1, padding: 1,
+                             groups: 11, layout: .nhwc),
+            try ConvGeometry(batch: 2, inputChannels: 11, inputHeight: 7, inputWidth: 9, outputChannels: 22,
+                             kernelHeight: 3, kernelWidth: 3, strideHeight: 2, strideWidth: 2, padding: 1,
+                             groups: 11, layout: .nhwc),
+        ]
+        let reference = ReferenceConvolution()
+        for g in geometries {
+            // Small finite values, then one +∞ filter tap, one NaN pixel and one −∞ output gradient.
+            var f = rng.array(g.filterCount), x = rng.array(g.inputCount), dO = rng.array(g.outputCount)
+            f[rng.int(0...(g.filterCount - 1))] = .infinity
+            x[rng.int(0...(g.inputCount - 1))] = .nan
+            dO[rng.int(0...(g.outputCount - 1))] = -.infinity
+            let b = rng.array(g.outputChannels)
+            let o = try reference.forward(g, input: x, filter: f, bias: b)
+            let grads = try reference.backward(g, input: x, filter: f, outputGradient: dO)
+            for algorithm in Self.native where algorithm.supports(g) {
+                for workers in [1, 2] {
+                    let engine = try makeEngine(workers: workers, algorithm: algorithm, inputGradientAlgorithm: .col2im)
+                    let eo = try engine.forward(g, input: x, filter: f, bias: b)
+                    let eg = try engine.backward(g, input: x, filter: f, outputGradient: dO)
+                    let context = "\(algorithm)×\(workers) \(g)"
+                    #expect(kinds(eo) == kinds(o), "O \(context)")
+                    #expect(kinds(eg.input!) == kinds(grads.input!), "dX \(context)")
+                    #expect(kinds(eg.filter!) == kinds(grads.filter!), "dF \(context)")
+                    #expect(kinds(eg.bias!) == kinds(grads.bias!), "dB \(context)")
+                }
+            }
+        }
+    }
+
     @Test("every subset of the gradients is bit for bit the same as computed together")
     func gradientSubsets() throws {
         var rng = SeededGenerator(seed: 0xC1A5_5B)
