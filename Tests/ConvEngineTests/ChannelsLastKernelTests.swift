@@ -154,7 +154,7 @@ struct ChannelsLastKernelTests {
         }
     }
 
-    @Test("validTaps, interiorOutputs and tapsReaching equal enumeration")
+    @Test("validTaps, interiorOutputs, tapsReaching and inputsReachedByAllTaps equal enumeration")
     func tapRules() {
         for extent in 1...9 {
             for kernel in 1...4 {
@@ -187,6 +187,8 @@ struct ChannelsLastKernelTests {
                                     }
                                     let range = axis.tapsReaching(input: i)
                                     #expect(Array(range) == taps, "\(axis) input \(i)")
+                                    #expect(axis.inputsReachedByAllTaps.contains(i) == (taps.count == kernel),
+                                            "\(axis) input \(i) reached by all taps")
                                 }
                             }
                         }

@@ -71,6 +71,13 @@ internal struct Axis: Hashable, Sendable {
         return (kernel - reversed.upperBound)..<(kernel - reversed.lowerBound)
     }
 
+    /// At stride 1: the input indices read through every tap (``tapsReaching(input:)`` is all of `0..<kernel`):
+    /// `(kernel − 1)·dilation − padBefore ≤ i < outputs − padBefore`, clamped to the input.
+    var inputsReachedByAllTaps: Range<Int> {
+        let lo = max(0, (kernel - 1) * dilation - padBefore), hi = min(extent, outputs - padBefore)
+        return lo < hi ? lo..<hi : 0..<0
+    }
+
     /// `extent + padBefore + padAfter`.
     var paddedExtent: Int { extent + padBefore + padAfter }
 

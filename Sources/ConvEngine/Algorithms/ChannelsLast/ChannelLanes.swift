@@ -21,48 +21,26 @@ protocol ChannelLanes {
     func adding(_ a: Self, times b: Self) -> Self
 }
 
-extension SIMD8: ChannelLanes where Scalar: ConvScalar {
-    typealias Element = Scalar
-    static var width: Int { 8 }
-    @inline(__always) init(broadcast value: Scalar) { self.init(repeating: value) }
-    @inline(__always) static func load(_ p: UnsafePointer<Scalar>) -> Self { UnsafeRawPointer(p).loadUnaligned(as: Self.self) }
-    @inline(__always) static func load(_ p: UnsafePointer<Scalar>, stride: Int) -> Self {
+/// The standard library's vectors as runs of channels: every operation lane by lane.
+extension ChannelLanes where Self: SIMD, Element == Scalar {
+    static var width: Int { scalarCount }
+    @inline(__always) init(broadcast value: Element) { self.init(repeating: value) }
+    @inline(__always) static func load(_ p: UnsafePointer<Element>) -> Self { UnsafeRawPointer(p).loadUnaligned(as: Self.self) }
+    @inline(__always) static func load(_ p: UnsafePointer<Element>, stride: Int) -> Self {
         var v = Self()
-        for i in 0..<8 { v[i] = p[i * stride] }
+        for i in 0..<scalarCount { v[i] = p[i * stride] }
         return v
     }
-    @inline(__always) func store(_ p: UnsafeMutablePointer<Scalar>) { UnsafeMutableRawPointer(p).storeBytes(of: self, as: Self.self) }
-    @inline(__always) func store(_ p: UnsafeMutablePointer<Scalar>, stride: Int) {
-        for i in 0..<8 { p[i * stride] = self[i] }
+    @inline(__always) func store(_ p: UnsafeMutablePointer<Element>) { UnsafeMutableRawPointer(p).storeBytes(of: self, as: Self.self) }
+    @inline(__always) func store(_ p: UnsafeMutablePointer<Element>, stride: Int) {
+        for i in 0..<Self.scalarCount { p[i * stride] = self[i] }
     }
     @inline(__always) func adding(_ a: Self, times b: Self) -> Self { self + a * b }
 }
 
-extension SIMD4: ChannelLanes where Scalar: ConvScalar {
-    typealias Element = Scalar
-    static var width: Int { 4 }
-    @inline(__always) init(broadcast value: Scalar) { self.init(repeating: value) }
-    @inline(__always) static func load(_ p: UnsafePointer<Scalar>) -> Self { UnsafeRawPointer(p).loadUnaligned(as: Self.self) }
-    @inline(__always) static func load(_ p: UnsafePointer<Scalar>, stride: Int) -> Self {
-        Self(p[0], p[stride], p[2 * stride], p[3 * stride])
-    }
-    @inline(__always) func store(_ p: UnsafeMutablePointer<Scalar>) { UnsafeMutableRawPointer(p).storeBytes(of: self, as: Self.self) }
-    @inline(__always) func store(_ p: UnsafeMutablePointer<Scalar>, stride: Int) {
-        for i in 0..<4 { p[i * stride] = self[i] }
-    }
-    @inline(__always) func adding(_ a: Self, times b: Self) -> Self { self + a * b }
-}
-
-extension SIMD2: ChannelLanes where Scalar: ConvScalar {
-    typealias Element = Scalar
-    static var width: Int { 2 }
-    @inline(__always) init(broadcast value: Scalar) { self.init(repeating: value) }
-    @inline(__always) static func load(_ p: UnsafePointer<Scalar>) -> Self { UnsafeRawPointer(p).loadUnaligned(as: Self.self) }
-    @inline(__always) static func load(_ p: UnsafePointer<Scalar>, stride: Int) -> Self { Self(p[0], p[stride]) }
-    @inline(__always) func store(_ p: UnsafeMutablePointer<Scalar>) { UnsafeMutableRawPointer(p).storeBytes(of: self, as: Self.self) }
-    @inline(__always) func store(_ p: UnsafeMutablePointer<Scalar>, stride: Int) { p[0] = self[0]; p[stride] = self[1] }
-    @inline(__always) func adding(_ a: Self, times b: Self) -> Self { self + a * b }
-}
+extension SIMD8: ChannelLanes where Scalar: ConvScalar { typealias Element = Scalar }
+extension SIMD4: ChannelLanes where Scalar: ConvScalar { typealias Element = Scalar }
+extension SIMD2: ChannelLanes where Scalar: ConvScalar { typealias Element = Scalar }
 
 /// 32 channels as four 8-lane vectors: the standard library's `SIMD32` compiles to element-by-element loops
 /// through memory, four named `SIMD8` values to registers.

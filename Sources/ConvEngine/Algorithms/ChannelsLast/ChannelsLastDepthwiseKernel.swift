@@ -38,11 +38,10 @@ struct ChannelsLastDepthwiseKernel {
         parallelItems(split, count: (rowsTotal - 1) / run + 1) { _, item in
             for row in item * run..<min(rowsTotal, (item + 1) * run) {
                 let n = row / P, p = row % P
-                var q = 0
-                while q < Q {
-                    let count = interiorRun(p: p, q: q, most: Self.forwardBlock)
-                    forwardPositions(x, taps, bias, o + (row * Q + q) * K, n: n, p: p, q: q, count: count)
-                    q += count
+                let rowTaps = lowering.rows.validTaps(output: p)
+                for q in 0..<Q {
+                    forwardPosition(x, taps, bias, o + (row * Q + q) * K,
+                                    Window(lowering, image: n, p: p, q: q, rowTaps: rowTaps))
                 }
                 // The row is final and in cache.
                 epilogue.apply(o + row * Q * K, count: Q * K)
@@ -50,33 +49,15 @@ struct ChannelsLastDepthwiseKernel {
         }
     }
 
-    /// Positions per block of the forward pass: the pixels a block's windows read, for one run of 32 channels,
-    /// fit the L1 cache even when C is a multiple of 256 floats and all of them fall into a few cache sets.
-    static let forwardBlock = 1
-
-    /// How many positions from `(p, q)` on, at most `most`, have interior windows (1 when `(p, q)`'s is not).
+    /// The K outputs of the position whose window is `window`.
     @inline(__always)
-    func interiorRun(p: Int, q: Int, most: Int) -> Int {
-        let interior = lowering.interiorColumns
-        guard lowering.rows.validTaps(output: p).count == g.kernelHeight, interior.contains(q) else { return 1 }
-        return min(most, interior.upperBound - q)
-    }
-
-    /// The K outputs of `count` neighbouring positions from `(n, p, q)` (interior windows when `count > 1`), channel
-    /// run by channel run: the positions of a block read neighbouring pixels, which stay in cache for the run.
-    @inline(__always)
-    private func forwardPositions<T: ConvScalar>(_ x: UnsafePointer<T>, _ taps: UnsafePointer<T>,
-                                                 _ bias: UnsafePointer<T>?, _ out: UnsafeMutablePointer<T>,
-                                                 n: Int, p: Int, q: Int, count: Int) {
+    private func forwardPosition<T: ConvScalar>(_ x: UnsafePointer<T>, _ taps: UnsafePointer<T>,
+                                                _ bias: UnsafePointer<T>?, _ out: UnsafeMutablePointer<T>,
+                                                _ window: Window) {
         let C = g.inputChannels, m = g.outputChannelsPerGroup
-        let window = Window(lowering, image: n, p: p, q: q)
-        // Safe: the step is only multiplied within a block of interior positions.
-        let step = DepthwiseKernel.outputStep(lowering.columns) * C
         for j in 0..<m {
-            sweepChannels(C, ChannelForwardSums(window: window, positions: count, positionStep: step,
-                                                outputStep: g.outputChannels, input: x,
-                                                taps: taps + j * window.tapCount * C, bias: bias.map { $0 + j * C },
-                                                out: out + j, multiplier: m))
+            sweepChannels(C, ChannelForwardSums(window: window, input: x, taps: taps + j * window.tapCount * C,
+                                                bias: bias.map { $0 + j * C }, out: out + j, multiplier: m))
         }
     }
 
@@ -115,9 +96,13 @@ struct ChannelsLastDepthwiseKernel {
                 }
                 guard let dX, let taps else { continue }
                 if gathers {
+                    let columns = lowering.columns, reachAll = columns.inputsReachedByAllTaps
                     for h in 0..<H {
+                        let rowTaps = lowering.rows.tapsReaching(input: h)
                         for wi in 0..<W {
+                            let columnTaps = reachAll.contains(wi) ? 0..<columns.kernel : columns.tapsReaching(input: wi)
                             sweepChannels(C, ChannelInputGather(lowering: lowering, image: n, h: h, w: wi,
+                                                                rows: rowTaps, columns: columnTaps,
                                                                 outputGradient: dO, taps: taps,
                                                                 outputChannels: K, multiplier: m,
                                                                 inputGradient: dX + ((n * H + h) * W + wi) * C))
@@ -224,7 +209,14 @@ struct Window {
 
     @inline(__always)
     init(_ l: ChannelsLastLowering, image n: Int, p: Int, q: Int) {
-        rows = l.rows.validTaps(output: p)
+        self.init(l, image: n, p: p, q: q, rowTaps: l.rows.validTaps(output: p))
+    }
+
+    /// The window of `(n, p, q)` with output row p's valid kernel rows already worked out (once per row: they
+    /// cost two divisions, a noticeable part of one position's work at a few dozen channels).
+    @inline(__always)
+    init(_ l: ChannelsLastLowering, image n: Int, p: Int, q: Int, rowTaps: Range<Int>) {
+        rows = rowTaps
         columns = l.columnTaps(q)
         top = n * l.rows.extent + p * l.rows.stride - l.rows.padBefore
         left = q * l.columns.stride - l.columns.padBefore
@@ -269,10 +261,7 @@ func sweepChannels<R: ChannelRun>(_ count: Int, _ body: R, wide: Bool = true) {
 /// The forward sums of one position and channel multiple.
 private struct ChannelForwardSums<T: ConvScalar>: ChannelRun {
     typealias Element = T
-    /// The first position's window; with several positions every window is interior.
     let window: Window
-    /// Positions, and the elements between neighbouring ones in X (`sw·C`) and in O (K).
-    let positions: Int, positionStep: Int, outputStep: Int
     let input: UnsafePointer<T>
     /// Multiple j's `R×S×C` taps; its bias (`C`, or `nil`); the output of channel (0, j), channels m apart.
     let taps: UnsafePointer<T>, bias: UnsafePointer<T>?, out: UnsafeMutablePointer<T>
@@ -281,29 +270,25 @@ private struct ChannelForwardSums<T: ConvScalar>: ChannelRun {
     @inline(__always)
     func run<L: ChannelLanes>(_: L.Type, _ c: Int) where L.Element == T {
         let C = window.channels, S = window.kernelWidth, m = multiplier
-        let initial = bias.map { L.load($0 + c) } ?? L(broadcast: 0)
-        for i in 0..<positions {
-            var sum = initial
-            if window.isInterior {
-                let x = input + i * positionStep + c
-                for r in window.rows {
-                    for s in window.columns {
-                        sum = sum.adding(L.load(taps + (r * S + s) * C + c), times: L.load(x + window.pixel(r, s)))
-                    }
-                }
-            } else {
-                // Every tap in order, the padding's as a product with zero.
-                let zero = L(broadcast: 0)
-                for r in 0..<window.kernelHeight {
-                    for s in 0..<S {
-                        let x = window.reads(r, s) ? L.load(input + window.pixel(r, s) + c) : zero
-                        sum = sum.adding(L.load(taps + (r * S + s) * C + c), times: x)
-                    }
+        var sum = bias.map { L.load($0 + c) } ?? L(broadcast: 0)
+        if window.isInterior {
+            let x = input + c
+            for r in window.rows {
+                for s in window.columns {
+                    sum = sum.adding(L.load(taps + (r * S + s) * C + c), times: L.load(x + window.pixel(r, s)))
                 }
             }
-            let o = out + i * outputStep
-            if m == 1 { sum.store(o + c) } else { sum.store(o + c * m, stride: m) }
+        } else {
+            // Every tap in order, the padding's as a product with zero.
+            let zero = L(broadcast: 0)
+            for r in 0..<window.kernelHeight {
+                for s in 0..<S {
+                    let x = window.reads(r, s) ? L.load(input + window.pixel(r, s) + c) : zero
+                    sum = sum.adding(L.load(taps + (r * S + s) * C + c), times: x)
+                }
+            }
         }
+        if m == 1 { sum.store(out + c) } else { sum.store(out + c * m, stride: m) }
     }
 }
 
@@ -442,6 +427,8 @@ private struct ChannelInputGather<T: ConvScalar>: ChannelRun {
     typealias Element = T
     let lowering: ChannelsLastLowering
     let image: Int, h: Int, w: Int
+    /// The kernel rows and columns through which pixel (h, w) is read (``Axis/tapsReaching(input:)``).
+    let rows: Range<Int>, columns: Range<Int>
     let outputGradient: UnsafePointer<T>, taps: UnsafePointer<T>
     let outputChannels: Int, multiplier: Int
     /// dX at (n, h, w), channel 0.
@@ -449,19 +436,18 @@ private struct ChannelInputGather<T: ConvScalar>: ChannelRun {
 
     @inline(__always)
     func run<L: ChannelLanes>(_: L.Type, _ c: Int) where L.Element == T {
-        let rows = lowering.rows, columns = lowering.columns
-        let R = rows.kernel, S = columns.kernel, P = rows.outputs, Q = columns.outputs, C = lowering.channels
+        let ra = lowering.rows, ca = lowering.columns
+        let R = ra.kernel, S = ca.kernel, P = ra.outputs, Q = ca.outputs, C = lowering.channels
         let K = outputChannels, m = multiplier
-        let dh = DepthwiseKernel.tapStep(rows), dw = DepthwiseKernel.tapStep(columns)
-        let rs = rows.tapsReaching(input: h), ss = columns.tapsReaching(input: w)
+        let dh = DepthwiseKernel.tapStep(ra), dw = DepthwiseKernel.tapStep(ca)
         var sum = L(broadcast: 0)
         for j in 0..<m {
             let tapsJ = taps + j * R * S * C + c
-            for r in rs {
-                let p = h + rows.padBefore - r * dh
+            for r in rows {
+                let p = h + ra.padBefore - r * dh
                 let row = outputGradient + ((image * P + p) * Q) * K + j
-                for s in ss {
-                    let q = w + columns.padBefore - s * dw
+                for s in columns {
+                    let q = w + ca.padBefore - s * dw
                     let g = m == 1 ? L.load(row + q * K + c) : L.load(row + q * K + c * m, stride: m)
                     sum = sum.adding(g, times: L.load(tapsJ + (r * S + s) * C))
                 }
