@@ -24,6 +24,8 @@ enum AlgorithmRegistry {
             case .tiledIm2col: return try choice.visit(ChannelsLastTiledIm2colAlgorithm.self)
             case .im2col: return try choice.visit(ChannelsLastIm2colAlgorithm.self)
             case .depthwiseDirect: return try choice.visit(ChannelsLastDepthwiseAlgorithm.self)
+            case .winograd4x4: return try choice.visit(ChannelsLastWinogradAlgorithm<WinogradF4>.self)
+            case .winograd2x2: return try choice.visit(ChannelsLastWinogradAlgorithm<WinogradF2>.self)
             default: break
             }
         }
