@@ -158,7 +158,7 @@ extension ChannelsLastLowered {
             let buffer = layout.columns.at(call.workspace, worker: w)
             var beta: T = 0
             if let bias = call.bias {
-                for i in 0..<positions.count { copyRow(out + i * K, bias, K) }
+                fillRows(out, rows: positions.count, with: bias, count: K)
                 beta = 1
             }
             for grp in 0..<G {
@@ -256,5 +256,21 @@ extension ChannelsLastLowered {
                 addRow(dF + range.lowerBound, sums + part * count + range.lowerBound, range.count)
             }
         }
+    }
+}
+
+/// `rows` consecutive copies of `row[0..<count]` from `dst` on: the bias prefill of a channels-last tile. In vector
+/// stores rather than a library copy per row, whose call costs as much as the copy at a few dozen channels.
+@inline(__always)
+func fillRows<T: ConvScalar>(_ dst: UnsafeMutablePointer<T>, rows: Int, with row: UnsafePointer<T>, count: Int) {
+    let vectors = count / 8
+    var to = dst
+    for _ in 0..<rows {
+        for v in 0..<vectors {
+            UnsafeMutableRawPointer(to + 8 * v).storeBytes(of: UnsafeRawPointer(row + 8 * v).loadUnaligned(as: SIMD8<T>.self),
+                                                           as: SIMD8<T>.self)
+        }
+        for i in 8 * vectors..<count { to[i] = row[i] }
+        to += count
     }
 }
