@@ -20,6 +20,12 @@ enum AlgorithmRegistry {
             // form `case .pointwise: return try choice.visit(ChannelsLastPointwiseAlgorithm.self)`. A name not
             // listed here runs its channels-first type through the conversion.
             switch algorithm {
+            case .pointwise: return try choice.visit(ChannelsLastPointwiseAlgorithm.self)
+            case .tiledIm2col: return try choice.visit(ChannelsLastTiledIm2colAlgorithm.self)
+            case .im2col: return try choice.visit(ChannelsLastIm2colAlgorithm.self)
+            case .depthwiseDirect: return try choice.visit(ChannelsLastDepthwiseAlgorithm.self)
+            case .winograd4x4: return try choice.visit(ChannelsLastWinogradAlgorithm<WinogradF4>.self)
+            case .winograd2x2: return try choice.visit(ChannelsLastWinogradAlgorithm<WinogradF2>.self)
             default: break
             }
         }

@@ -44,6 +44,40 @@ internal struct Axis: Hashable, Sendable {
         return lo < hi ? lo..<hi : lo..<lo
     }
 
+    /// The taps of output position `o` that read the image (not padding), `t` with
+    /// `0 ≤ o·stride + t·dilation − padBefore < extent`: the same rule as ``validOutputs(tap:)`` seen from the
+    /// output, for the channels-last kernels that walk positions and read all taps of each.
+    @inline(__always)
+    func validTaps(output o: Int) -> Range<Int> {
+        Axis.validRange(offset: o * stride - padBefore, stride: dilation, extent: extent, count: kernel)
+    }
+
+    /// The output positions whose taps all read the image: the intersection of every tap's
+    /// ``validOutputs(tap:)``, which is that of the first and the last tap (the valid ranges move down as the tap
+    /// moves right).
+    var interiorOutputs: Range<Int> {
+        let first = validOutputs(tap: 0), last = validOutputs(tap: kernel - 1)
+        let lo = max(first.lowerBound, last.lowerBound), hi = min(first.upperBound, last.upperBound)
+        return lo < hi ? lo..<hi : lo..<lo
+    }
+
+    /// At stride 1: the taps `t` through which input index `i` is read, those whose output position
+    /// `i + padBefore − t·dilation` exists (lies in `0..<outputs`). The same rule as ``validTaps(output:)`` over
+    /// the reversed taps `t′ = kernel − 1 − t`, for the kernels that gather an input gradient.
+    @inline(__always)
+    func tapsReaching(input i: Int) -> Range<Int> {
+        let reversed = Axis.validRange(offset: i + padBefore - (kernel - 1) * dilation, stride: dilation,
+                                       extent: outputs, count: kernel)
+        return (kernel - reversed.upperBound)..<(kernel - reversed.lowerBound)
+    }
+
+    /// At stride 1: the input indices read through every tap (``tapsReaching(input:)`` is all of `0..<kernel`):
+    /// `(kernel − 1)·dilation − padBefore ≤ i < outputs − padBefore`, clamped to the input.
+    var inputsReachedByAllTaps: Range<Int> {
+        let lo = max(0, (kernel - 1) * dilation - padBefore), hi = min(extent, outputs - padBefore)
+        return lo < hi ? lo..<hi : 0..<0
+    }
+
     /// `extent + padBefore + padAfter`.
     var paddedExtent: Int { extent + padBefore + padAfter }
 

@@ -75,7 +75,7 @@ struct WinogradKernel<F: WinogradTransform> {
                     let c0 = chunk * L, count = min(L, Ci - c0)
                     for tap in 0..<9 {
                         var v = SIMD8<T>()
-                        let src = base + c0 * access.inputStride + (access.rotated ? 8 - tap : tap)
+                        let src = base + c0 * access.inputStride + (access.rotated ? 8 - tap : tap) * access.tapStride
                         for l in 0..<count { v[l] = src[l * access.inputStride] }
                         g[tap] = v
                     }

@@ -34,11 +34,29 @@ struct WinogradProblem: Hashable {
 }
 
 /// Where filter tap `(r, s)` of result channel `k` and source channel `c` (in group `grp`) is in F:
-/// `grp·groupStride + k·outputStride + c·inputStride + tap`, with `tap = 3r + s`, or `8 − (3r + s)` when the
-/// filter is read rotated by 180° (the input gradient).
+/// `grp·groupStride + k·outputStride + c·inputStride + tap·tapStride`, with `tap = 3r + s`, or `8 − (3r + s)` when
+/// the filter is read rotated by 180° (the input gradient).
 struct WinogradFilterAccess {
     var groupStride: Int, outputStride: Int, inputStride: Int
     var rotated: Bool
+    /// Elements between neighbouring taps: 1 in `K×C/G×3×3`, C/G in `K×3×3×C/G`.
+    var tapStride = 1
+
+    /// F as the forward pass reads it, in `layout`.
+    static func forward(_ g: ConvGeometry, filter layout: FilterLayout) -> WinogradFilterAccess {
+        guard layout == .channelsLast else { return forward(g) }
+        let Cg = g.inputChannelsPerGroup
+        return WinogradFilterAccess(groupStride: g.outputChannelsPerGroup * Cg * 9, outputStride: Cg * 9,
+                                    inputStride: 1, rotated: false, tapStride: Cg)
+    }
+
+    /// F as the input gradient reads it, in `layout`.
+    static func inputGradient(_ g: ConvGeometry, filter layout: FilterLayout) -> WinogradFilterAccess {
+        guard layout == .channelsLast else { return inputGradient(g) }
+        let Cg = g.inputChannelsPerGroup
+        return WinogradFilterAccess(groupStride: g.outputChannelsPerGroup * Cg * 9, outputStride: 1,
+                                    inputStride: Cg * 9, rotated: true, tapStride: Cg)
+    }
 
     /// F as the forward pass reads it: `K × C/G × 3 × 3`.
     static func forward(_ g: ConvGeometry) -> WinogradFilterAccess {

@@ -1,0 +1,128 @@
+/// ``ConvAlgorithm/winograd2x2`` and ``ConvAlgorithm/winograd4x4`` on channels-last activations: the forward pass
+/// and the input gradient by ``ChannelsLastWinogradKernel`` (F(m×m, 3×3) with the transforms along contiguous runs
+/// of channels), the filter and bias gradients by ``ChannelsLastTiledIm2colAlgorithm`` with the plan's gradient
+/// tile, as ``WinogradAlgorithm`` does in NCHW. Either filter layout: U is transformed from F read in its own layout.
+struct ChannelsLastWinogradAlgorithm<F: WinogradTransform>: ConvolutionAlgorithm {
+    static var algorithm: ConvAlgorithm { F.algorithm }
+
+    /// U (shared) and the blocks' V and M (per worker) of the Winograd pass; the lowering's layout for the
+    /// filter and bias gradients, in the same memory after it.
+    struct Layout: WorkspaceLayout {
+        var transformedFilter = WorkspaceRegion(), blocks = WorkspaceRegion()
+        var gradients = ChannelsLastLayout()
+        var runsWinograd = false, runsLowering = false
+        var total = 0
+    }
+
+    let geometry: ConvGeometry
+    let workers: Int
+    let blockTiles: Int
+    let gradients: ChannelsLastTiledIm2colAlgorithm
+
+    init(_ geometry: ConvGeometry, plan: ConvPlan) {
+        self.geometry = geometry
+        workers = plan.workers
+        var lowering = plan
+        if case .transformTiles(let tiles, let gradientTile) = plan.tile {
+            blockTiles = tiles
+            lowering.tile = gradientTile
+        } else {
+            blockTiles = WinogradAlgorithm<F>.minimumBlockTiles
+        }
+        gradients = ChannelsLastTiledIm2colAlgorithm(geometry, plan: lowering)
+    }
+
+    static func runsNatively(_ layout: ConvLayout) -> Bool { layout.activations == .channelsLast }
+
+    static func inapplicability(to g: ConvGeometry) -> String? { WinogradAlgorithm<F>.inapplicability(to: g) }
+
+    /// The channels-first rule (enough channels per group, at least two tiles each way).
+    static func isAutomaticChoice(for g: ConvGeometry) -> Bool { WinogradAlgorithm<F>.isAutomaticChoice(for: g) }
+
+    /// The channels-first block of transform tiles; the gradients' tile is the channels-last tiled im2col's.
+    static func initialTile(for g: ConvGeometry, policy: TilePolicy) -> ConvTile {
+        let gradientTile = ChannelsLastTiledIm2colAlgorithm.initialTile(for: g, policy: policy)
+        guard case .transformTiles(let tiles, _) = WinogradAlgorithm<F>.initialTile(for: g, policy: policy) else {
+            return gradientTile
+        }
+        return .transformTiles(tiles, gradients: gradientTile)
+    }
+
+    /// As ``WinogradAlgorithm``: half the block (down to 8 tiles) and the next smaller gradient tile.
+    static func smallerTile(than tile: ConvTile, for g: ConvGeometry) -> ConvTile? {
+        WinogradAlgorithm<F>.smallerTile(than: tile, for: g)
+    }
+
+    var forwardKernel: ChannelsLastWinogradKernel<F> {
+        ChannelsLastWinogradKernel(base: WinogradKernel(.forward(geometry), blockTiles: blockTiles))
+    }
+    var inputGradientKernel: ChannelsLastWinogradKernel<F> {
+        ChannelsLastWinogradKernel(base: WinogradKernel(.inputGradient(geometry), blockTiles: blockTiles))
+    }
+
+    func layout(for pass: ConvPass) throws(ConvError) -> Layout {
+        var l = Layout()
+        let winograd: ChannelsLastWinogradKernel<F>?
+        switch pass {
+        case .forward: winograd = forwardKernel
+        case .backward(let set): winograd = set.contains(.input) ? inputGradientKernel : nil
+        }
+        if let winograd {
+            let sizes = try WinogradKernel<F>.checkedSizes(winograd.problem, blockTiles: blockTiles)
+            var b = WorkspaceLayoutBuilder(workers: workers)
+            l.transformedFilter = try b.shared(sizes.filter, "Winograd transformed filter")
+            l.blocks = try b.perWorker(sizes.perWorker, "Winograd blocks")
+            l.total = b.total
+            l.runsWinograd = true
+        }
+        let lowered = pass.gradients.subtracting(.input)
+        if !lowered.isEmpty {
+            l.gradients = try gradients.layout(for: .backward(lowered))
+            l.total = max(l.total, l.gradients.total)
+            l.runsLowering = true
+        }
+        return l
+    }
+
+    /// U, the forward pass's transformed filter.
+    func preparedFilterCount() throws(ConvError) -> Int? {
+        try WinogradKernel<F>.checkedSizes(forwardKernel.problem, blockTiles: blockTiles).filter
+    }
+
+    func prepareFilter<T: ConvScalar>(_ filter: UnsafePointer<T>, into prepared: UnsafeMutablePointer<T>, workers: Int) {
+        forwardKernel.base.transformFilter(filter, .forward(geometry, filter: geometry.layout.filter), into: prepared,
+                                           workers: workers)
+    }
+
+    func forward<T: ConvScalar>(_ call: ForwardCall<T>, _ layout: Layout) {
+        let kernel = forwardKernel
+        let u: UnsafePointer<T>
+        if let prepared = call.preparedFilter {
+            u = prepared
+        } else {
+            let own = layout.transformedFilter.at(call.workspace)
+            kernel.base.transformFilter(call.filter, .forward(geometry, filter: geometry.layout.filter), into: own,
+                                        workers: call.workers)
+            u = UnsafePointer(own)
+        }
+        kernel.run(source: call.input, transformedFilter: u, bias: call.bias, epilogue: call.epilogue,
+                   result: call.output, scratch: layout.blocks.at(call.workspace), workers: call.workers)
+    }
+
+    func backward<T: ConvScalar>(_ call: BackwardCall<T>, _ layout: Layout) {
+        if layout.runsLowering {
+            var lowered = call
+            lowered.inputGradient = nil
+            gradients.backward(lowered, layout.gradients)
+        }
+        // After the lowering has finished with the workspace, in the same memory.
+        if layout.runsWinograd, let dX = call.inputGradient, let f = call.filter {
+            let kernel = inputGradientKernel
+            let u = layout.transformedFilter.at(call.workspace)
+            kernel.base.transformFilter(f, .inputGradient(geometry, filter: geometry.layout.filter), into: u,
+                                        workers: call.workers)
+            kernel.run(source: call.outputGradient, transformedFilter: u, bias: nil, epilogue: .identity, result: dX,
+                       scratch: layout.blocks.at(call.workspace), workers: call.workers)
+        }
+    }
+}
