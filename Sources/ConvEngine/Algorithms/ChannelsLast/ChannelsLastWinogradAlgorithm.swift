@@ -9,6 +9,8 @@ struct ChannelsLastWinogradAlgorithm<F: WinogradTransform>: ConvolutionAlgorithm
     /// filter and bias gradients, in the same memory after it.
     struct Layout: WorkspaceLayout {
         var transformedFilter = WorkspaceRegion(), blocks = WorkspaceRegion()
+        /// The input gradient's filter with its K and C/G axes swapped (see ``swappedFilterAccess``).
+        var swappedFilter = WorkspaceRegion()
         var gradients = ChannelsLastLayout()
         var runsWinograd = false, runsLowering = false
         var total = 0
@@ -60,6 +62,24 @@ struct ChannelsLastWinogradAlgorithm<F: WinogradTransform>: ConvolutionAlgorithm
         ChannelsLastWinogradKernel(base: WinogradKernel(.inputGradient(geometry), blockTiles: blockTiles))
     }
 
+    /// The input gradient reads F rotated with its K and C/G axes swapped: result channel c, source channel k. Read
+    /// in place, the 8 lanes of one transform (8 source channels) are `9·C/G` elements apart and, in `K×3×3×C/G`,
+    /// each tap another C/G further: 72 cache lines per lane group, and for a large filter (res5's 9 MiB) the
+    /// transform waited on memory for a third of the pass. So each group's `K/G × 9·C/G` filter is first transposed
+    /// (`9·C/G × K/G`: the `(tap, c)` or `(c, tap)` rows of either layout, K/G contiguous) and read from there,
+    /// every lane group one contiguous vector per tap.
+    var swappedFilterAccess: WinogradFilterAccess {
+        let g = geometry, Kg = g.outputChannelsPerGroup, Cg = g.inputChannelsPerGroup
+        switch g.layout.filter {
+        case .channelsFirst:  // rows (c, tap): c at 9·K/G, tap at K/G
+            return WinogradFilterAccess(groupStride: 9 * Cg * Kg, outputStride: 9 * Kg, inputStride: 1, rotated: true,
+                                        tapStride: Kg)
+        case .channelsLast:  // rows (tap, c): tap at C/G·K/G, c at K/G
+            return WinogradFilterAccess(groupStride: 9 * Cg * Kg, outputStride: Kg, inputStride: 1, rotated: true,
+                                        tapStride: Cg * Kg)
+        }
+    }
+
     func layout(for pass: ConvPass) throws(ConvError) -> Layout {
         var l = Layout()
         let winograd: ChannelsLastWinogradKernel<F>?
@@ -72,6 +92,7 @@ struct ChannelsLastWinogradAlgorithm<F: WinogradTransform>: ConvolutionAlgorithm
             var b = WorkspaceLayoutBuilder(workers: workers)
             l.transformedFilter = try b.shared(sizes.filter, "Winograd transformed filter")
             l.blocks = try b.perWorker(sizes.perWorker, "Winograd blocks")
+            if pass != .forward { l.swappedFilter = try b.shared(geometry.filterCount, "Winograd swapped filter") }
             l.total = b.total
             l.runsWinograd = true
         }
@@ -119,8 +140,11 @@ struct ChannelsLastWinogradAlgorithm<F: WinogradTransform>: ConvolutionAlgorithm
         if layout.runsWinograd, let dX = call.inputGradient, let f = call.filter {
             let kernel = inputGradientKernel
             let u = layout.transformedFilter.at(call.workspace)
-            kernel.base.transformFilter(f, .inputGradient(geometry, filter: geometry.layout.filter), into: u,
-                                        workers: call.workers)
+            let swapped = layout.swappedFilter.at(call.workspace)
+            let g = geometry
+            transposeBlocks(f, into: swapped, blocks: g.groups, rows: g.outputChannelsPerGroup,
+                            columns: g.inputChannelsPerGroup * 9, workers: call.workers)
+            kernel.base.transformFilter(UnsafePointer(swapped), swappedFilterAccess, into: u, workers: call.workers)
             kernel.run(source: call.outputGradient, transformedFilter: u, bias: nil, epilogue: .identity, result: dX,
                        scratch: layout.blocks.at(call.workspace), workers: call.workers)
         }
