@@ -5,16 +5,7 @@
 struct ChannelsLastWinogradAlgorithm<F: WinogradTransform>: ConvolutionAlgorithm {
     static var algorithm: ConvAlgorithm { F.algorithm }
 
-    /// U (shared) and the blocks' V and M (per worker) of the Winograd pass; the lowering's layout for the
-    /// filter and bias gradients, in the same memory after it.
-    struct Layout: WorkspaceLayout {
-        var transformedFilter = WorkspaceRegion(), blocks = WorkspaceRegion()
-        /// The input gradient's filter with its K and C/G axes swapped (see ``swappedFilterAccess``).
-        var swappedFilter = WorkspaceRegion()
-        var gradients = ChannelsLastLayout()
-        var runsWinograd = false, runsLowering = false
-        var total = 0
-    }
+    typealias Layout = WinogradLayout<ChannelsLastLayout>
 
     let geometry: ConvGeometry
     let workers: Int
@@ -24,13 +15,8 @@ struct ChannelsLastWinogradAlgorithm<F: WinogradTransform>: ConvolutionAlgorithm
     init(_ geometry: ConvGeometry, plan: ConvPlan) {
         self.geometry = geometry
         workers = plan.workers
-        var lowering = plan
-        if case .transformTiles(let tiles, let gradientTile) = plan.tile {
-            blockTiles = tiles
-            lowering.tile = gradientTile
-        } else {
-            blockTiles = WinogradAlgorithm<F>.minimumBlockTiles
-        }
+        let (tiles, lowering) = plan.winogradTiles(minimum: WinogradAlgorithm<F>.minimumBlockTiles)
+        blockTiles = tiles
         gradients = ChannelsLastTiledIm2colAlgorithm(geometry, plan: lowering)
     }
 
@@ -80,29 +66,13 @@ struct ChannelsLastWinogradAlgorithm<F: WinogradTransform>: ConvolutionAlgorithm
         }
     }
 
+    /// The Winograd regions, with room for the swapped filter of the input gradient.
     func layout(for pass: ConvPass) throws(ConvError) -> Layout {
-        var l = Layout()
-        let winograd: ChannelsLastWinogradKernel<F>?
-        switch pass {
-        case .forward: winograd = forwardKernel
-        case .backward(let set): winograd = set.contains(.input) ? inputGradientKernel : nil
+        let problem = pass == .forward ? forwardKernel.problem : inputGradientKernel.problem
+        return try Layout(F.self, pass: pass, problem: problem, blockTiles: blockTiles, workers: workers,
+                          swappedFilter: geometry.filterCount) {
+            set throws(ConvError) in try gradients.layout(for: .backward(set))
         }
-        if let winograd {
-            let sizes = try WinogradKernel<F>.checkedSizes(winograd.problem, blockTiles: blockTiles)
-            var b = WorkspaceLayoutBuilder(workers: workers)
-            l.transformedFilter = try b.shared(sizes.filter, "Winograd transformed filter")
-            l.blocks = try b.perWorker(sizes.perWorker, "Winograd blocks")
-            if pass != .forward { l.swappedFilter = try b.shared(geometry.filterCount, "Winograd swapped filter") }
-            l.total = b.total
-            l.runsWinograd = true
-        }
-        let lowered = pass.gradients.subtracting(.input)
-        if !lowered.isEmpty {
-            l.gradients = try gradients.layout(for: .backward(lowered))
-            l.total = max(l.total, l.gradients.total)
-            l.runsLowering = true
-        }
-        return l
     }
 
     /// U, the forward pass's transformed filter.
@@ -117,25 +87,16 @@ struct ChannelsLastWinogradAlgorithm<F: WinogradTransform>: ConvolutionAlgorithm
 
     func forward<T: ConvScalar>(_ call: ForwardCall<T>, _ layout: Layout) {
         let kernel = forwardKernel
-        let u: UnsafePointer<T>
-        if let prepared = call.preparedFilter {
-            u = prepared
-        } else {
-            let own = layout.transformedFilter.at(call.workspace)
+        let u = layout.forwardFilter(call) { own in
             kernel.base.transformFilter(call.filter, .forward(geometry, filter: geometry.layout.filter), into: own,
                                         workers: call.workers)
-            u = UnsafePointer(own)
         }
         kernel.run(source: call.input, transformedFilter: u, bias: call.bias, epilogue: call.epilogue,
                    result: call.output, scratch: layout.blocks.at(call.workspace), workers: call.workers)
     }
 
     func backward<T: ConvScalar>(_ call: BackwardCall<T>, _ layout: Layout) {
-        if layout.runsLowering {
-            var lowered = call
-            lowered.inputGradient = nil
-            gradients.backward(lowered, layout.gradients)
-        }
+        layout.runLowering(gradients, call)
         // After the lowering has finished with the workspace, in the same memory.
         if layout.runsWinograd, let dX = call.inputGradient, let f = call.filter {
             let kernel = inputGradientKernel
