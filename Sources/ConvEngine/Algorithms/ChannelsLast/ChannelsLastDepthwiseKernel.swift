@@ -78,7 +78,7 @@ struct ChannelsLastDepthwiseKernel {
     func backward<T: ConvScalar>(_ x: UnsafePointer<T>?, taps: UnsafePointer<T>?, _ dO: UnsafePointer<T>,
                                  inputGradient dX: UnsafeMutablePointer<T>?, filterSums sums: UnsafeMutablePointer<T>?,
                                  workers: Int) -> Int {
-        let P = g.outputHeight, Q = g.outputWidth, H = g.inputHeight, W = g.inputWidth, K = g.outputChannels
+        let P = g.outputHeight, Q = g.outputWidth, H = g.inputHeight, K = g.outputChannels
         let C = g.inputChannels, m = g.outputChannelsPerGroup, RS = g.kernelHeight * g.kernelWidth
         let wantsDF = x != nil && sums != nil, wantsDX = taps != nil && dX != nil
         guard wantsDF || wantsDX else { return 0 }
@@ -91,25 +91,24 @@ struct ChannelsLastDepthwiseKernel {
             workerSums?.update(repeating: 0, count: perWorker)
             var zeroed = images.lowerBound * H
             for n in images {
+                if gathers {
+                    // Input row h gathers output rows up to h + top: it runs as soon as the filter gradient has
+                    // walked those rows, while they are still in cache.
+                    var gathered = 0
+                    for p in 0..<P {
+                        if let x, let workerSums { filterGradientRow(n: n, p: p, x, dO, workerSums) }
+                        if let dX, let taps {
+                            gatherRows(n: n, from: gathered, to: min(H, max(gathered, p - g.padding.top + 1)), dO, taps, dX)
+                            gathered = min(H, max(gathered, p - g.padding.top + 1))
+                        }
+                    }
+                    if let dX, let taps { gatherRows(n: n, from: gathered, to: H, dO, taps, dX) }
+                    continue
+                }
                 if let x, let workerSums {
                     for p in 0..<P { filterGradientRow(n: n, p: p, x, dO, workerSums) }
                 }
                 guard let dX, let taps else { continue }
-                if gathers {
-                    let columns = lowering.columns, reachAll = columns.inputsReachedByAllTaps
-                    for h in 0..<H {
-                        let rowTaps = lowering.rows.tapsReaching(input: h)
-                        for wi in 0..<W {
-                            let columnTaps = reachAll.contains(wi) ? 0..<columns.kernel : columns.tapsReaching(input: wi)
-                            sweepChannels(C, ChannelInputGather(lowering: lowering, image: n, h: h, w: wi,
-                                                                rows: rowTaps, columns: columnTaps,
-                                                                outputGradient: dO, taps: taps,
-                                                                outputChannels: K, multiplier: m,
-                                                                inputGradient: dX + ((n * H + h) * W + wi) * C))
-                        }
-                    }
-                    continue
-                }
                 for p in 0..<P {
                     let rowPositions = (n * P + p) * Q..<(n * P + p + 1) * Q
                     lowering.zeroInputRows(dX, through: rowPositions, zeroed: &zeroed)
@@ -127,6 +126,26 @@ struct ChannelsLastDepthwiseKernel {
             if let dX, wantsDX, !gathers { lowering.zeroInputRows(dX, from: zeroed, to: images.upperBound * H) }
         }
         return wantsDF ? split : 0
+    }
+
+    /// The input gradient of image n's rows `from ..< to`, gathered (stride 1).
+    @inline(__always)
+    private func gatherRows<T: ConvScalar>(n: Int, from: Int, to: Int, _ dO: UnsafePointer<T>, _ taps: UnsafePointer<T>,
+                                           _ dX: UnsafeMutablePointer<T>) {
+        let H = g.inputHeight, W = g.inputWidth, C = g.inputChannels, K = g.outputChannels
+        let m = g.outputChannelsPerGroup
+        let columns = lowering.columns, reachAll = columns.inputsReachedByAllTaps
+        for h in from..<max(from, to) {
+            let rowTaps = lowering.rows.tapsReaching(input: h)
+            for wi in 0..<W {
+                let columnTaps = reachAll.contains(wi) ? 0..<columns.kernel : columns.tapsReaching(input: wi)
+                sweepChannels(C, ChannelInputGather(lowering: lowering, image: n, h: h, w: wi,
+                                                    rows: rowTaps, columns: columnTaps,
+                                                    outputGradient: dO, taps: taps,
+                                                    outputChannels: K, multiplier: m,
+                                                    inputGradient: dX + ((n * H + h) * W + wi) * C))
+            }
+        }
     }
 
     /// Elements between the filter-gradient sums of neighbouring taps: C plus a cache line's worth, so that the

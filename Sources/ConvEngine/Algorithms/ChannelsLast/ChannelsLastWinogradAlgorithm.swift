@@ -5,14 +5,7 @@
 struct ChannelsLastWinogradAlgorithm<F: WinogradTransform>: ConvolutionAlgorithm {
     static var algorithm: ConvAlgorithm { F.algorithm }
 
-    /// U (shared) and the blocks' V and M (per worker) of the Winograd pass; the lowering's layout for the
-    /// filter and bias gradients, in the same memory after it.
-    struct Layout: WorkspaceLayout {
-        var transformedFilter = WorkspaceRegion(), blocks = WorkspaceRegion()
-        var gradients = ChannelsLastLayout()
-        var runsWinograd = false, runsLowering = false
-        var total = 0
-    }
+    typealias Layout = WinogradLayout<ChannelsLastLayout>
 
     let geometry: ConvGeometry
     let workers: Int
@@ -22,13 +15,8 @@ struct ChannelsLastWinogradAlgorithm<F: WinogradTransform>: ConvolutionAlgorithm
     init(_ geometry: ConvGeometry, plan: ConvPlan) {
         self.geometry = geometry
         workers = plan.workers
-        var lowering = plan
-        if case .transformTiles(let tiles, let gradientTile) = plan.tile {
-            blockTiles = tiles
-            lowering.tile = gradientTile
-        } else {
-            blockTiles = WinogradAlgorithm<F>.minimumBlockTiles
-        }
+        let (tiles, lowering) = plan.winogradTiles(minimum: WinogradAlgorithm<F>.minimumBlockTiles)
+        blockTiles = tiles
         gradients = ChannelsLastTiledIm2colAlgorithm(geometry, plan: lowering)
     }
 
@@ -60,28 +48,31 @@ struct ChannelsLastWinogradAlgorithm<F: WinogradTransform>: ConvolutionAlgorithm
         ChannelsLastWinogradKernel(base: WinogradKernel(.inputGradient(geometry), blockTiles: blockTiles))
     }
 
+    /// The input gradient reads F rotated with its K and C/G axes swapped: result channel c, source channel k. Read
+    /// in place, the 8 lanes of one transform (8 source channels) are `9·C/G` elements apart and, in `K×3×3×C/G`,
+    /// each tap another C/G further: 72 cache lines per lane group, and for a large filter (res5's 9 MiB) the
+    /// transform waited on memory for a third of the pass. So each group's `K/G × 9·C/G` filter is first transposed
+    /// (`9·C/G × K/G`: the `(tap, c)` or `(c, tap)` rows of either layout, K/G contiguous) and read from there,
+    /// every lane group one contiguous vector per tap.
+    var swappedFilterAccess: WinogradFilterAccess {
+        let g = geometry, Kg = g.outputChannelsPerGroup, Cg = g.inputChannelsPerGroup
+        switch g.layout.filter {
+        case .channelsFirst:  // rows (c, tap): c at 9·K/G, tap at K/G
+            return WinogradFilterAccess(groupStride: 9 * Cg * Kg, outputStride: 9 * Kg, inputStride: 1, rotated: true,
+                                        tapStride: Kg)
+        case .channelsLast:  // rows (tap, c): tap at C/G·K/G, c at K/G
+            return WinogradFilterAccess(groupStride: 9 * Cg * Kg, outputStride: Kg, inputStride: 1, rotated: true,
+                                        tapStride: Cg * Kg)
+        }
+    }
+
+    /// The Winograd regions, with room for the swapped filter of the input gradient.
     func layout(for pass: ConvPass) throws(ConvError) -> Layout {
-        var l = Layout()
-        let winograd: ChannelsLastWinogradKernel<F>?
-        switch pass {
-        case .forward: winograd = forwardKernel
-        case .backward(let set): winograd = set.contains(.input) ? inputGradientKernel : nil
+        let problem = pass == .forward ? forwardKernel.problem : inputGradientKernel.problem
+        return try Layout(F.self, pass: pass, problem: problem, blockTiles: blockTiles, workers: workers,
+                          swappedFilter: geometry.filterCount) {
+            set throws(ConvError) in try gradients.layout(for: .backward(set))
         }
-        if let winograd {
-            let sizes = try WinogradKernel<F>.checkedSizes(winograd.problem, blockTiles: blockTiles)
-            var b = WorkspaceLayoutBuilder(workers: workers)
-            l.transformedFilter = try b.shared(sizes.filter, "Winograd transformed filter")
-            l.blocks = try b.perWorker(sizes.perWorker, "Winograd blocks")
-            l.total = b.total
-            l.runsWinograd = true
-        }
-        let lowered = pass.gradients.subtracting(.input)
-        if !lowered.isEmpty {
-            l.gradients = try gradients.layout(for: .backward(lowered))
-            l.total = max(l.total, l.gradients.total)
-            l.runsLowering = true
-        }
-        return l
     }
 
     /// U, the forward pass's transformed filter.
@@ -96,31 +87,25 @@ struct ChannelsLastWinogradAlgorithm<F: WinogradTransform>: ConvolutionAlgorithm
 
     func forward<T: ConvScalar>(_ call: ForwardCall<T>, _ layout: Layout) {
         let kernel = forwardKernel
-        let u: UnsafePointer<T>
-        if let prepared = call.preparedFilter {
-            u = prepared
-        } else {
-            let own = layout.transformedFilter.at(call.workspace)
+        let u = layout.forwardFilter(call) { own in
             kernel.base.transformFilter(call.filter, .forward(geometry, filter: geometry.layout.filter), into: own,
                                         workers: call.workers)
-            u = UnsafePointer(own)
         }
         kernel.run(source: call.input, transformedFilter: u, bias: call.bias, epilogue: call.epilogue,
                    result: call.output, scratch: layout.blocks.at(call.workspace), workers: call.workers)
     }
 
     func backward<T: ConvScalar>(_ call: BackwardCall<T>, _ layout: Layout) {
-        if layout.runsLowering {
-            var lowered = call
-            lowered.inputGradient = nil
-            gradients.backward(lowered, layout.gradients)
-        }
+        layout.runLowering(gradients, call)
         // After the lowering has finished with the workspace, in the same memory.
         if layout.runsWinograd, let dX = call.inputGradient, let f = call.filter {
             let kernel = inputGradientKernel
             let u = layout.transformedFilter.at(call.workspace)
-            kernel.base.transformFilter(f, .inputGradient(geometry, filter: geometry.layout.filter), into: u,
-                                        workers: call.workers)
+            let swapped = layout.swappedFilter.at(call.workspace)
+            let g = geometry
+            transposeBlocks(f, into: swapped, blocks: g.groups, rows: g.outputChannelsPerGroup,
+                            columns: g.inputChannelsPerGroup * 9, workers: call.workers)
+            kernel.base.transformFilter(UnsafePointer(swapped), swappedFilterAccess, into: u, workers: call.workers)
             kernel.run(source: call.outputGradient, transformedFilter: u, bias: nil, epilogue: .identity, result: dX,
                        scratch: layout.blocks.at(call.workspace), workers: call.workers)
         }

@@ -7,15 +7,7 @@
 struct WinogradAlgorithm<F: WinogradTransform>: ConvolutionAlgorithm {
     static var algorithm: ConvAlgorithm { F.algorithm }
 
-    /// U (shared) and the blocks' V and M (per worker) of the Winograd pass; the lowering's layout for the
-    /// filter and bias gradients. A backward pass runs the lowering first and the Winograd input gradient
-    /// after it in the same memory, so it needs the larger of the two.
-    struct Layout: WorkspaceLayout {
-        var transformedFilter = WorkspaceRegion(), blocks = WorkspaceRegion()
-        var gradients = LoweredLayout()
-        var runsWinograd = false, runsLowering = false
-        var total = 0
-    }
+    typealias Layout = WinogradLayout<LoweredLayout>
 
     /// Blocks hold at least this many tiles (GEMMs narrower than this run well below BLAS's rate; on res5's
     /// 512 channels a narrower block is dominated by packing U) and at most this many.
@@ -30,13 +22,8 @@ struct WinogradAlgorithm<F: WinogradTransform>: ConvolutionAlgorithm {
     init(_ geometry: ConvGeometry, plan: ConvPlan) {
         self.geometry = geometry
         workers = plan.workers
-        var lowering = plan
-        if case .transformTiles(let tiles, let gradientTile) = plan.tile {
-            blockTiles = tiles
-            lowering.tile = gradientTile
-        } else {
-            blockTiles = Self.minimumBlockTiles
-        }
+        let (tiles, lowering) = plan.winogradTiles(minimum: Self.minimumBlockTiles)
+        blockTiles = tiles
         gradients = TiledIm2colAlgorithm(geometry, plan: lowering)
     }
 
@@ -77,27 +64,10 @@ struct WinogradAlgorithm<F: WinogradTransform>: ConvolutionAlgorithm {
     var inputGradientKernel: WinogradKernel<F> { WinogradKernel(.inputGradient(geometry), blockTiles: blockTiles) }
 
     func layout(for pass: ConvPass) throws(ConvError) -> Layout {
-        var l = Layout()
-        let winograd: WinogradKernel<F>?
-        switch pass {
-        case .forward: winograd = forwardKernel
-        case .backward(let set): winograd = set.contains(.input) ? inputGradientKernel : nil
+        let problem = pass == .forward ? forwardKernel.problem : inputGradientKernel.problem
+        return try Layout(F.self, pass: pass, problem: problem, blockTiles: blockTiles, workers: workers) {
+            set throws(ConvError) in try gradients.layout(for: .backward(set))
         }
-        if let winograd {
-            let sizes = try WinogradKernel<F>.checkedSizes(winograd.problem, blockTiles: blockTiles)
-            var b = WorkspaceLayoutBuilder(workers: workers)
-            l.transformedFilter = try b.shared(sizes.filter, "Winograd transformed filter")
-            l.blocks = try b.perWorker(sizes.perWorker, "Winograd blocks")
-            l.total = b.total
-            l.runsWinograd = true
-        }
-        let lowered = pass.gradients.subtracting(.input)
-        if !lowered.isEmpty {
-            l.gradients = try gradients.layout(for: .backward(lowered))
-            l.total = max(l.total, l.gradients.total)
-            l.runsLowering = true
-        }
-        return l
     }
 
     /// U, the forward pass's transformed filter.
@@ -111,24 +81,15 @@ struct WinogradAlgorithm<F: WinogradTransform>: ConvolutionAlgorithm {
 
     func forward<T: ConvScalar>(_ call: ForwardCall<T>, _ layout: Layout) {
         let kernel = forwardKernel
-        let u: UnsafePointer<T>
-        if let prepared = call.preparedFilter {
-            u = prepared
-        } else {
-            let own = layout.transformedFilter.at(call.workspace)
+        let u = layout.forwardFilter(call) { own in
             kernel.transformFilter(call.filter, .forward(geometry), into: own, workers: call.workers)
-            u = UnsafePointer(own)
         }
         kernel.run(source: call.input, transformedFilter: u, bias: call.bias, epilogue: call.epilogue, result: call.output,
                    scratch: layout.blocks.at(call.workspace), workers: call.workers)
     }
 
     func backward<T: ConvScalar>(_ call: BackwardCall<T>, _ layout: Layout) {
-        if layout.runsLowering {
-            var lowered = call
-            lowered.inputGradient = nil
-            gradients.backward(lowered, layout.gradients)
-        }
+        layout.runLowering(gradients, call)
         // After the lowering has finished with the workspace, in the same memory.
         if layout.runsWinograd, let dX = call.inputGradient, let f = call.filter {
             let kernel = inputGradientKernel

@@ -50,14 +50,6 @@ struct WinogradFilterAccess {
                                     inputStride: 1, rotated: false, tapStride: Cg)
     }
 
-    /// F as the input gradient reads it, in `layout`.
-    static func inputGradient(_ g: ConvGeometry, filter layout: FilterLayout) -> WinogradFilterAccess {
-        guard layout == .channelsLast else { return inputGradient(g) }
-        let Cg = g.inputChannelsPerGroup
-        return WinogradFilterAccess(groupStride: g.outputChannelsPerGroup * Cg * 9, outputStride: 1,
-                                    inputStride: Cg * 9, rotated: true, tapStride: Cg)
-    }
-
     /// F as the forward pass reads it: `K × C/G × 3 × 3`.
     static func forward(_ g: ConvGeometry) -> WinogradFilterAccess {
         let Cg = g.inputChannelsPerGroup
