@@ -61,6 +61,9 @@ struct ConvBench: ParsableCommand {
     @Option(help: "Force an algorithm on every layer (e.g. winograd4x4, kernelRowGEMM); layers it cannot run are skipped.")
     var algorithm: String?
 
+    @Option(help: "Force how Winograd plans compute the filter gradient: sumOfProducts or winograd (default: the rule's choice).")
+    var filterGradient: String?
+
     @Option(help: "The engines' numerics mode for the automatic plan: strict, default or fast.")
     var numerics: String = ConvNumerics.default.rawValue
 
@@ -88,6 +91,9 @@ struct ConvBench: ParsableCommand {
         _ = try layouts()
         if let algorithm, ConvAlgorithm(rawValue: algorithm) == nil {
             throw ValidationError("--algorithm takes " + ConvAlgorithm.allCases.map(\.rawValue).joined(separator: ", "))
+        }
+        if let filterGradient, FilterGradientAlgorithm(rawValue: filterGradient) == nil {
+            throw ValidationError("--filter-gradient takes " + FilterGradientAlgorithm.allCases.map(\.rawValue).joined(separator: ", "))
         }
         if ConvNumerics(rawValue: numerics) == nil {
             throw ValidationError("--numerics takes " + ConvNumerics.allCases.map(\.rawValue).joined(separator: ", "))
@@ -179,7 +185,7 @@ struct ConvBench: ParsableCommand {
             settings: .init(threads: threadList, passes: passes, repetitions: repetitionPolicy, samples: samples,
                             seed: seed, reference: !noReference, fault: injectFault.flatMap(InjectedFault.init),
                             algorithm: forced, numerics: ConvNumerics(rawValue: numerics) ?? .default,
-                            tileRows: tileRows),
+                            tileRows: tileRows, filterGradient: filterGradient.flatMap(FilterGradientAlgorithm.init)),
             gemmRates: Dictionary(uniqueKeysWithValues: rates.map { ($0.threads, $0) }))
         let familyRunner = FamilyRunner<T>(settings: runner.settings, gemmRates: runner.gemmRates)
         var layerInfos: [LayerInfo] = []

@@ -29,6 +29,19 @@ struct LayerRunner<T: ConvScalar> {
         var numerics: ConvNumerics = .default
         /// A forced tile height in output rows (`--tile-rows`, for tuning), or `nil` for the engine's own.
         var tileRows: Int? = nil
+        /// A forced filter-gradient way for Winograd plans (`--filter-gradient`), or `nil` for the rule's.
+        var filterGradient: FilterGradientAlgorithm? = nil
+
+        /// An engine with these settings and `workers` threads for `g`: a forced filter-gradient way applies
+        /// where the plan offers it (the Winograd plans of NCHW rows); other rows keep the rule's.
+        func engine(workers: Int, for g: ConvGeometry, managesBLASThreads: Bool = true) throws -> ConvolutionEngine {
+            let automatic = try ConvolutionEngine(workers: workers, algorithm: algorithm, numerics: numerics,
+                                                  tileRows: tileRows, managesBLASThreads: managesBLASThreads)
+            guard let filterGradient else { return automatic }
+            let forced = try ConvolutionEngine(workers: workers, algorithm: algorithm, numerics: numerics, tileRows: tileRows,
+                                               managesBLASThreads: managesBLASThreads, filterGradientAlgorithm: filterGradient)
+            return (try? forced.plan(for: g)) == nil ? automatic : forced
+        }
     }
 
     let settings: Settings
@@ -61,14 +74,12 @@ struct LayerRunner<T: ConvScalar> {
         // The one-worker engine also runs inside every repetition of the multi-thread cells, right before the
         // multi-worker one, so their speed-up is a ratio of medians over the same repetitions (on a shared machine
         // the load changes between cells measured seconds apart).
-        let oneWorker = try ConvolutionEngine(workers: 1, algorithm: settings.algorithm, numerics: settings.numerics,
-                                              tileRows: settings.tileRows, managesBLASThreads: false)
+        let oneWorker = try settings.engine(workers: 1, for: g, managesBLASThreads: false)
         let oneWorkerSpace = try ConvWorkspace<T>(reserving: oneWorker.workspaceElementCount(for: g, scalar: T.self))
         for threads in settings.threads {
             BLAS.setThreadCount(1)
             let engine = threads == 1 ? oneWorker
-                : try ConvolutionEngine(workers: threads, algorithm: settings.algorithm, numerics: settings.numerics,
-                                       tileRows: settings.tileRows)
+                : try settings.engine(workers: threads, for: g)
             // Winograd rows are checked with the transform bound (Mag of the sampled elements, for this plan).
             let bounds = try references.bounded(for: engine.plan(for: g, scalar: T.self), exact)
             let workspace = threads == 1

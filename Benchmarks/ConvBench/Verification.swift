@@ -77,13 +77,13 @@ struct ReferenceSamples: Sendable {
     }
 
     /// These samples with the bound `plan` is checked with: unchanged for the algorithms that sum the exact
-    /// products; for a Winograd algorithm, O (and dX on the col2im route) get the transform bound's Mag
-    /// (``ReferenceConvolution/winogradForwardMagnitudes(_:tileSize:input:filter:bias:at:)``) and its
-    /// `L = Cs + 4α + 8` (``ErrorBound/termCounts(_:algorithm:)``). Mag is the same number in every layout: for an
+    /// products; for a Winograd algorithm, O (and dX on the col2im route, and dF by transform) get the
+    /// transform bound's Mag (``ReferenceConvolution/winogradForwardMagnitudes(_:tileSize:input:filter:bias:at:)``)
+    /// and its `L = Cs + 4α + 8` (``ErrorBound/termCounts(_:plan:)``). Mag is the same number in every layout: for an
     /// NHWC row it is computed on NCHW copies of the tensors, at the sampled elements' NCHW positions.
     func bounded(for plan: ConvPlan, _ t: LayerTensors<Double>) throws -> ReferenceSamples {
         guard let m = plan.algorithm.winogradTileSize else { return self }
-        let g = t.geometry, L = ErrorBound.termCounts(g, algorithm: plan.algorithm)
+        let g = t.geometry, L = ErrorBound.termCounts(g, plan: plan)
         let nchw = g.withLayout(.nchw), orders = g.orders
         var copy = self
         var o = self[.output]
@@ -107,6 +107,18 @@ struct ReferenceSamples: Sendable {
             }
             dX.terms = L.inputGradient
             copy.byField[.inputGradient] = dX
+        }
+        if plan.filterGradientAlgorithm == .winograd {
+            var dF = self[.filterGradient]
+            dF.magnitudes = try orders.input.withChannelsFirst(t.input.readOnly) { x in
+                try orders.output.withChannelsFirst(t.outputGradient.readOnly) { dO in
+                    try ReferenceConvolution().winogradFilterGradientMagnitudes(
+                        nchw, tileSize: m, input: x, outputGradient: dO,
+                        at: dF.indices.map { orders.filter.channelsFirst(stored: $0) })
+                }
+            }
+            dF.terms = L.filterGradient
+            copy.byField[.filterGradient] = dF
         }
         return copy
     }

@@ -30,9 +30,8 @@ protocol FamilyGeometry: LayerGeometry {
     func referenceForward(_ x: [Double], _ f: [Double], _ b: [Double]?) throws -> (output: [Double], magnitudes: [Double])
     func referenceBackward(_ x: [Double], _ f: [Double], _ dO: [Double]) throws
         -> (gradients: Gradients<Double>, magnitudes: Gradients<Double>)
-    /// The bound a plan of `algorithm` and `route` is checked with, when it is not Σ|terms| (a Winograd plan).
-    func bounded(_ r: FamilyReference, algorithm: ConvAlgorithm, route: InputGradientAlgorithm,
-                 operands p: FamilyProblem) -> FamilyReference
+    /// The bound the 2-D plan `plan` is checked with, when it is not Σ|terms| (a Winograd plan).
+    func bounded(_ r: FamilyReference, plan: ConvPlan, operands p: FamilyProblem) -> FamilyReference
     /// The reference's buffer forms (for the hostile calls).
     func referenceForward(_ x: UnsafeBufferPointer<Double>, _ f: UnsafeBufferPointer<Double>,
                           _ b: UnsafeBufferPointer<Double>?, _ o: UnsafeMutableBufferPointer<Double>) throws
@@ -78,8 +77,7 @@ extension FamilyGeometry {
                        gradients: GradientSet) throws -> Gradients<Double> {
         try e.backward(self, input: input, filter: filter, outputGradient: outputGradient, gradients: gradients)
     }
-    func bounded(_ r: FamilyReference, algorithm: ConvAlgorithm, route: InputGradientAlgorithm,
-                 operands p: FamilyProblem) -> FamilyReference { r }
+    func bounded(_ r: FamilyReference, plan: ConvPlan, operands p: FamilyProblem) -> FamilyReference { r }
     var biasShape: [Int] { [biasCount] }
 }
 
@@ -103,13 +101,20 @@ extension TransposedConvGeometry: FamilyGeometry {
     /// col2im route) and the input gradient as its transform forward pass: those two results are checked with
     /// the transform bound (Mag computed by the reference on the associated convolution, plus |Bt| and one term
     /// for the bias added afterwards). Winograd needs dilation 1, so such a geometry is never staged.
-    func bounded(_ r: FamilyReference, algorithm: ConvAlgorithm, route: InputGradientAlgorithm,
-                 operands p: FamilyProblem) -> FamilyReference {
+    /// With ``FilterGradientAlgorithm/winograd``, dF is the associated convolution's filter gradient by
+    /// transform (X = dO, dO = X) and gets its transform bound too.
+    func bounded(_ r: FamilyReference, plan: ConvPlan, operands p: FamilyProblem) -> FamilyReference {
+        let algorithm = plan.algorithm, route = plan.inputGradientAlgorithm
         guard let m = algorithm.winogradTileSize else { return r }
         var out = r
-        let a = associated, t = ErrorBound.termCounts(a, algorithm: algorithm)
+        let a = associated, t = ErrorBound.termCounts(a, plan: plan)
         do {
             let reference = ReferenceConvolution()
+            if plan.filterGradientAlgorithm == .winograd {
+                out.magnitudes.filterGradient = try reference.winogradFilterGradientMagnitudes(
+                    a, tileSize: m, input: p.outputGradient, outputGradient: p.input)
+                out.terms[2] = t.filterGradient
+            }
             if route == .col2im {
                 var mag = try reference.winogradInputGradientMagnitudes(a, tileSize: m, filter: p.filter, outputGradient: p.input)
                 if let b = p.bias {
@@ -306,10 +311,10 @@ func runFamilyCase<G: FamilyGeometry>(
                 tally.casesPerPlan["\(algorithm)+\(route)", default: 0] += 1
                 let context = "\(G.operation) case \(index), data seed 0x\(String(dataSeed, radix: 16)), \(g), plan \(plan)"
                 tally.worstDouble = max(tally.worstDouble, checkFamilyPlan(
-                    g, engine, problem, g.bounded(doubleReference, algorithm: algorithm, route: route, operands: problem),
+                    g, engine, problem, g.bounded(doubleReference, plan: plan.plan, operands: problem),
                     subset: subset, doubleWorkspace, context: context + ", Double"))
                 tally.worstFloat = max(tally.worstFloat, checkFamilyPlan(
-                    g, engine, floatProblem, g.bounded(floatReference, algorithm: algorithm, route: route, operands: floatProblem),
+                    g, engine, floatProblem, g.bounded(floatReference, plan: plan.plan, operands: floatProblem),
                     subset: subset, floatWorkspace, context: context + ", Float"))
             }
         }

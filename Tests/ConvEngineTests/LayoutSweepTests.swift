@@ -272,8 +272,7 @@ struct LayoutSweepTests {
             var rng = SeededGenerator(seed: seed)
             let problem = FamilyProblem(g, useBias: true, rng: &rng)
             let plan = try g.mappedPlan(engine)
-            let reference = g.bounded(try FamilyReference(g, problem), algorithm: plan.plan.algorithm,
-                                      route: plan.plan.inputGradientAlgorithm, operands: problem)
+            let reference = g.bounded(try FamilyReference(g, problem), plan: plan.plan, operands: problem)
             worst = max(worst, checkFamilyPlan(g, engine, problem, reference, subset: LayoutSweep.subsets[i % 6], workspace,
                                                context: "\(G.operation) automatic, \(g), plan \(plan)"))
         }

@@ -26,10 +26,10 @@ private let blasPinned: Bool = {
 
 /// An engine, after ``pinBLASThreadsOnce()``.
 func makeEngine(workers: Int, algorithm: ConvAlgorithm? = nil, inputGradientAlgorithm: InputGradientAlgorithm? = nil,
-                workspaceLimit: Int? = nil) throws -> ConvolutionEngine {
+                workspaceLimit: Int? = nil, filterGradientAlgorithm: FilterGradientAlgorithm? = nil) throws -> ConvolutionEngine {
     pinBLASThreadsOnce()
     return try ConvolutionEngine(workers: workers, algorithm: algorithm, inputGradientAlgorithm: inputGradientAlgorithm,
-                                 workspaceLimit: workspaceLimit)
+                                 workspaceLimit: workspaceLimit, filterGradientAlgorithm: filterGradientAlgorithm)
 }
 
 // MARK: - Plans

@@ -150,12 +150,24 @@ struct ReferenceResults: Sendable {
     /// algorithms that sum the exact products; for a Winograd algorithm, the transform bound's Mag (computed
     /// by the reference, in Double) and `Cs + 4α + 8` for O, and for dX when `route` is ``InputGradientAlgorithm/col2im``
     /// (the full-convolution route sums products).
-    func bounded(for algorithm: ConvAlgorithm, route: InputGradientAlgorithm, geometry g: ConvGeometry) -> ReferenceResults {
+    ///
+    /// `filterGradient`: how the run computed dF (`nil`: as an engine forcing `algorithm` plans it); with
+    /// ``FilterGradientAlgorithm/winograd``, dF is checked with the transform bound too.
+    func bounded(for algorithm: ConvAlgorithm, route: InputGradientAlgorithm, geometry g: ConvGeometry,
+                 filterGradient: FilterGradientAlgorithm? = nil) -> ReferenceResults {
         guard let m = algorithm.winogradTileSize else { return self }
         var r = self
         let reference = ReferenceConvolution()
-        let t = ErrorBound.termCounts(g, algorithm: algorithm), sums = ErrorBound.termCounts(g)
+        let way = filterGradient
+            ?? (try? ConvolutionEngine(workers: 1, algorithm: algorithm).plan(for: g).filterGradientAlgorithm) ?? .sumOfProducts
+        var plan = ConvPlan(algorithm: algorithm, inputGradientAlgorithm: route, workers: 1, tile: .images(1))
+        plan.filterGradientAlgorithm = way
+        let t = ErrorBound.termCounts(g, plan: plan), sums = ErrorBound.termCounts(g)
         do {
+            if way == .winograd {
+                r.filterGradientMagnitudes = try reference.winogradFilterGradientMagnitudes(
+                    g, tileSize: m, input: operands.input, outputGradient: operands.outputGradient)
+            }
             r.outputMagnitudes = try reference.winogradForwardMagnitudes(g, tileSize: m, input: operands.input,
                                                                        filter: operands.filter, bias: operands.bias)
             if route == .col2im {
@@ -173,7 +185,8 @@ struct ReferenceResults: Sendable {
     /// reference, which sums the exact products).
     func bounded<T: ConvScalar>(for backend: any ConvolutionBackend, geometry g: ConvGeometry, scalar: T.Type) -> ReferenceResults {
         guard let engine = backend as? ConvolutionEngine, let plan = try? engine.plan(for: g, scalar: scalar) else { return self }
-        return bounded(for: plan.algorithm, route: plan.inputGradientAlgorithm, geometry: g)
+        return bounded(for: plan.algorithm, route: plan.inputGradientAlgorithm, geometry: g,
+                       filterGradient: plan.filterGradientAlgorithm)
     }
 
     /// L of each result in the order of ``ConvResults/named``.

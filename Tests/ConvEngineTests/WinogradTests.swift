@@ -33,7 +33,7 @@ struct WinogradTests {
         ConvGeometry(n: 4, c: 8, h: 3, w: 3, k: 8, r: 3, s: 3),
     ]
 
-    @Test("Forced, every element within the transform bound: forward, input gradient (both routes), Float and Double")
+    @Test("Forced, every element within the transform bound: forward, input gradient (both routes), filter gradient (both ways), Float and Double")
     func sweep() throws {
         pinBLASThreadsOnce()
         var rng = SeededGenerator(seed: 0x3143_0014)
@@ -49,14 +49,18 @@ struct WinogradTests {
             for algorithm in Self.algorithms {
                 #expect(algorithm.supports(g), "\(algorithm) must run \(g)")
                 for route in InputGradientAlgorithm.allCases {
+                  for way in FilterGradientAlgorithm.allCases {
                     let workers = rng.pick([1, 2, 3])
-                    let engine = try makeEngine(workers: workers, algorithm: algorithm, inputGradientAlgorithm: route)
-                    let label = "case \(index) \(algorithm)+\(route)×\(workers)"
-                    worst["\(algorithm) Double", default: 0] = max(worst["\(algorithm) Double", default: 0],
+                    let engine = try makeEngine(workers: workers, algorithm: algorithm, inputGradientAlgorithm: route,
+                                                filterGradientAlgorithm: way)
+                    #expect(try engine.plan(for: g).filterGradientAlgorithm == way)
+                    let label = "case \(index) \(algorithm)+\(route)+\(way) dF×\(workers)"
+                    worst["\(algorithm) \(way) dF Double", default: 0] = max(worst["\(algorithm) \(way) dF Double", default: 0],
                         try Self.check(engine, g, problem, references.double, Double.self, label))
-                    worst["\(algorithm) Float", default: 0] = max(worst["\(algorithm) Float", default: 0],
+                    worst["\(algorithm) \(way) dF Float", default: 0] = max(worst["\(algorithm) \(way) dF Float", default: 0],
                         try Self.check(engine, g, problem, references.float, Float.self, label))
                     runs += 2
+                  }
                 }
             }
         }

@@ -14,8 +14,8 @@ public enum ConvAlgorithm: String, Sendable, CaseIterable, CustomStringConvertib
     case pointwise
     /// Winograd's minimal filtering F(4×4, 3×3) (<doc:TheAlgorithms>): 3×3 kernels at stride 1 and dilation 1,
     /// any padding, image size, groups and batch. The forward pass and the input gradient run as 36 GEMMs over
-    /// blocks of transformed 6×6 input tiles (a quarter of the direct products); the filter gradient as
-    /// ``tiledIm2col``. Not a sum of the exact products: its results are within the transform bound of
+    /// blocks of transformed 6×6 input tiles (a quarter of the direct products); the filter gradient by the
+    /// same transforms (``FilterGradientAlgorithm/winograd``, where the plan says so) or as ``tiledIm2col``. Not a sum of the exact products: its results are within the transform bound of
     /// ``ErrorBound/transformTermCount(channelsSummed:outputTileSize:)``, and a NaN or ±∞ spreads within a
     /// tile. Automatic only in ``ConvNumerics/fast`` mode.
     case winograd4x4
@@ -80,5 +80,21 @@ public enum InputGradientAlgorithm: String, Sendable, CaseIterable, CustomString
     case fullConvolution
 
     /// The route's name, its raw value (for example `col2im`).
+    public var description: String { rawValue }
+}
+
+/// How the filter gradient is computed.
+public enum FilterGradientAlgorithm: String, Sendable, CaseIterable, CustomStringConvertible {
+    /// The sum of the exact products `dF += dO·colᵀ`, by the plan's ``ConvAlgorithm`` (for the Winograd
+    /// algorithms, by ``ConvAlgorithm/tiledIm2col``). Within the `Σ|terms|` bound of ``ErrorBound``.
+    case sumOfProducts
+    /// Winograd's transform, for ``ConvAlgorithm/winograd2x2`` and ``ConvAlgorithm/winograd4x4`` on a
+    /// channels-first geometry: the adjoint of their forward pass, `dF = Gᵀ·(Σ_tiles (A·dY·Aᵀ) ⊙ (Bᵀ·d·B))·G`,
+    /// as α² GEMMs over the same blocks of tiles (4/9 or 1/4 of the products). Within the transform bound
+    /// (``ErrorBound/transformTermCount(channelsSummed:outputTileSize:)`` with the tiles of the batch as
+    /// `Cs`), and a NaN or ±∞ in X or dO spreads to the whole filter gradient of its channel pair.
+    case winograd
+
+    /// The way's name, its raw value (for example `sumOfProducts`).
     public var description: String { rawValue }
 }

@@ -1,7 +1,7 @@
 /// How a 3-D convolution (``ConvGeometry3D``) is lowered to GEMMs: the forward pass and all three gradients
 /// (<doc:ThreeDimensionalConvolution> describes both and the rule that picks one).
 ///
-/// Force one with ``ConvolutionEngine/init(workers:algorithm:numerics:planning:inputGradientAlgorithm:workspaceLimit:tileBudgetBytes:tileRows:managesBLASThreads:volumeAlgorithm:)``'s
+/// Force one with ``ConvolutionEngine/init(workers:algorithm:numerics:planning:inputGradientAlgorithm:workspaceLimit:tileBudgetBytes:tileRows:managesBLASThreads:volumeAlgorithm:filterGradientAlgorithm:)``'s
 /// `volumeAlgorithm`; `nil` lets `plan(for:scalar:)` choose. Both sum
 /// the exact products (their results are within the `Σ|terms|` bound of ``ErrorBound``) and both run every
 /// geometry.

@@ -37,6 +37,9 @@ public struct ConvPlan: Hashable, Sendable, CustomStringConvertible {
     public var algorithm: ConvAlgorithm
     /// The input-gradient route.
     public var inputGradientAlgorithm: InputGradientAlgorithm
+    /// How the filter gradient is computed: ``FilterGradientAlgorithm/sumOfProducts`` (the default) or, for a
+    /// Winograd algorithm, ``FilterGradientAlgorithm/winograd``.
+    public var filterGradientAlgorithm: FilterGradientAlgorithm
     /// Worker threads the work is split over (each calls single-threaded BLAS when more than one).
     public var workers: Int
     /// The GEMM tile: always one image for ``ConvAlgorithm/im2col`` and ``ConvAlgorithm/pointwise``;
@@ -47,18 +50,22 @@ public struct ConvPlan: Hashable, Sendable, CustomStringConvertible {
     public var layoutConversion: LayoutConversion?
 
     /// A plan with these parts.
-    public init(algorithm: ConvAlgorithm, inputGradientAlgorithm: InputGradientAlgorithm, workers: Int, tile: ConvTile) {
+    public init(algorithm: ConvAlgorithm, inputGradientAlgorithm: InputGradientAlgorithm, workers: Int, tile: ConvTile,
+                filterGradientAlgorithm: FilterGradientAlgorithm = .sumOfProducts) {
         self.algorithm = algorithm
         self.inputGradientAlgorithm = inputGradientAlgorithm
+        self.filterGradientAlgorithm = filterGradientAlgorithm
         self.workers = workers
         self.tile = tile
         layoutConversion = nil
     }
 
     /// The plan in one line, for example `tiledIm2col(tile 4 images)+col2im×2`: algorithm, tile,
-    /// input-gradient route and worker count, then the layout conversion when there is one, for example
+    /// `+winograd dF` for a ``FilterGradientAlgorithm/winograd`` filter gradient, input-gradient route and
+    /// worker count, then the layout conversion when there is one, for example
     /// `winograd4x4(tile 64 transform tiles, gradients 1 image)+col2im×2 via NCHW copies (2 images at a time)`.
     public var description: String {
-        "\(algorithm)(tile \(tile))+\(inputGradientAlgorithm)×\(workers)" + (layoutConversion.map { " \($0)" } ?? "")
+        "\(algorithm)(tile \(tile))" + (filterGradientAlgorithm == .winograd ? "+winograd dF" : "")
+            + "+\(inputGradientAlgorithm)×\(workers)" + (layoutConversion.map { " \($0)" } ?? "")
     }
 }

@@ -67,6 +67,8 @@ enum AlgorithmRegistry {
         var inapplicability: String?
         var isAutomaticChoice: Bool
         var workspaceFallback: ConvAlgorithm?
+        /// The ways it computes the filter gradient, the automatic choice first.
+        var filterGradientAlgorithms: [FilterGradientAlgorithm]
     }
 
     /// Reads an algorithm type's ``Description`` for one geometry.
@@ -75,7 +77,8 @@ enum AlgorithmRegistry {
         func visit<A: ConvolutionAlgorithm>(_: A.Type) -> Description {
             Description(inapplicability: A.inapplicability(to: geometry),
                         isAutomaticChoice: A.isAutomaticChoice(for: geometry),
-                        workspaceFallback: A.workspaceFallback)
+                        workspaceFallback: A.workspaceFallback,
+                        filterGradientAlgorithms: A.filterGradientAlgorithms(for: geometry))
         }
     }
 }

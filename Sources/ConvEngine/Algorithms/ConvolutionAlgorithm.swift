@@ -48,6 +48,11 @@ protocol ConvolutionAlgorithm {
     /// The next smaller tile under a workspace limit, or `nil` when the algorithm cannot shrink further.
     static func smallerTile(than tile: ConvTile, for geometry: ConvGeometry) -> ConvTile?
 
+    /// The ways this algorithm computes the filter gradient of `geometry`, the automatic plan's choice first.
+    /// Default: ``FilterGradientAlgorithm/sumOfProducts`` only. The algorithm reads the plan's
+    /// ``ConvPlan/filterGradientAlgorithm``; the engine has checked that it is one of these.
+    static func filterGradientAlgorithms(for geometry: ConvGeometry) -> [FilterGradientAlgorithm]
+
     /// The algorithm an automatic plan switches to when this one's smallest workspace is over the limit
     /// (`nil`: none; the plan then fails with ``ConvError/workspaceCapTooSmall(required:cap:)``).
     static var workspaceFallback: ConvAlgorithm? { get }
@@ -91,6 +96,7 @@ extension ConvolutionAlgorithm {
     static func smallerTile(than tile: ConvTile, for geometry: ConvGeometry) -> ConvTile? { nil }
     static var workspaceFallback: ConvAlgorithm? { nil }
     static func isAutomaticChoice(for geometry: ConvGeometry) -> Bool { false }
+    static func filterGradientAlgorithms(for geometry: ConvGeometry) -> [FilterGradientAlgorithm] { [.sumOfProducts] }
     static func runsNatively(_ layout: ConvLayout) -> Bool { layout == .nchw }
     static func isAutomaticThroughActivationConversion(for geometry: ConvGeometry) -> Bool { false }
     static func layoutConversion(for geometry: ConvGeometry, policy: TilePolicy) -> LayoutConversion? { nil }

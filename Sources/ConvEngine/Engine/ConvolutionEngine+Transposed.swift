@@ -98,7 +98,8 @@ extension ConvolutionEngine {
             engine = try ConvolutionEngine(
                 workers: workers, algorithm: algorithm, numerics: numerics, planning: .rule,
                 inputGradientAlgorithm: inputGradientAlgorithm, workspaceLimit: limit - stagingBytes,
-                tileBudgetBytes: tileBudgetBytes, tileRows: tileRows, managesBLASThreads: managesBLASThreads)
+                tileBudgetBytes: tileBudgetBytes, tileRows: tileRows, managesBLASThreads: managesBLASThreads,
+                filterGradientAlgorithm: filterGradientAlgorithm)
         }
         let plan: ConvPlan
         let convolution: Int

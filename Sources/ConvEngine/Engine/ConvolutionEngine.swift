@@ -51,6 +51,10 @@ public struct ConvolutionEngine: ConvolutionBackend, Sendable {
     let planCache = PlanCache()
     /// The forced input-gradient route, or `nil` to let ``plan(for:scalar:)-(ConvGeometry,_)`` choose (``InputGradientAlgorithm/col2im``).
     public let inputGradientAlgorithm: InputGradientAlgorithm?
+    /// The forced way of computing the filter gradient, or `nil` to let ``plan(for:scalar:)-(ConvGeometry,_)``
+    /// choose (``FilterGradientAlgorithm/winograd`` for a Winograd plan where it measured faster, else
+    /// ``FilterGradientAlgorithm/sumOfProducts``).
+    public let filterGradientAlgorithm: FilterGradientAlgorithm?
     /// Whether this engine pins OpenBLAS to one thread when `workers > 1` (see the type's documentation).
     public let managesBLASThreads: Bool
     /// The forced algorithm of 3-D convolutions (``ConvGeometry3D``), or `nil` to let
@@ -84,6 +88,8 @@ public struct ConvolutionEngine: ConvolutionBackend, Sendable {
     ///   - tileRows: force the tiled algorithm's tile height in output rows (`nil`: automatic).
     ///   - managesBLASThreads: when `true` (default) and `workers > 1`, sets OpenBLAS to one thread once per process.
     ///   - volumeAlgorithm: force the algorithm of 3-D convolutions (`nil`: automatic).
+    ///   - filterGradientAlgorithm: force the way the filter gradient is computed (`nil`: automatic); a plan
+    ///     whose algorithm does not offer it fails with ``ConvError/algorithmNotApplicable(algorithm:reason:)``.
     /// - Throws: ``ConvError/invalidArgument(name:reason:)`` for a worker count, limit or budget out of range.
     public init(
         workers: Int = ProcessInfo.processInfo.activeProcessorCount,
@@ -95,7 +101,8 @@ public struct ConvolutionEngine: ConvolutionBackend, Sendable {
         tileBudgetBytes: Int = ConvolutionEngine.defaultTileBudgetBytes,
         tileRows: Int? = nil,
         managesBLASThreads: Bool = true,
-        volumeAlgorithm: ConvAlgorithm3D? = nil
+        volumeAlgorithm: ConvAlgorithm3D? = nil,
+        filterGradientAlgorithm: FilterGradientAlgorithm? = nil
     ) throws(ConvError) {
         guard (1...Self.maximumWorkers).contains(workers) else {
             throw .invalidArgument(name: "workers", reason: "\(workers) is outside 1...\(Self.maximumWorkers)")
@@ -119,6 +126,7 @@ public struct ConvolutionEngine: ConvolutionBackend, Sendable {
         self.tileRows = tileRows
         self.managesBLASThreads = managesBLASThreads
         self.volumeAlgorithm = volumeAlgorithm
+        self.filterGradientAlgorithm = filterGradientAlgorithm
         if workers > 1 && managesBLASThreads { BLAS.pinToOneThreadOnce() }
     }
 }

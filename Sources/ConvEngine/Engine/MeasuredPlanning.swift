@@ -57,9 +57,16 @@ extension ConvolutionEngine {
     }
 
     /// Every applicable candidate the numerics mode allows, timed; fastest first.
+    /// Whether `algorithm` computes the filter gradient of `g` the forced way (any algorithm when none is forced).
+    private func offers(_ way: FilterGradientAlgorithm?, _ algorithm: ConvAlgorithm, _ g: ConvGeometry) -> Bool {
+        guard let way else { return true }
+        return AlgorithmRegistry.visit(algorithm, AlgorithmRegistry.Describe(geometry: g)).filterGradientAlgorithms.contains(way)
+    }
+
     private func measureCandidates<T: ConvScalar>(_ g: ConvGeometry, _: T.Type) throws(ConvError) -> [MeasuredTiming] {
         let candidates = Self.automaticOrder.filter {
             $0.numerics <= numerics && AlgorithmRegistry.inapplicability(of: $0, to: g) == nil
+                && offers(filterGradientAlgorithm, $0, g)
         }
         let training = planning == .measureTraining
         let tensors = try MeasurementTensors<T>(g, training: training)
@@ -68,7 +75,8 @@ extension ConvolutionEngine {
             let engine = try ConvolutionEngine(
                 workers: workers, algorithm: candidate, numerics: numerics,
                 inputGradientAlgorithm: inputGradientAlgorithm, workspaceLimit: workspaceLimit,
-                tileBudgetBytes: tileBudgetBytes, tileRows: tileRows, managesBLASThreads: false)
+                tileBudgetBytes: tileBudgetBytes, tileRows: tileRows, managesBLASThreads: false,
+                filterGradientAlgorithm: filterGradientAlgorithm)
             let workspace = ConvWorkspace<T>()
             do {
                 try workspace.reserve(engine.workspaceElementCount(for: g, scalar: T.self))

@@ -58,6 +58,7 @@ extension ConvolutionEngine {
         var plan = ConvPlan(algorithm: chosen, inputGradientAlgorithm: inputGradientAlgorithm ?? .col2im,
                             workers: workers, tile: AlgorithmRegistry.visit(chosen, InitialTile(geometry: g, policy: policy)))
         plan.layoutConversion = AlgorithmRegistry.visit(chosen, Conversion(geometry: g, policy: policy))
+        plan.filterGradientAlgorithm = try filterGradientWay(chosen, g)
         guard let limit = workspaceLimit else { return plan }
         var bytes = try workspaceBytes(g, plan, T.self)
         if bytes <= limit { return plan }
@@ -66,6 +67,7 @@ extension ConvolutionEngine {
             plan.algorithm = fallback
             plan.tile = .images(1)
             plan.layoutConversion = AlgorithmRegistry.visit(fallback, Conversion(geometry: g, policy: policy))
+            plan.filterGradientAlgorithm = try filterGradientWay(fallback, g)
             bytes = try workspaceBytes(g, plan, T.self)
         }
         // Fewer images per conversion chunk first (the copies), then smaller tiles (the algorithm's GEMMs).
@@ -73,12 +75,36 @@ extension ConvolutionEngine {
             plan.layoutConversion = smaller
             bytes = try workspaceBytes(g, plan, T.self)
         }
+        let initialTile = plan.tile
         while bytes > limit, let smaller = AlgorithmRegistry.visit(plan.algorithm, SmallerTile(geometry: g, tile: plan.tile)) {
             plan.tile = smaller
             bytes = try workspaceBytes(g, plan, T.self)
         }
+        // The filter gradient by transform keeps a sum of |U| per worker, which no tile shrinks: an automatic
+        // plan computes it by sum of products instead, and shrinks again.
+        if bytes > limit && filterGradientAlgorithm == nil && plan.filterGradientAlgorithm != .sumOfProducts {
+            plan.filterGradientAlgorithm = .sumOfProducts
+            plan.tile = initialTile
+            bytes = try workspaceBytes(g, plan, T.self)
+            while bytes > limit, let smaller = AlgorithmRegistry.visit(plan.algorithm, SmallerTile(geometry: g, tile: plan.tile)) {
+                plan.tile = smaller
+                bytes = try workspaceBytes(g, plan, T.self)
+            }
+        }
         if bytes > limit { throw .workspaceCapTooSmall(required: bytes, cap: limit) }
         return plan
+    }
+
+    /// The forced ``filterGradientAlgorithm`` when `algorithm` offers it for `g`, else the algorithm's own choice.
+    private func filterGradientWay(_ algorithm: ConvAlgorithm, _ g: ConvGeometry) throws(ConvError) -> FilterGradientAlgorithm {
+        let ways = AlgorithmRegistry.visit(algorithm, AlgorithmRegistry.Describe(geometry: g)).filterGradientAlgorithms
+        guard let forced = filterGradientAlgorithm else { return ways.first ?? .sumOfProducts }
+        guard ways.contains(forced) else {
+            throw .algorithmNotApplicable(algorithm: "\(algorithm) with the \(forced) filter gradient",
+                                          reason: "\(algorithm) computes the filter gradient of \(g) only by "
+                                              + ways.map(\.rawValue).joined(separator: " or "))
+        }
+        return forced
     }
 
     /// Workspace elements a forward or backward call on `geometry` needs with this engine's plan: the larger of
@@ -101,7 +127,10 @@ extension ConvolutionEngine {
     ///   `α²·K·C/G` for the transformed filter and `W·α²·(C/G + K/G)·b` for the transformed tiles and GEMM results
     ///   of one block per worker, with `b = 8·⌊clamp(B/(α²·(C/G + K/G)·size), 32, 256)/8⌋` tiles per block
     ///   (B the tile budget; halved, down to 8, under a workspace limit); the filter and bias gradients as
-    ///   ``ConvAlgorithm/tiledIm2col``, in the same memory (the backward pass needs the larger).
+    ///   ``ConvAlgorithm/tiledIm2col``, in the same memory (the backward pass needs the larger), or, with the
+    ///   filter gradient by transform (``FilterGradientAlgorithm/winograd``), `W·α²·K·C/G` for the workers'
+    ///   sums of dU and the same blocks, in the same memory. An automatic plan that is over a workspace limit
+    ///   with the filter gradient by transform computes it by sum of products instead.
     ///
     /// Every lowering also needs `W·K/G·T` when a tile holds several images, and `(W−1)·|F|` for the per-worker
     /// filter-gradient sums (`W·|F|` for the kernel-row lowering, which sums every share packed). The

@@ -241,8 +241,9 @@ extension ErrorBound {
     }
 
     /// The term counts of `g` computed by `algorithm`: the transform bound's `Cs + 4α + 8` for the forward
-    /// pass and the input gradient of a Winograd algorithm (its filter and bias gradients sum products, so
-    /// they keep ``termCounts(_:)-(ConvGeometry)``), and ``termCounts(_:)-(ConvGeometry)`` for every other algorithm.
+    /// pass and the input gradient of a Winograd algorithm (its filter gradient by sum of products and its bias
+    /// gradient keep ``termCounts(_:)-(ConvGeometry)``; ``termCounts(_:plan:)`` also covers a filter gradient
+    /// by transform), and ``termCounts(_:)-(ConvGeometry)`` for every other algorithm.
     public static func termCounts(_ g: ConvGeometry, algorithm: ConvAlgorithm) -> TermCounts {
         var t = termCounts(g)
         if let m = algorithm.winogradTileSize {

@@ -63,6 +63,10 @@ struct LayoutAdapter<A: ConvolutionAlgorithm>: ConvolutionAlgorithm {
 
     static var workspaceFallback: ConvAlgorithm? { A.workspaceFallback }
 
+    static func filterGradientAlgorithms(for geometry: ConvGeometry) -> [FilterGradientAlgorithm] {
+        A.filterGradientAlgorithms(for: inner(geometry))
+    }
+
     static func layoutConversion(for geometry: ConvGeometry, policy: TilePolicy) -> LayoutConversion? {
         LayoutConversion(from: geometry.layout, to: algorithmLayout(for: geometry.layout),
                          imagesPerChunk: imagesPerChunk(

@@ -1,6 +1,7 @@
 /// ``ConvAlgorithm/winograd2x2`` and ``ConvAlgorithm/winograd4x4``: the forward pass and the input gradient
-/// by ``WinogradKernel`` (F(m×m, 3×3), `F` its transforms), the filter and bias gradients by
-/// ``TiledIm2colAlgorithm`` with the plan's gradient tile (a Winograd filter gradient is not implemented).
+/// by ``WinogradKernel`` (F(m×m, 3×3), `F` its transforms); the filter gradient by the same kernel's adjoint
+/// (``FilterGradientAlgorithm/winograd``, with the bias gradient summed directly) or, by sum of products, with
+/// the bias gradient by ``TiledIm2colAlgorithm`` with the plan's gradient tile.
 ///
 /// The input gradient is the stride-1 full convolution of dO with the rotated filter (``WinogradProblem``),
 /// so it runs through the same kernel with the roles of K/G and C/G swapped.
@@ -18,10 +19,13 @@ struct WinogradAlgorithm<F: WinogradTransform>: ConvolutionAlgorithm {
     let workers: Int
     let blockTiles: Int
     let gradients: TiledIm2colAlgorithm
+    /// Whether dF is computed by transform (``FilterGradientAlgorithm/winograd``).
+    let transformsFilterGradient: Bool
 
     init(_ geometry: ConvGeometry, plan: ConvPlan) {
         self.geometry = geometry
         workers = plan.workers
+        transformsFilterGradient = plan.filterGradientAlgorithm == .winograd
         let (tiles, lowering) = plan.winogradTiles(minimum: Self.minimumBlockTiles)
         blockTiles = tiles
         gradients = TiledIm2colAlgorithm(geometry, plan: lowering)
@@ -41,6 +45,18 @@ struct WinogradAlgorithm<F: WinogradTransform>: ConvolutionAlgorithm {
     static func isAutomaticChoice(for g: ConvGeometry) -> Bool {
         g.inputChannelsPerGroup >= F.automaticMinimumInputChannels && g.outputChannelsPerGroup >= 32
             && g.outputHeight >= 2 * F.m && g.outputWidth >= 2 * F.m
+    }
+
+    /// Both ways; by transform first where it measured faster than the tiled im2col's GEMM
+    /// (``filterGradientByTransformIsFaster(for:)``).
+    static func filterGradientAlgorithms(for g: ConvGeometry) -> [FilterGradientAlgorithm] {
+        filterGradientByTransformIsFaster(for: g) ? [.winograd, .sumOfProducts] : [.sumOfProducts, .winograd]
+    }
+
+    /// Where the filter gradient by transform measured faster than by the tiled im2col (CHANGELOG): the
+    /// forward pass's own rule.
+    static func filterGradientByTransformIsFaster(for g: ConvGeometry) -> Bool {
+        isAutomaticChoice(for: g)
     }
 
     /// `8·⌊clamp(B / (α²·(C/G + K/G)·size), 32, 256) / 8⌋` tiles per block, B the tile budget: a block's V and M
@@ -65,7 +81,8 @@ struct WinogradAlgorithm<F: WinogradTransform>: ConvolutionAlgorithm {
 
     func layout(for pass: ConvPass) throws(ConvError) -> Layout {
         let problem = pass == .forward ? forwardKernel.problem : inputGradientKernel.problem
-        return try Layout(F.self, pass: pass, problem: problem, blockTiles: blockTiles, workers: workers) {
+        return try Layout(F.self, pass: pass, problem: problem, blockTiles: blockTiles, workers: workers,
+                          transformingFilterGradient: transformsFilterGradient) {
             set throws(ConvError) in try gradients.layout(for: .backward(set))
         }
     }
@@ -89,7 +106,14 @@ struct WinogradAlgorithm<F: WinogradTransform>: ConvolutionAlgorithm {
     }
 
     func backward<T: ConvScalar>(_ call: BackwardCall<T>, _ layout: Layout) {
-        layout.runLowering(gradients, call)
+        if layout.transformsFilterGradient, let dF = call.filterGradient, let x = call.input {
+            forwardKernel.runFilterGradient(source: x, resultGradient: call.outputGradient, filterGradient: dF,
+                                            sums: layout.filterGradientSums.at(call.workspace),
+                                            scratch: layout.filterGradientBlocks.at(call.workspace), workers: call.workers)
+            if let dB = call.biasGradient { sumBiasGradient(geometry, call.outputGradient, into: dB, workers: call.workers) }
+        } else {
+            layout.runLowering(gradients, call)
+        }
         // After the lowering has finished with the workspace, in the same memory.
         if layout.runsWinograd, let dX = call.inputGradient, let f = call.filter {
             let kernel = inputGradientKernel

@@ -104,15 +104,9 @@ extension WinogradKernel {
             let t = buffer.baseAddress!, y = t + a2, scratch = y + m * m  // Safe: capacities > 0.
             let origins = originBuffer.baseAddress!
             for l0 in stride(from: 0, to: tiles.count, by: L) {
-                let lanes = min(L, tiles.count - l0)
-                for l in 0..<lanes { origins[l] = origin(of: tiles.lowerBound + l0 + l) }
                 // Eight consecutive whole tiles of one tile row: each of their m result rows is one wide store.
+                let (lanes, oneRow) = laneOrigins(tiles, from: l0, into: origins)
                 let o0 = origins[0]
-                var oneRow = lanes == L && o0.row + m <= P && o0.column + L * m <= Q
-                if oneRow {
-                    for l in 1..<L where origins[l].image != o0.image || origins[l].row != o0.row
-                        || origins[l].column != o0.column + l * m { oneRow = false }
-                }
                 for k in 0..<Co {
                     for xi in 0..<a2 { t[xi] = loadLanes(mm.matrix(xi) + k * mm.ld + l0) }
                     F.output(UnsafePointer(t), into: y, scratch: scratch)
@@ -144,6 +138,25 @@ extension WinogradKernel {
             }
           }
         }
+    }
+}
+
+extension WinogradKernel {
+    /// The origins of the block's tiles `l0 …` (up to 8) into `origins`: how many there are, and whether they are
+    /// eight consecutive whole tiles of one tile row of the result (then each of their m rows is one wide load
+    /// or store of 8m consecutive elements).
+    @inline(__always)
+    func laneOrigins(_ tiles: Range<Int>, from l0: Int,
+                     into origins: UnsafeMutablePointer<TileOrigin>) -> (lanes: Int, oneRow: Bool) {
+        let L = Self.lanes, m = F.m, lanes = min(L, tiles.count - l0)
+        for l in 0..<lanes { origins[l] = origin(of: tiles.lowerBound + l0 + l) }
+        let o0 = origins[0]
+        guard lanes == L && o0.row + m <= problem.outputHeight && o0.column + L * m <= problem.outputWidth else {
+            return (lanes, false)
+        }
+        for l in 1..<L where origins[l].image != o0.image || origins[l].row != o0.row
+            || origins[l].column != o0.column + l * m { return (lanes, false) }
+        return (lanes, true)
     }
 }
 

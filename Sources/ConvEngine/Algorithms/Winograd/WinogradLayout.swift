@@ -8,14 +8,22 @@ struct WinogradLayout<Gradients: WorkspaceLayout>: WorkspaceLayout {
     /// A copy of F the input gradient reads instead of F (the channels-last form's, with K and C/G swapped).
     var swappedFilter = WorkspaceRegion()
     var runsWinograd = false
-    /// The lowering's layout, when the pass computes dF or dB.
+    /// The filter gradient by transform (``FilterGradientAlgorithm/winograd``): the shares' sums of dU and each
+    /// worker's V and W. It runs first and the input gradient after it, in the same memory.
+    var filterGradientSums = WorkspaceRegion(), filterGradientBlocks = WorkspaceRegion()
+    var transformsFilterGradient = false
+    /// The lowering's layout, when the pass computes dF (by sum of products) or dB.
     var gradients: Gradients?
     var total = 0
 
     /// The layout of `pass`: the Winograd regions for `problem` (its transformed filter, `blockTiles` per block,
     /// `swappedFilter` elements more for a backward pass), and `gradients(set)` for the other gradients.
+    ///
+    /// With `transformingFilterGradient` (a backward pass of a ``FilterGradientAlgorithm/winograd`` plan), dF
+    /// takes `workers` sums of `|U|` elements and the per-worker blocks, and dB is summed directly, so the
+    /// lowering is not used.
     init<F: WinogradTransform>(_: F.Type, pass: ConvPass, problem: WinogradProblem, blockTiles: Int, workers: Int,
-                               swappedFilter: Int = 0,
+                               swappedFilter: Int = 0, transformingFilterGradient: Bool = false,
                                gradients: (GradientSet) throws(ConvError) -> Gradients) throws(ConvError) {
         if pass == .forward || pass.gradients.contains(.input) {
             let sizes = try WinogradKernel<F>.checkedSizes(problem, blockTiles: blockTiles)
@@ -26,7 +34,17 @@ struct WinogradLayout<Gradients: WorkspaceLayout>: WorkspaceLayout {
             total = b.total
             runsWinograd = true
         }
-        let lowered = pass.gradients.subtracting(.input)
+        var lowered = pass.gradients.subtracting(.input)
+        if transformingFilterGradient && lowered.contains(.filter) {
+            let sizes = try WinogradKernel<F>.checkedSizes(problem, blockTiles: blockTiles)
+            var b = WorkspaceLayoutBuilder(workers: workers)
+            filterGradientSums = try b.shared(checkedProduct(sizes.filter, workers, quantity: "Winograd filter-gradient sums"),
+                                              "Winograd filter-gradient sums")
+            filterGradientBlocks = try b.perWorker(sizes.perWorker, "Winograd filter-gradient blocks")
+            total = max(total, b.total)
+            transformsFilterGradient = true
+            lowered = []
+        }
         if !lowered.isEmpty {
             let layout = try gradients(lowered)
             self.gradients = layout

@@ -28,6 +28,14 @@ protocol WinogradTransform {
     /// One column or row of `Aᵀ·M·A`: α lanes at `src[0], src[srcStride], …` to m at `dst[0], dst[dstStride], …`.
     static func output1D<T: ConvScalar>(_ src: UnsafePointer<SIMD8<T>>, _ srcStride: Int,
                                         _ dst: UnsafeMutablePointer<SIMD8<T>>, _ dstStride: Int)
+    /// One column or row of `A·dY·Aᵀ` (the output transform's adjoint, for the filter gradient): m lanes at
+    /// `src[0], src[srcStride], …` to α at `dst[0], dst[dstStride], …`.
+    static func outputGradient1D<T: ConvScalar>(_ src: UnsafePointer<SIMD8<T>>, _ srcStride: Int,
+                                                _ dst: UnsafeMutablePointer<SIMD8<T>>, _ dstStride: Int)
+    /// One column or row of `Gᵀ·dU·G` (the filter transform's adjoint): α lanes at `src[0], src[srcStride], …`
+    /// to 3 at `dst[0], dst[dstStride], …`.
+    static func filterGradient1D<T: ConvScalar>(_ src: UnsafePointer<SIMD8<T>>, _ srcStride: Int,
+                                                _ dst: UnsafeMutablePointer<SIMD8<T>>, _ dstStride: Int)
 }
 
 extension WinogradTransform {
@@ -57,6 +65,24 @@ extension WinogradTransform {
         let a = alpha
         for nu in 0..<a { output1D(mm + nu, a, scratch + nu, a) }
         for i in 0..<m { output1D(UnsafePointer(scratch + i * a), 1, y + i * m, 1) }
+    }
+
+    /// `A·dY·Aᵀ` from the m×m tile at `dy` into the α×α tile at `w`; `scratch` holds α·m lanes.
+    @inline(__always)
+    static func outputGradient<T: ConvScalar>(_ dy: UnsafePointer<SIMD8<T>>, into w: UnsafeMutablePointer<SIMD8<T>>,
+                                              scratch: UnsafeMutablePointer<SIMD8<T>>) {
+        let a = alpha
+        for j in 0..<m { outputGradient1D(dy + j, m, scratch + j, m) }
+        for xi in 0..<a { outputGradient1D(UnsafePointer(scratch + xi * m), 1, w + xi * a, 1) }
+    }
+
+    /// `Gᵀ·dU·G` from the α×α tile at `du` into the 3×3 tile at `g`; `scratch` holds 3·α lanes.
+    @inline(__always)
+    static func filterGradient<T: ConvScalar>(_ du: UnsafePointer<SIMD8<T>>, into g: UnsafeMutablePointer<SIMD8<T>>,
+                                              scratch: UnsafeMutablePointer<SIMD8<T>>) {
+        let a = alpha
+        for nu in 0..<a { filterGradient1D(du + nu, a, scratch + nu, a) }
+        for r in 0..<3 { filterGradient1D(UnsafePointer(scratch + r * a), 1, g + r * 3, 1) }
     }
 }
 
@@ -115,6 +141,29 @@ enum WinogradF2: WinogradTransform {
         let m0 = src[0], m1 = src[ss], m2 = src[2 * ss], m3 = src[3 * ss]
         dst[0] = m0 + m1 + m2
         dst[ds] = m1 - m2 - m3
+    }
+
+    // A = (Aᵀ)ᵀ = [1 0; 1 1; 1 −1; 0 −1]
+    @inline(__always)
+    static func outputGradient1D<T: ConvScalar>(_ src: UnsafePointer<SIMD8<T>>, _ ss: Int,
+                                                _ dst: UnsafeMutablePointer<SIMD8<T>>, _ ds: Int) {
+        let y0 = src[0], y1 = src[ss]
+        dst[0] = y0
+        dst[ds] = y0 + y1
+        dst[2 * ds] = y0 - y1
+        dst[3 * ds] = SIMD8<T>() - y1
+    }
+
+    // Gᵀ = [1 ½ ½ 0; 0 ½ −½ 0; 0 ½ ½ 1]
+    @inline(__always)
+    static func filterGradient1D<T: ConvScalar>(_ src: UnsafePointer<SIMD8<T>>, _ ss: Int,
+                                                _ dst: UnsafeMutablePointer<SIMD8<T>>, _ ds: Int) {
+        let u0 = src[0], u1 = src[ss], u2 = src[2 * ss], u3 = src[3 * ss]
+        let half: T = 0.5
+        let sum = (u1 + u2) * half
+        dst[0] = u0 + sum
+        dst[ds] = (u1 - u2) * half
+        dst[2 * ds] = sum + u3
     }
 }
 
@@ -191,5 +240,33 @@ enum WinogradF4: WinogradTransform {
         dst[ds] = d12 + two * d34
         dst[2 * ds] = s12 + four * s34
         dst[3 * ds] = d12 + eight * d34 + m5
+    }
+
+    // A = (Aᵀ)ᵀ = [1 0 0 0; 1 1 1 1; 1 −1 1 −1; 1 2 4 8; 1 −2 4 −8; 0 0 0 1]
+    @inline(__always)
+    static func outputGradient1D<T: ConvScalar>(_ src: UnsafePointer<SIMD8<T>>, _ ss: Int,
+                                                _ dst: UnsafeMutablePointer<SIMD8<T>>, _ ds: Int) {
+        let y0 = src[0], y1 = src[ss], y2 = src[2 * ss], y3 = src[3 * ss]
+        let two: T = 2, four: T = 4, eight: T = 8
+        let even = y0 + y2, odd = y1 + y3
+        let even2 = y0 + four * y2, odd2 = two * y1 + eight * y3
+        dst[0] = y0
+        dst[ds] = even + odd
+        dst[2 * ds] = even - odd
+        dst[3 * ds] = even2 + odd2
+        dst[4 * ds] = even2 - odd2
+        dst[5 * ds] = y3
+    }
+
+    // Gᵀ = [¼ −⅙ −⅙ 1/24 1/24 0; 0 −⅙ ⅙ 1/12 −1/12 0; 0 −⅙ −⅙ ⅙ ⅙ 1]
+    @inline(__always)
+    static func filterGradient1D<T: ConvScalar>(_ src: UnsafePointer<SIMD8<T>>, _ ss: Int,
+                                                _ dst: UnsafeMutablePointer<SIMD8<T>>, _ ds: Int) {
+        let u0 = src[0], u1 = src[ss], u2 = src[2 * ss], u3 = src[3 * ss], u4 = src[4 * ss], u5 = src[5 * ss]
+        let quarter: T = 0.25, sixth: T = T(1) / 6, twelfth: T = T(1) / 12, twentyFourth: T = T(1) / 24
+        let s12 = u1 + u2, s34 = u3 + u4
+        dst[0] = u0 * quarter - s12 * sixth + s34 * twentyFourth
+        dst[ds] = (u2 - u1) * sixth + (u3 - u4) * twelfth
+        dst[2 * ds] = (s34 - s12) * sixth + u5
     }
 }

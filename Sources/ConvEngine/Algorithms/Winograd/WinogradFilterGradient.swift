@@ -1,0 +1,124 @@
+// The filter gradient by Winograd's F(m×m, 3×3) (``FilterGradientAlgorithm/transform``): the adjoint of the
+// forward pass. The forward pass is Y = Aᵀ·(U ⊙ V)·A with U = G·F·Gᵀ, linear in U, so for one tile
+// dU = (A·dY·Aᵀ) ⊙ V and dF = Gᵀ·(Σ over tiles of dU)·G:
+//
+//     W[ξν]  (Co × n)  = A·dY·Aᵀ at (ξ, ν), the n tiles of one block of dO
+//     V[ξν]  (Ci × n)  = Bᵀ·d·B at (ξ, ν), the same tiles of X (the forward input transform)
+//     S[ξν]  (Co × Ci) += W[ξν] · V[ξν]ᵀ        (one GEMM per ξν, summing the block's tiles)
+//     dF     = Gᵀ·S·G, once per call
+//
+// α²·Co·Ci multiplications per tile instead of the lowering's 9·m²·Co·Ci.
+
+extension WinogradKernel {
+    /// The filter gradient's partial sums: one S (`transformedFilterCount` elements) per share of the tiles,
+    /// `shares(workers:)` of them.
+    func filterGradientSumsCount(workers: Int) -> Int { transformedFilterCount * workers }
+
+    /// dF of the forward ``problem`` (overwriting `filterGradient`, `K × C/G × 3 × 3`) from X (`source`) and dO
+    /// (`resultGradient`, the result's layout).
+    ///
+    /// The tiles of the batch are cut into `workers` contiguous shares, fixed by the worker count alone; share
+    /// `w` sums its blocks, in order, into its own S in `sums` (``filterGradientSumsCount(workers:)`` elements)
+    /// using worker `w`'s V and W in `scratch` (``perWorker`` elements each), and the shares' sums are added in
+    /// share order before the last transform, so the result never depends on which thread ran what.
+    func runFilterGradient<T: ConvScalar>(source: UnsafePointer<T>, resultGradient: UnsafePointer<T>,
+                                          filterGradient: UnsafeMutablePointer<T>, sums: UnsafeMutablePointer<T>,
+                                          scratch: UnsafeMutablePointer<T>, workers: Int) {
+        let p = problem, L = Self.lanes, a2 = Self.positions, Co = p.outputChannels, Ci = p.inputChannels
+        let total = p.batch * tileRows * tileColumns
+        let perWorker = self.perWorker, filterCount = transformedFilterCount
+        parallelFor(workers) { w in
+            let s = sums + w * filterCount
+            s.update(repeating: 0, count: filterCount)
+            let tiles = share(of: total, worker: w, of: workers)
+            guard !tiles.isEmpty else { return }
+            let block = min(blockTiles, (tiles.count + L - 1) / L * L)
+            let v = BlockMatrices(start: scratch + w * perWorker, rows: Ci, ld: block, count: a2)
+            let dy = BlockMatrices(start: v.end, rows: Co, ld: block, count: a2)
+            for grp in 0..<p.groups {
+                for first in stride(from: tiles.lowerBound, to: tiles.upperBound, by: block) {
+                    let range = first..<min(first + block, tiles.upperBound)
+                    transformInput(source, group: grp, tiles: range, into: v)
+                    transformResultGradient(resultGradient, group: grp, tiles: range, into: dy)
+                    for xi in 0..<a2 {
+                        BLAS.uncheckedGEMM(transposeA: .none, transposeB: .transpose, m: Co, n: Ci, k: range.count,
+                                           alpha: 1, a: dy.matrix(xi), lda: dy.ld, b: v.matrix(xi), ldb: v.ld,
+                                           beta: 1, c: s + (grp * a2 + xi) * Co * Ci, ldc: Ci)
+                    }
+                }
+            }
+        }
+        finishFilterGradient(sums, shares: workers, into: filterGradient, workers: workers)
+    }
+
+    /// `dF = Gᵀ·(Σ_shares S)·G` into `dF` (`K × C/G × 3 × 3`), eight source channels of one filter at a time,
+    /// the filters split over threads.
+    func finishFilterGradient<T: ConvScalar>(_ sums: UnsafePointer<T>, shares: Int,
+                                             into dF: UnsafeMutablePointer<T>, workers: Int) {
+        let p = problem, Co = p.outputChannels, Ci = p.inputChannels, a2 = Self.positions
+        let L = Self.lanes, chunks = (Ci + L - 1) / L, filterCount = transformedFilterCount
+        parallelItems(workers, count: p.groups * Co) { _, item in
+            let grp = item / Co, k = item % Co
+            withUnsafeTemporaryAllocation(of: SIMD8<T>.self, capacity: a2 + 9 + 3 * F.alpha) { lanes in
+                let t = lanes.baseAddress!, g = t + a2, scratch = g + 9  // Safe: capacity > 0.
+                for chunk in 0..<chunks {
+                    let c0 = chunk * L, count = min(L, Ci - c0)
+                    for xi in 0..<a2 {
+                        let offset = ((grp * a2 + xi) * Co + k) * Ci + c0
+                        var sum = SIMD8<T>()
+                        for s in 0..<shares {
+                            let src = sums + s * filterCount + offset
+                            if count == L { sum += loadLanes(src) } else { for l in 0..<count { sum[l] += src[l] } }
+                        }
+                        t[xi] = sum
+                    }
+                    F.filterGradient(UnsafePointer(t), into: g, scratch: scratch)
+                    let dst = dF + ((grp * Co + k) * Ci + c0) * 9
+                    for l in 0..<count { for tap in 0..<9 { dst[l * 9 + tap] = g[tap][l] } }
+                }
+            }
+        }
+    }
+
+    /// W of the block's `tiles`: row k, column t of matrix ξν is `A·dY·Aᵀ` at (ξ, ν) for tile `t` of the block,
+    /// dY the tile's m×m window of the result gradient (zero past the result's edge, where the forward pass
+    /// crops). Lanes past the block's last tile hold zeros and are never multiplied.
+    func transformResultGradient<T: ConvScalar>(_ dO: UnsafePointer<T>, group grp: Int, tiles: Range<Int>,
+                                                into w: BlockMatrices<T>) {
+        let p = problem, L = Self.lanes, a2 = Self.positions, m = F.m, Co = p.outputChannels
+        let P = p.outputHeight, Q = p.outputWidth, plane = P * Q
+        withUnsafeTemporaryAllocation(of: SIMD8<T>.self, capacity: a2 + m * m + m * F.alpha) { buffer in
+          withUnsafeTemporaryAllocation(of: TileOrigin.self, capacity: L) { originBuffer in
+            let t = buffer.baseAddress!, y = t + a2, scratch = y + m * m  // Safe: capacities > 0.
+            let origins = originBuffer.baseAddress!
+            for l0 in stride(from: 0, to: tiles.count, by: L) {
+                // Eight consecutive whole tiles of one tile row: each of their m rows is one wide load.
+                let (lanes, oneRow) = laneOrigins(tiles, from: l0, into: origins)
+                let o0 = origins[0]
+                for k in 0..<Co {
+                    if oneRow {
+                        let src = dO + ((o0.image * p.groups + grp) * Co + k) * plane + o0.row * Q + o0.column
+                        for i in 0..<m {
+                            let row = src + i &* Q
+                            for j in 0..<m { y[i &* m &+ j] = F.rowLanes(row, j) }
+                        }
+                    } else {
+                        for i in 0..<(m * m) { y[i] = SIMD8() }
+                        for l in 0..<lanes {
+                            let o = origins[l]
+                            let src = dO + ((o.image * p.groups + grp) * Co + k) * plane
+                            let rows = min(m, P - o.row), columns = min(m, Q - o.column)
+                            for i in 0..<rows {
+                                let row = src + ((o.row &+ i) &* Q &+ o.column)
+                                for j in 0..<columns { y[i &* m &+ j][l] = row[j] }
+                            }
+                        }
+                    }
+                    F.outputGradient(UnsafePointer(y), into: t, scratch: scratch)
+                    for xi in 0..<a2 { storeLanes(t[xi], w.matrix(xi) + k * w.ld + l0) }
+                }
+            }
+          }
+        }
+    }
+}
