@@ -51,7 +51,8 @@ public final class ConvWorkspace<Scalar: ConvScalar> {
         storage = nil
         capacity = 0
         let p = UnsafeMutablePointer<Scalar>.allocate(capacity: elementCount)
-        p.initialize(repeating: 0, count: elementCount)
+        // As bytes (the zero of a ConvScalar is all zero bits): a generic element-wise fill is not specialized here.
+        UnsafeMutableRawPointer(p).initializeMemory(as: UInt8.self, repeating: 0, count: bytes)
         storage = p
         capacity = elementCount
     }
