@@ -76,12 +76,22 @@ struct LayerRunner<T: ConvScalar> {
         // the load changes between cells measured seconds apart).
         let oneWorker = try settings.engine(workers: 1, for: g, managesBLASThreads: false)
         let oneWorkerSpace = try ConvWorkspace<T>(reserving: oneWorker.workspaceElementCount(for: g, scalar: T.self))
+        // The samples' bounds depend on the plan's algorithm, route and filter-gradient way only (not on its
+        // workers or tile), and a transform Mag takes a while: computed once per kind of plan.
+        var boundsByKind: [String: ReferenceSamples] = [:]
+        func bounds(_ plan: ConvPlan) throws -> ReferenceSamples {
+            let kind = "\(plan.algorithm) \(plan.inputGradientAlgorithm) \(plan.filterGradientAlgorithm)"
+            if let known = boundsByKind[kind] { return known }
+            let computed = try references.bounded(for: plan, exact)
+            boundsByKind[kind] = computed
+            return computed
+        }
         for threads in settings.threads {
             BLAS.setThreadCount(1)
             let engine = threads == 1 ? oneWorker
                 : try settings.engine(workers: threads, for: g)
             // Winograd rows are checked with the transform bound (Mag of the sampled elements, for this plan).
-            let bounds = try references.bounded(for: engine.plan(for: g, scalar: T.self), exact)
+            let timedBounds = try bounds(engine.plan(for: g, scalar: T.self))
             let workspace = threads == 1
                 ? oneWorkerSpace : try ConvWorkspace<T>(reserving: engine.workspaceElementCount(for: g, scalar: T.self))
             for pass in settings.passes {
@@ -91,7 +101,7 @@ struct LayerRunner<T: ConvScalar> {
                 // The timed run's own outputs, then the same plan once in Double on the same inputs.
                 let fields = pass == .forward ? Field.forward : Field.backward
                 try settings.fault?.apply(to: data, pass: pass, engine: engine)
-                let timed = bounds.check(data, fields: fields)
+                let timed = timedBounds.check(data, fields: fields)
                 var doubleChecks: [FieldCheck]?
                 if let doubleData {
                     doubleData.clearOutputs()
@@ -99,8 +109,7 @@ struct LayerRunner<T: ConvScalar> {
                         reserving: engine.workspaceElementCount(for: g, scalar: Double.self))
                     try run(engine, pass, doubleData, doubleWorkspace)
                     try settings.fault?.apply(to: doubleData, pass: pass, engine: engine)
-                    doubleChecks = try references.bounded(for: engine.plan(for: g, scalar: Double.self), exact)
-                        .check(doubleData, fields: fields)
+                    doubleChecks = try bounds(engine.plan(for: g, scalar: Double.self)).check(doubleData, fields: fields)
                 }
                 let worst = (timed + (doubleChecks ?? [])).map(\.worstFraction).max() ?? 0
                 row.verification = VerificationInfo(timedRun: timed, doubleRun: doubleChecks, worstFraction: worst,

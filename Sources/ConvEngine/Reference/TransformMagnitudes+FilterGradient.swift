@@ -39,39 +39,61 @@ extension ReferenceConvolution {
         if let bad = wanted.first(where: { $0 < 0 || $0 >= g.filterCount }) {
             throw .invalidArgument(name: "indices", reason: "\(bad) is outside 0..<\(g.filterCount)")
         }
-        // Filter (global k, c) of each wanted element, and its tap; pairs computed once.
+        // Filter (global k, c) of each wanted element, and its tap; each pair, each input channel's V and each
+        // output channel's W computed once per tile.
         var byPair: [Int: [(j: Int, tap: Int)]] = [:]
         for (j, i) in wanted.enumerated() {
             let k = i / fs.filter, rest = i % fs.filter
             let c = (rest / fs.channel) % Cg, r = (rest / fs.row) % 3, s = (rest / fs.column) % 3
             byPair[k * Cg + c, default: []].append((j, r * 3 + s))
         }
-        var result = [Double](repeating: 0, count: wanted.count)
-        for (pair, members) in byPair {
-            let k = pair / Cg, c = pair % Cg, grp = k / Kg
-            var sum = [Double](repeating: 0, count: a2)
-            for n in 0..<g.batch {
-                for ty in stride(from: 0, to: P, by: m) {
-                    for tx in stride(from: 0, to: Q, by: m) {
-                        var d = [Double](repeating: 0, count: a2)
+        let pairs = byPair.keys.sorted()
+        // Input channels (grp·Cg + c) and output channels k the pairs need, and each pair's index into both.
+        var inputIndex: [Int: Int] = [:], outputIndex: [Int: Int] = [:]
+        for pair in pairs {
+            let k = pair / Cg, c = pair % Cg
+            if inputIndex[(k / Kg) * Cg + c] == nil { inputIndex[(k / Kg) * Cg + c] = inputIndex.count }
+            if outputIndex[k] == nil { outputIndex[k] = outputIndex.count }
+        }
+        let pairSources = pairs.map { pair in (inputIndex[(pair / Cg / Kg) * Cg + pair % Cg]!, outputIndex[pair / Cg]!) }
+        // |X| and |dO| converted once (the element conversion is generic here, and each is read many times).
+        let absX = (0..<input.count).map { abs(Double(input[$0])) }
+        let absDO = (0..<outputGradient.count).map { abs(Double(outputGradient[$0])) }
+        var sums = [Double](repeating: 0, count: pairs.count * a2)
+        let v = UnsafeMutablePointer<Double>.allocate(capacity: inputIndex.count * a2)
+        let w = UnsafeMutablePointer<Double>.allocate(capacity: outputIndex.count * a2)
+        let d = UnsafeMutablePointer<Double>.allocate(capacity: 2 * a2)
+        defer { v.deallocate(); w.deallocate(); d.deallocate() }
+        let scratch = d + a2
+        for n in 0..<g.batch {
+            for ty in stride(from: 0, to: P, by: m) {
+                for tx in stride(from: 0, to: Q, by: m) {
+                    for (channel, index) in inputIndex {
+                        d.update(repeating: 0, count: a2)
                         for i in 0..<a { for j in 0..<a {
                             let y = ty - g.padding.top + i, x = tx - g.padding.left + j
-                            if y >= 0 && y < H && x >= 0 && x < W {
-                                d[i * a + j] = abs(Double(input[xs.offset(n, grp * Cg + c, y, x)]))
-                            }
+                            if y >= 0 && y < H && x >= 0 && x < W { d[i * a + j] = absX[xs.offset(n, channel, y, x)] }
                         } }
-                        var dy = [Double](repeating: 0, count: m * m)
+                        sandwich(t.bt, rows: a, d, n: a, into: v + index * a2, scratch: scratch)
+                    }
+                    for (k, index) in outputIndex {
+                        d.update(repeating: 0, count: m * m)
                         for i in 0..<m where ty + i < P { for j in 0..<m where tx + j < Q {
-                            dy[i * m + j] = abs(Double(outputGradient[os.offset(n, k, ty + i, tx + j)]))
+                            d[i * m + j] = absDO[os.offset(n, k, ty + i, tx + j)]
                         } }
-                        let v = WinogradMatrices.sandwich(t.bt, rows: a, d, n: a)
-                        let w = WinogradMatrices.sandwich(aMatrix, rows: a, dy, n: m)
-                        for e in 0..<a2 { sum[e] += w[e] * v[e] }
+                        sandwich(aMatrix, rows: a, d, n: m, into: w + index * a2, scratch: scratch)
+                    }
+                    for (p, (ci, ki)) in pairSources.enumerated() {
+                        let vc = v + ci * a2, wk = w + ki * a2
+                        for e in 0..<a2 { sums[p * a2 + e] += wk[e] * vc[e] }
                     }
                 }
             }
-            let f = WinogradMatrices.sandwich(gt, rows: 3, sum, n: a)
-            for (j, tap) in members { result[j] = f[tap] }
+        }
+        var result = [Double](repeating: 0, count: wanted.count)
+        for (p, pair) in pairs.enumerated() {
+            let f = WinogradMatrices.sandwich(gt, rows: 3, Array(sums[(p * a2)..<((p + 1) * a2)]), n: a)
+            for (j, tap) in byPair[pair]! { result[j] = f[tap] }
         }
         return result
     }
@@ -84,6 +106,26 @@ extension ReferenceConvolution {
             try outputGradient.withUnsafeBufferPointer { dO throws(ConvError) in
                 try winogradFilterGradientMagnitudes(g, tileSize: tileSize, input: x, outputGradient: dO)
             }
+        }
+    }
+}
+
+/// `L·X·Lᵀ` (L `rows × n`, X `n × n`, row-major) into `out` (`rows × rows`), with `scratch` (`rows × n`): the
+/// product of ``WinogradMatrices/sandwich(_:rows:_:n:)`` without its allocations, for the per-tile loops.
+private func sandwich(_ l: [Double], rows: Int, _ x: UnsafePointer<Double>, n: Int,
+                      into out: UnsafeMutablePointer<Double>, scratch lx: UnsafeMutablePointer<Double>) {
+    for i in 0..<rows {
+        for j in 0..<n {
+            var s = 0.0
+            for k in 0..<n where l[i * n + k] != 0 { s += l[i * n + k] * x[k * n + j] }
+            lx[i * n + j] = s
+        }
+    }
+    for i in 0..<rows {
+        for j in 0..<rows {
+            var s = 0.0
+            for k in 0..<n { s += lx[i * n + k] * l[j * n + k] }
+            out[i * rows + j] = s
         }
     }
 }
