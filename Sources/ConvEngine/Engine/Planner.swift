@@ -76,20 +76,20 @@ extension ConvolutionEngine {
             bytes = try workspaceBytes(g, plan, T.self)
         }
         let initialTile = plan.tile
-        while bytes > limit, let smaller = AlgorithmRegistry.visit(plan.algorithm, SmallerTile(geometry: g, tile: plan.tile)) {
-            plan.tile = smaller
-            bytes = try workspaceBytes(g, plan, T.self)
+        func shrinkTiles() throws(ConvError) {
+            while bytes > limit, let smaller = AlgorithmRegistry.visit(plan.algorithm, SmallerTile(geometry: g, tile: plan.tile)) {
+                plan.tile = smaller
+                bytes = try workspaceBytes(g, plan, T.self)
+            }
         }
+        try shrinkTiles()
         // The filter gradient by transform keeps a sum of |U| per worker, which no tile shrinks: an automatic
         // plan computes it by sum of products instead, and shrinks again.
         if bytes > limit && filterGradientAlgorithm == nil && plan.filterGradientAlgorithm != .sumOfProducts {
             plan.filterGradientAlgorithm = .sumOfProducts
             plan.tile = initialTile
             bytes = try workspaceBytes(g, plan, T.self)
-            while bytes > limit, let smaller = AlgorithmRegistry.visit(plan.algorithm, SmallerTile(geometry: g, tile: plan.tile)) {
-                plan.tile = smaller
-                bytes = try workspaceBytes(g, plan, T.self)
-            }
+            try shrinkTiles()
         }
         if bytes > limit { throw .workspaceCapTooSmall(required: bytes, cap: limit) }
         return plan

@@ -74,14 +74,14 @@ extension ReferenceConvolution {
                             let y = ty - g.padding.top + i, x = tx - g.padding.left + j
                             if y >= 0 && y < H && x >= 0 && x < W { d[i * a + j] = absX[xs.offset(n, channel, y, x)] }
                         } }
-                        sandwich(t.bt, rows: a, d, n: a, into: v + index * a2, scratch: scratch)
+                        WinogradMatrices.sandwich(t.bt, rows: a, d, n: a, into: v + index * a2, scratch: scratch)
                     }
                     for (k, index) in outputIndex {
                         d.update(repeating: 0, count: m * m)
                         for i in 0..<m where ty + i < P { for j in 0..<m where tx + j < Q {
                             d[i * m + j] = absDO[os.offset(n, k, ty + i, tx + j)]
                         } }
-                        sandwich(aMatrix, rows: a, d, n: m, into: w + index * a2, scratch: scratch)
+                        WinogradMatrices.sandwich(aMatrix, rows: a, d, n: m, into: w + index * a2, scratch: scratch)
                     }
                     for (p, (ci, ki)) in pairSources.enumerated() {
                         let vc = v + ci * a2, wk = w + ki * a2
@@ -106,26 +106,6 @@ extension ReferenceConvolution {
             try outputGradient.withUnsafeBufferPointer { dO throws(ConvError) in
                 try winogradFilterGradientMagnitudes(g, tileSize: tileSize, input: x, outputGradient: dO)
             }
-        }
-    }
-}
-
-/// `L·X·Lᵀ` (L `rows × n`, X `n × n`, row-major) into `out` (`rows × rows`), with `scratch` (`rows × n`): the
-/// product of ``WinogradMatrices/sandwich(_:rows:_:n:)`` without its allocations, for the per-tile loops.
-private func sandwich(_ l: [Double], rows: Int, _ x: UnsafePointer<Double>, n: Int,
-                      into out: UnsafeMutablePointer<Double>, scratch lx: UnsafeMutablePointer<Double>) {
-    for i in 0..<rows {
-        for j in 0..<n {
-            var s = 0.0
-            for k in 0..<n where l[i * n + k] != 0 { s += l[i * n + k] * x[k * n + j] }
-            lx[i * n + j] = s
-        }
-    }
-    for i in 0..<rows {
-        for j in 0..<rows {
-            var s = 0.0
-            for k in 0..<n { s += lx[i * n + k] * l[j * n + k] }
-            out[i * rows + j] = s
         }
     }
 }

@@ -131,11 +131,36 @@ struct WinogradMatrices {
 
     /// `L · X · Lᵀ` with L `rows × n` and X `n × n`, all row-major: `rows × rows`.
     static func sandwich(_ l: [Double], rows: Int, _ x: [Double], n: Int) -> [Double] {
-        var lx = [Double](repeating: 0, count: rows * n)
-        for i in 0..<rows { for k in 0..<n where l[i * n + k] != 0 { for j in 0..<n { lx[i * n + j] += l[i * n + k] * x[k * n + j] } } }
         var out = [Double](repeating: 0, count: rows * rows)
-        for i in 0..<rows { for j in 0..<rows { for k in 0..<n { out[i * rows + j] += lx[i * n + k] * l[j * n + k] } } }
+        var lx = [Double](repeating: 0, count: rows * n)
+        x.withUnsafeBufferPointer { x in
+            out.withUnsafeMutableBufferPointer { out in
+                lx.withUnsafeMutableBufferPointer { lx in
+                    // Safe: every count is positive (rows, n ≥ 3).
+                    sandwich(l, rows: rows, x.baseAddress!, n: n, into: out.baseAddress!, scratch: lx.baseAddress!)
+                }
+            }
+        }
         return out
+    }
+
+    /// The same into `out` (`rows × rows`) with `scratch` (`rows × n`), without allocating (the per-tile loops).
+    static func sandwich(_ l: [Double], rows: Int, _ x: UnsafePointer<Double>, n: Int,
+                         into out: UnsafeMutablePointer<Double>, scratch lx: UnsafeMutablePointer<Double>) {
+        for i in 0..<rows {
+            for j in 0..<n {
+                var s = 0.0
+                for k in 0..<n where l[i * n + k] != 0 { s += l[i * n + k] * x[k * n + j] }
+                lx[i * n + j] = s
+            }
+        }
+        for i in 0..<rows {
+            for j in 0..<rows {
+                var s = 0.0
+                for k in 0..<n { s += lx[i * n + k] * l[j * n + k] }
+                out[i * rows + j] = s
+            }
+        }
     }
 }
 
