@@ -34,31 +34,26 @@ struct CellTiming {
     /// Untimed repetitions before the timed ones.
     var warmups = 1
 
-    /// Warm-up, then repetitions of: the engine, `prepared` and `paired` if given, then each ceiling policy
-    /// (`ceiling(i)` runs policy `i` once, BLAS threads set by the caller and back to 1 afterwards).
+    /// Warm-up, then repetitions of: the engine, `prepared` and `paired` if given, then each single-threaded-BLAS
+    /// ceiling policy (`ceiling(i)` runs policy `i` once, BLAS threads set by the caller and back to 1
+    /// afterwards). The BLAS-threaded policies run after the repetitions, in one block per policy, each block
+    /// followed by a wait for OpenBLAS's spinning threads.
     ///
-    /// With `interleaveThreadedBLAS` off (--quick), the BLAS-threaded policies run in one block after the
-    /// alternating repetitions, so the wait for OpenBLAS's spinning threads is paid once, not every time.
+    /// They do not alternate with the engine because of that wait (OpenBLAS's idle threads spin for a while
+    /// after a threaded GEMM): a run that follows an idle pause starts on a virtual machine whose host may have
+    /// let the second vCPU go, so a wait before every engine run timed the host's scheduler rather than the
+    /// engine (Benchmarks/README.md has the measurement).
     init(repetitions policy: RepetitionPolicy, policies: [CeilingPolicyChoice], engine: () throws -> Void,
          prepared: (() throws -> Void)?, paired: (() throws -> Void)?, ceiling: (Int) throws -> Double) throws {
         ceilings = [Samples](repeating: Samples(), count: policies.count)
-        let blockThreaded = !policy.interleaveThreadedBLAS
-        let interleaved = policies.indices.filter { !(blockThreaded && policies[$0].blasThreads > 1) }
-        let blocked = policies.indices.filter { blockThreaded && policies[$0].blasThreads > 1 }
+        let interleaved = policies.indices.filter { policies[$0].blasThreads == 1 }
+        let blocked = policies.indices.filter { policies[$0].blasThreads > 1 }
         var lastEngineMs = 0.0
 
-        // One repetition: the engine, then each interleaved ceiling policy. Returns its wall-clock
-        // milliseconds, waits for idle BLAS threads included (so the repetition budget accounts for them).
-        var afterWait = false
+        // One repetition: the engine, then each interleaved ceiling policy. Returns its wall-clock milliseconds.
         func repetition(record: Bool) throws -> Double {
             let start = Clock.nanoseconds()
             BLAS.setThreadCount(1)
-            if afterWait {
-                // After ~0.1 s of waiting, threads are parked and caches hold other processes' data, while the
-                // ceiling runs right after the engine: one untimed engine run puts both on the same footing.
-                try engine()
-                afterWait = false
-            }
             let e = try Clock.milliseconds(engine)
             lastEngineMs = e
             if record { self.engine.append(e) }
@@ -75,11 +70,6 @@ struct CellTiming {
             for i in interleaved {
                 let c = try ceiling(i)
                 if record { ceilings[i].append(c) }
-                if policies[i].blasThreads > 1 {
-                    // OpenBLAS's idle threads spin for a while after a threaded GEMM: let them stop first.
-                    Machine.waitForIdleThreads()
-                    afterWait = true
-                }
             }
             return Double(Clock.nanoseconds() - start) / 1e6
         }
@@ -88,7 +78,8 @@ struct CellTiming {
         let extra = policy.warmups(firstRunMs: lastEngineMs)
         for _ in 0..<extra { last = try repetition(record: false) }
         warmups = 1 + extra
-        let reps = policy.repetitions(warmupMs: last)
+        // The budget covers the blocked policies too: a run each per repetition, estimated at the engine's time.
+        let reps = policy.repetitions(warmupMs: last + Double(blocked.count) * lastEngineMs)
         for _ in 0..<reps { _ = try repetition(record: true) }
         for i in blocked {
             _ = try ceiling(i)

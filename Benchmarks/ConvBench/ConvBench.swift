@@ -157,7 +157,6 @@ struct ConvBench: ParsableCommand {
         if quick {
             repetitionPolicy.maximum = 7
             repetitionPolicy.maximumExtraWarmups = 1
-            repetitionPolicy.interleaveThreadedBLAS = false
         }
 
         let machine = MachineInfo(cpu: Machine.cpuModel, processors: Machine.processors, avx512: Machine.hasAVX512,

@@ -49,10 +49,6 @@ struct RepetitionPolicy {
     var fixed: Int?
     /// Most warm-up repetitions after the first.
     var maximumExtraWarmups = 4
-    /// Whether the BLAS-threaded ceiling policy runs inside every repetition (alternating with the engine,
-    /// each run followed by a wait for OpenBLAS's spinning threads) or, when false (--quick), in one block
-    /// after the repetitions.
-    var interleaveThreadedBLAS = true
 
     /// Repetitions for a cell whose warm-up repetition (engine and every ceiling policy) took `warmupMs`.
     func repetitions(warmupMs: Double) -> Int {

@@ -18,14 +18,11 @@ struct ChannelsLastWinogradKernel<F: WinogradTransform> {
     func run<T: ConvScalar>(source: UnsafePointer<T>, transformedFilter u: UnsafePointer<T>, bias: UnsafePointer<T>?,
                             epilogue: Epilogue<T>, result: UnsafeMutablePointer<T>, scratch: UnsafeMutablePointer<T>,
                             workers: Int) {
-        let p = problem, L = WinogradKernel<F>.lanes, a2 = WinogradKernel<F>.positions
+        let p = problem, a2 = WinogradKernel<F>.positions
         let Ci = p.inputChannels, Co = p.outputChannels
         let total = p.batch * base.tileRows * base.tileColumns
         guard total > 0 else { return }
-        // Blocks no larger than a worker's share of the batch, so every worker gets one (as the channels-first kernel).
-        let share = (total - 1) / max(1, workers) + 1
-        let block = min(base.blockTiles, (share + L - 1) / L * L)
-        let blocks = (total + block - 1) / block
+        let (block, blocks) = base.blocking(tiles: total, workers: workers)
         let perWorker = base.perWorker
         parallelItems(workers, count: p.groups * blocks) { w, item in
             let grp = item / blocks, first = (item % blocks) * block

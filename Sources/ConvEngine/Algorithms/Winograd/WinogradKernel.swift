@@ -95,13 +95,10 @@ struct WinogradKernel<F: WinogradTransform> {
     /// `bias` (Co per group, or `nil`) added to every result, then `epilogue` applied. `scratch` holds ``perWorker`` elements per worker.
     func run<T: ConvScalar>(source: UnsafePointer<T>, transformedFilter u: UnsafePointer<T>, bias: UnsafePointer<T>?,
                             epilogue: Epilogue<T>, result: UnsafeMutablePointer<T>, scratch: UnsafeMutablePointer<T>, workers: Int) {
-        let p = problem, L = Self.lanes
+        let p = problem
         let total = p.batch * tileRows * tileColumns
         guard total > 0 else { return }
-        // Blocks no larger than a worker's share of the batch, so every worker gets one (res5's 7×7 images).
-        let share = (total - 1) / max(1, workers) + 1
-        let block = min(blockTiles, (share + L - 1) / L * L)
-        let blocks = (total + block - 1) / block
+        let (block, blocks) = blocking(tiles: total, workers: workers)
         let perWorker = self.perWorker
         parallelItems(workers, count: p.groups * blocks) { w, item in
             let grp = item / blocks, first = (item % blocks) * block
@@ -112,6 +109,46 @@ struct WinogradKernel<F: WinogradTransform> {
             multiply(u, group: grp, v, m, count: count)
             transformOutput(m, group: grp, tiles: first..<(first + count), bias: bias, epilogue: epilogue, into: result)
         }
+    }
+
+    /// How `tiles` tiles (of each group) are cut for `workers`: blocks of `block` tiles (the last may be shorter),
+    /// `block` a multiple of ``lanes`` and at most ``blockTiles``.
+    ///
+    /// The blocks are as even as the lanes allow, and as many as keep every worker busy to the end: of the even
+    /// cuts whose blocks hold at least half of ``blockTiles`` (or a worker's share of the tiles, if less: smaller
+    /// blocks make the α² GEMMs less efficient), the first with the shortest ``makespan(_:tiles:workers:)``. Cut
+    /// greedily at ``blockTiles``, res3's 392 tiles became 128 + 128 + 128 + 8, and one of two workers ran 256
+    /// tiles while the other ran 136; now they are 104 + 104 + 104 + 80. With fewer tiles than a full block per
+    /// worker (res5's 7×7 images) every worker gets a block.
+    func blocking(tiles: Int, workers: Int) -> (block: Int, blocks: Int) {
+        let L = Self.lanes, workers = max(1, workers)
+        let share = ((tiles + workers - 1) / workers + L - 1) / L * L
+        let smallest = min(blockTiles / 2, share)
+        let fewest = (tiles + blockTiles - 1) / blockTiles, most = (tiles + L - 1) / L
+        var best = evenBlocks(tiles: tiles, count: fewest)
+        var bestSpan = makespan(best, tiles: tiles, workers: workers)
+        for count in stride(from: fewest + 1, through: most, by: 1) {
+            let c = evenBlocks(tiles: tiles, count: count)
+            if c.block < smallest { break }
+            let span = makespan(c, tiles: tiles, workers: workers)
+            if span < bestSpan { (best, bestSpan) = (c, span) }
+        }
+        return best
+    }
+
+    /// `tiles` cut into `count` blocks evened out, each rounded up to whole lanes (which can leave fewer).
+    func evenBlocks(tiles: Int, count: Int) -> (block: Int, blocks: Int) {
+        let L = Self.lanes
+        let block = min(blockTiles, ((tiles + count - 1) / count + L - 1) / L * L)
+        return (block, (tiles + block - 1) / block)
+    }
+
+    /// The tiles the busiest worker runs when the blocks of every group are dealt out in turn: whole rounds of
+    /// full blocks, except that a last round of one block (the last group's short one) is only that block.
+    func makespan(_ cut: (block: Int, blocks: Int), tiles: Int, workers: Int) -> Int {
+        let workers = max(1, workers), items = problem.groups * cut.blocks
+        let rounds = (items + workers - 1) / workers, last = tiles - (cut.blocks - 1) * cut.block
+        return (rounds - 1) * cut.block + (items - (rounds - 1) * workers == 1 ? last : cut.block)
     }
 
     /// The α² GEMMs of one block: `M[ξν] = U[ξν]·V[ξν]`.
