@@ -82,22 +82,20 @@ extension WinogradKernel {
 
     /// W of the block's `tiles`: row k, column t of matrix ξν is `A·dY·Aᵀ` at (ξ, ν) for tile `t` of the block,
     /// dY the tile's m×m window of the result gradient (zero past the result's edge, where the forward pass
-    /// crops). Lanes past the block's last tile hold zeros and are never multiplied.
+    /// crops). Lanes past the block's last tile hold zeros and are never multiplied. Channels are the outer
+    /// loop, as in ``transformInput(_:group:tiles:into:)``.
     func transformResultGradient<T: ConvScalar>(_ dO: UnsafePointer<T>, group grp: Int, tiles: Range<Int>,
                                                 into w: BlockMatrices<T>) {
         let p = problem, L = Self.lanes, a2 = Self.positions, m = F.m, Co = p.outputChannels
         let P = p.outputHeight, Q = p.outputWidth, plane = P * Q
-        withUnsafeTemporaryAllocation(of: SIMD8<T>.self, capacity: a2 + m * m + m * F.alpha) { buffer in
-          withUnsafeTemporaryAllocation(of: TileOrigin.self, capacity: L) { originBuffer in
-            let t = buffer.baseAddress!, y = t + a2, scratch = y + m * m  // Safe: capacities > 0.
-            let origins = originBuffer.baseAddress!
-            for l0 in stride(from: 0, to: tiles.count, by: L) {
-                // Eight consecutive whole tiles of one tile row: each of their m rows is one wide load.
-                let (lanes, oneRow) = laneOrigins(tiles, from: l0, into: origins)
-                let o0 = origins[0]
-                for k in 0..<Co {
+        withResultLanes(tiles, T.self) { t, y, scratch, allOrigins, laneGroups in
+            for k in 0..<Co {
+                let planeStart = dO + (grp * Co + k) * plane
+                for g in 0..<(tiles.count + L - 1) / L {
+                    let l0 = g * L, origins = allOrigins + l0, (lanes, oneRow) = laneGroups[g]
                     if oneRow {
-                        let src = dO + ((o0.image * p.groups + grp) * Co + k) * plane + o0.row * Q + o0.column
+                        let o0 = origins[0]
+                        let src = planeStart + o0.image * p.groups * Co * plane + o0.row * Q + o0.column
                         for i in 0..<m {
                             let row = src + i &* Q
                             for j in 0..<m { y[i &* m &+ j] = F.rowLanes(row, j) }
@@ -106,7 +104,7 @@ extension WinogradKernel {
                         for i in 0..<(m * m) { y[i] = SIMD8() }
                         for l in 0..<lanes {
                             let o = origins[l]
-                            let src = dO + ((o.image * p.groups + grp) * Co + k) * plane
+                            let src = planeStart + o.image * p.groups * Co * plane
                             let rows = min(m, P - o.row), columns = min(m, Q - o.column)
                             for i in 0..<rows {
                                 let row = src + ((o.row &+ i) &* Q &+ o.column)
@@ -118,7 +116,6 @@ extension WinogradKernel {
                     for xi in 0..<a2 { storeLanes(t[xi], w.matrix(xi) + k * w.ld + l0) }
                 }
             }
-          }
         }
     }
 }
