@@ -1,6 +1,7 @@
 // How the Winograd kernel cuts the tiles of a batch into blocks for its workers (WinogradKernel.blocking): the
 // workspace bound, the lanes, full coverage, and the even split that keeps two workers busy to the end. The
-// results of every cut are checked against the reference by the sweep in WinogradTests, at 1–3 workers.
+// results of every cut are checked against the reference by the sweep in WinogradTests, at 1–3 workers. Also
+// the filter gradient's two ways of sharing its sums between workers, each checked against the reference.
 import Testing
 @testable import ConvEngine
 
@@ -79,5 +80,33 @@ struct WinogradBlockingTests {
         // res5 (8 images of 2×2 tiles): a block for each worker.
         #expect(k.blocking(tiles: 32, workers: 2) == (16, 2))
         #expect(k.blocking(tiles: 32, workers: 3) == (16, 2))
+    }
+
+    @Test("The filter gradient's workers split the tiles or the positions ξν; both within the transform bound")
+    func filterGradientSplits() throws {
+        pinBLASThreadsOnce()
+        var rng = SeededGenerator(seed: 0xDF5)
+        // 2 workers: 12×12 images give each worker less than a block (positions); 68×68 ones more (tiles).
+        for (size, byPositions) in [(12, true), (68, false)] {
+            let g = try ConvGeometry(n: 2, c: 3, h: size, w: size, k: 2, r: 3, s: 3, pad: (1, 1, 1, 1))
+            let problem = Problem(g, rng: &rng)
+            let references = (double: try WinogradTests.reference(g, problem, Double.self),
+                              float: try WinogradTests.reference(g, problem, Float.self))
+            for algorithm in WinogradTests.algorithms {
+                let engine = try makeEngine(workers: 2, algorithm: algorithm, filterGradientAlgorithm: .winograd)
+                let plan = try engine.plan(for: g)
+                guard case .transformTiles(let blockTiles, _) = plan.tile else {
+                    Issue.record("\(algorithm): \(plan) has no transform tiles")
+                    continue
+                }
+                let positions = algorithm == .winograd2x2
+                    ? WinogradKernel<WinogradF2>(.forward(g), blockTiles: blockTiles).splitsPositions(workers: 2)
+                    : WinogradKernel<WinogradF4>(.forward(g), blockTiles: blockTiles).splitsPositions(workers: 2)
+                #expect(positions == byPositions, "\(algorithm) on \(size)×\(size), \(blockTiles)-tile blocks")
+                let label = "\(algorithm) dF×2 split by \(positions ? "positions" : "tiles")"
+                _ = try WinogradTests.check(engine, g, problem, references.double, Double.self, label)
+                _ = try WinogradTests.check(engine, g, problem, references.float, Float.self, label)
+            }
+        }
     }
 }

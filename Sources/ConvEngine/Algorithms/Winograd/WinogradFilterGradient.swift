@@ -11,44 +11,72 @@
 
 extension WinogradKernel {
     /// The filter gradient's partial sums: one S (`transformedFilterCount` elements) per share of the tiles,
-    /// `shares(workers:)` of them.
+    /// `workers` of them (one when the workers split the positions instead).
     func filterGradientSumsCount(workers: Int) -> Int { transformedFilterCount * workers }
+
+    /// Whether `workers` split the α² positions ξν of every block rather than the tiles: when a worker's share
+    /// of the tiles would fit in one block. Then a share's own S (α²·Co·Ci per worker: 9.4 MB on ResNet's res4)
+    /// is zeroed, summed into once and added up again, memory traffic that does not shrink with more workers
+    /// while its GEMMs do; split by position, there is one S and each worker writes its part once, at the price
+    /// of transforming every tile in every worker (cheap beside the GEMMs where channels are many and tiles few).
+    func splitsPositions(workers: Int) -> Bool {
+        let total = problem.batch * tileRows * tileColumns
+        return workers > 1 && (total + workers - 1) / workers <= blockTiles
+    }
 
     /// dF of the forward ``problem`` (overwriting `filterGradient`, `K × C/G × 3 × 3`) from X (`source`) and dO
     /// (`resultGradient`, the result's layout).
     ///
-    /// The tiles of the batch are cut into `workers` contiguous shares, fixed by the worker count alone; share
-    /// `w` sums its blocks, in order, into its own S in `sums` (``filterGradientSumsCount(workers:)`` elements)
-    /// using worker `w`'s V and W in `scratch` (``perWorker`` elements each), and the shares' sums are added in
-    /// share order before the last transform, so the result never depends on which thread ran what.
+    /// Either the tiles of the batch are cut into `workers` contiguous shares, fixed by the worker count alone,
+    /// and share `w` sums its blocks, in order, into its own S in `sums` (``filterGradientSumsCount(workers:)``
+    /// elements) using worker `w`'s V and W in `scratch` (``perWorker`` elements each), the shares' sums added in
+    /// share order before the last transform; or (``splitsPositions(workers:)``) worker `w` sums every block of
+    /// the batch, in order, into its contiguous share of the positions of one S. Either way the result never
+    /// depends on which thread ran what.
     func runFilterGradient<T: ConvScalar>(source: UnsafePointer<T>, resultGradient: UnsafePointer<T>,
                                           filterGradient: UnsafeMutablePointer<T>, sums: UnsafeMutablePointer<T>,
                                           scratch: UnsafeMutablePointer<T>, workers: Int) {
-        let p = problem, L = Self.lanes, a2 = Self.positions, Co = p.outputChannels, Ci = p.inputChannels
-        let total = p.batch * tileRows * tileColumns
-        let perWorker = self.perWorker, filterCount = transformedFilterCount
+        let total = problem.batch * tileRows * tileColumns, filterCount = transformedFilterCount
+        if splitsPositions(workers: workers) {
+            parallelFor(workers) { w in
+                sumBlocks(source, resultGradient, tiles: 0..<total, positions: share(of: Self.positions, worker: w, of: workers),
+                          into: sums, scratch: scratch + w * perWorker)
+            }
+            finishFilterGradient(sums, shares: 1, into: filterGradient, workers: workers)
+            return
+        }
         parallelFor(workers) { w in
-            let s = sums + w * filterCount
-            s.update(repeating: 0, count: filterCount)
-            let tiles = share(of: total, worker: w, of: workers)
-            guard !tiles.isEmpty else { return }
-            let block = min(blockTiles, (tiles.count + L - 1) / L * L)
-            let v = BlockMatrices(start: scratch + w * perWorker, rows: Ci, ld: block, count: a2)
-            let dy = BlockMatrices(start: v.end, rows: Co, ld: block, count: a2)
-            for grp in 0..<p.groups {
-                for first in stride(from: tiles.lowerBound, to: tiles.upperBound, by: block) {
-                    let range = first..<min(first + block, tiles.upperBound)
-                    transformInput(source, group: grp, tiles: range, into: v)
-                    transformResultGradient(resultGradient, group: grp, tiles: range, into: dy)
-                    for xi in 0..<a2 {
-                        BLAS.uncheckedGEMM(transposeA: .none, transposeB: .transpose, m: Co, n: Ci, k: range.count,
-                                           alpha: 1, a: dy.matrix(xi), lda: dy.ld, b: v.matrix(xi), ldb: v.ld,
-                                           beta: 1, c: s + (grp * a2 + xi) * Co * Ci, ldc: Ci)
-                    }
+            sumBlocks(source, resultGradient, tiles: share(of: total, worker: w, of: workers), positions: 0..<Self.positions,
+                      into: sums + w * filterCount, scratch: scratch + w * perWorker)
+        }
+        finishFilterGradient(sums, shares: workers, into: filterGradient, workers: workers)
+    }
+
+    /// `S[grp·α² + ξν] = Σ over the blocks of `tiles` of W[ξν]·V[ξν]ᵀ` for every group and the ξν in `positions`
+    /// (S at `s`, `transformedFilterCount` elements of which only those positions are written), the blocks in
+    /// order, V and W in `scratch` (``perWorker`` elements).
+    func sumBlocks<T: ConvScalar>(_ source: UnsafePointer<T>, _ resultGradient: UnsafePointer<T>, tiles: Range<Int>,
+                                  positions: Range<Int>, into s: UnsafeMutablePointer<T>, scratch: UnsafeMutablePointer<T>) {
+        let p = problem, L = Self.lanes, a2 = Self.positions, Co = p.outputChannels, Ci = p.inputChannels
+        for grp in 0..<p.groups {
+            for xi in positions { (s + (grp * a2 + xi) * Co * Ci).update(repeating: 0, count: Co * Ci) }
+        }
+        guard !tiles.isEmpty && !positions.isEmpty else { return }
+        let block = min(blockTiles, (tiles.count + L - 1) / L * L)
+        let v = BlockMatrices(start: scratch, rows: Ci, ld: block, count: a2)
+        let dy = BlockMatrices(start: v.end, rows: Co, ld: block, count: a2)
+        for grp in 0..<p.groups {
+            for first in stride(from: tiles.lowerBound, to: tiles.upperBound, by: block) {
+                let range = first..<min(first + block, tiles.upperBound)
+                transformInput(source, group: grp, tiles: range, into: v)
+                transformResultGradient(resultGradient, group: grp, tiles: range, into: dy)
+                for xi in positions {
+                    BLAS.uncheckedGEMM(transposeA: .none, transposeB: .transpose, m: Co, n: Ci, k: range.count,
+                                       alpha: 1, a: dy.matrix(xi), lda: dy.ld, b: v.matrix(xi), ldb: v.ld,
+                                       beta: 1, c: s + (grp * a2 + xi) * Co * Ci, ldc: Ci)
                 }
             }
         }
-        finishFilterGradient(sums, shares: workers, into: filterGradient, workers: workers)
     }
 
     /// `dF = Gᵀ·(Σ_shares S)·G` into `dF` (`K × C/G × 3 × 3`), eight source channels of one filter at a time,
